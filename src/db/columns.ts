@@ -1,0 +1,14 @@
+/** Column helpers shared by every table: uuid ids and timestamps with time zone. */
+import { sql } from "drizzle-orm";
+import { timestamp, uuid } from "drizzle-orm/pg-core";
+
+export const id = () => uuid("id").primaryKey().defaultRandom();
+export const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+export const createdAt = () => tstz("created_at").notNull().defaultNow();
+export const updatedAt = () =>
+  tstz("updated_at")
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => sql`now()` as unknown as Date);
+export const deletedAt = () => tstz("deleted_at");
+export const timestamps = () => ({ createdAt: createdAt(), updatedAt: updatedAt() });

@@ -1,0 +1,30 @@
+import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { deletedAt, id, timestamps, tstz } from "../../db/columns";
+import { buildings } from "../buildings/schema";
+import { users } from "../identity/schema";
+
+export const announcements = pgTable(
+  "announcements",
+  {
+    id: id(),
+    buildingId: uuid("building_id")
+      .notNull()
+      .references(() => buildings.id, { onDelete: "cascade" }),
+    authorId: uuid("author_id")
+      .notNull()
+      .references(() => users.id),
+    title: text("title").notNull(),
+    body: text("body").notNull(),
+    priority: text("priority", { enum: ["normal", "important", "urgent"] })
+      .notNull()
+      .default("normal"),
+    publishedAt: tstz("published_at").notNull().defaultNow(),
+    syncVersion: bigint("sync_version", { mode: "number" }).notNull().default(0),
+    ...timestamps(),
+    deletedAt: deletedAt(),
+  },
+  (t) => [
+    index("announcements_building_published_idx").on(t.buildingId, t.publishedAt),
+    index("announcements_building_version_idx").on(t.buildingId, t.syncVersion),
+  ],
+);

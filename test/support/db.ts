@@ -1,0 +1,56 @@
+/**
+ * Fresh databases for tests, on both engines the suite covers:
+ *  - pglite: one migrated in-memory instance per test file, cloned for each database asked for;
+ *  - pg: a new database on the local PostgreSQL, cloned from the migrated template.
+ * Each test creates its own building and users, so databases may also be shared within a file.
+ */
+import { fileURLToPath } from "node:url";
+import type { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import type { Database } from "../../src/platform/db";
+import { createPgDatabase } from "../../src/platform/db/pg";
+import { createPgliteDatabase, wrapPglite } from "../../src/platform/db/pglite";
+import { PG_ADMIN_URL, pgUrlFor, TEMPLATE_DB } from "./env";
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+export type DbKind = "pglite" | "pg";
+export const DB_KINDS: DbKind[] = ["pglite", "pg"];
+
+let pgliteTemplate: Promise<PGlite> | undefined;
+
+async function pgliteBase(): Promise<PGlite> {
+  pgliteTemplate ??= (async () => {
+    const db = (await createPgliteDatabase()) as Database & { client: PGlite };
+    await db.migrate(MIGRATIONS_FOLDER);
+    return db.client;
+  })();
+  return pgliteTemplate;
+}
+
+let counter = 0;
+
+export async function createTestDatabase(kind: DbKind): Promise<Database> {
+  if (kind === "pglite") {
+    const base = await pgliteBase();
+    return wrapPglite((await base.clone()) as PGlite);
+  }
+  const name = `horizon_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name}" template "${TEMPLATE_DB}"`);
+  } finally {
+    await admin.end();
+  }
+  const database = createPgDatabase({ url: pgUrlFor(name), max: 5 });
+  const close = database.close.bind(database);
+  return {
+    ...database,
+    async close() {
+      await close();
+      const a = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await a.connect();
+      await a.query(`drop database if exists "${name}" with (force)`).finally(() => a.end());
+    },
+  };
+}

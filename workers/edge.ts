@@ -1,0 +1,89 @@
+/**
+ * Edge host: the Cloudflare Worker. Neon serverless Pool (WebSocket) and Upstash Redis (REST),
+ * wired from bindings. Workers forbid sharing I/O objects between requests, so the Pool lives
+ * for one request and is closed after the response; config, logger and kv are kept per isolate.
+ */
+import type { ExecutionContext } from "@cloudflare/workers-types";
+import { createApp } from "../src/app";
+import { type Config, ConfigError, parseConfig } from "../src/config";
+import { ApiError, problemResponse } from "../src/http/errors";
+import { createNeonDatabase } from "../src/platform/db/neon";
+import type { Kv } from "../src/platform/kv";
+import { createUpstashKv } from "../src/platform/kv/upstash";
+import type { Logger } from "../src/platform/log";
+import { createJsonLogger } from "../src/platform/log/json";
+import { assembleServices } from "../src/services";
+
+interface Isolate {
+  config: Config;
+  logger: Logger;
+  kv: Kv;
+  startedAt: number;
+}
+
+let isolate: { env: unknown; value: Isolate | ConfigError } | undefined;
+
+function requireEdge(config: Config): Config {
+  const missing = (
+    ["DATABASE_URL", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN", "JWT_SECRET"] as const
+  ).filter((k) => !config[k]);
+  if (missing.length)
+    throw new ConfigError(missing.map((variable) => ({ variable, message: "required on the edge" })));
+  return config;
+}
+
+function setup(env: Record<string, unknown>): Isolate | ConfigError {
+  if (isolate?.env === env) return isolate.value;
+  let value: Isolate | ConfigError;
+  try {
+    const config = requireEdge(parseConfig(env));
+    value = {
+      config,
+      logger: createJsonLogger({ level: config.LOG_LEVEL }),
+      kv: createUpstashKv({
+        url: config.UPSTASH_REDIS_REST_URL!,
+        token: config.UPSTASH_REDIS_REST_TOKEN!,
+        prefix: "horizon:",
+      }),
+      startedAt: Date.now(),
+    };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    value = err;
+  }
+  isolate = { env, value };
+  return value;
+}
+
+export default {
+  async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
+    const state = setup(env);
+    if (state instanceof ConfigError) {
+      console.error(JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: state.message }));
+      const variables = state.issues.map((i) => i.variable);
+      return problemResponse(
+        new ApiError("BAD_ENVIRONMENT", `the worker's environment is invalid: ${variables.join(", ")}`, {
+          extensions: { variables },
+        }),
+        request.headers.get("x-correlation-id") ?? crypto.randomUUID(),
+      );
+    }
+    const database = createNeonDatabase({
+      url: state.config.DATABASE_URL!,
+      wsProxy: state.config.NEON_WS_PROXY,
+    });
+    const services = assembleServices({
+      config: state.config,
+      database,
+      kv: state.kv,
+      logger: state.logger,
+      runtime: "workerd",
+      startedAt: state.startedAt,
+    });
+    try {
+      return await createApp(services).fetch(request, env, ctx);
+    } finally {
+      ctx.waitUntil(database.close());
+    }
+  },
+};

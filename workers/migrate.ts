@@ -1,0 +1,28 @@
+/**
+ * Edge deploy step: applies pending drizzle/ migrations to DATABASE_URL before `wrangler deploy`
+ * (Workers have no filesystem to read migrations from at start). Uses node-postgres, or the Neon
+ * driver when NEON_WS_PROXY is set. Run: `npm run db:migrate` (or `npm run deploy:edge`).
+ */
+import { fileURLToPath } from "node:url";
+import { ConfigError, parseConfig } from "../src/config";
+import { selectDatabase } from "../src/platform/select";
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+async function main() {
+  const config = parseConfig(process.env);
+  if (!config.DATABASE_URL)
+    throw new ConfigError([{ variable: "DATABASE_URL", message: "required to migrate" }]);
+  const database = await selectDatabase(config);
+  try {
+    await database.migrate(MIGRATIONS_FOLDER);
+    console.log(`migrations applied (${database.kind})`);
+  } finally {
+    await database.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

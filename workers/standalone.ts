@@ -1,0 +1,115 @@
+/**
+ * Standalone host (`npm start`): one process, zero cloud accounts. Bun by default, Node works too.
+ * PGlite in DATA_DIR unless DATABASE_URL is set, memory kv unless REDIS_URL/UPSTASH_* are set;
+ * migrations applied at start; a demo building seeded on first start.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createApp } from "../src/app";
+import { type Config, ConfigError, parseConfig } from "../src/config";
+import { seedStandalone } from "../src/modules/demo/seed";
+import { createPinoLogger } from "../src/platform/log/pino";
+import { selectDatabase, selectKv } from "../src/platform/select";
+import { assembleServices, closeServices, type Runtime } from "../src/services";
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const issue of err.issues)
+        console.error(`configuration error: ${issue.variable}: ${issue.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}
+
+/** JWT_SECRET unset: generate one on first start and keep it in DATA_DIR so tokens survive restarts. */
+function ensureJwtSecret(config: Config): Config {
+  if (config.JWT_SECRET) return config;
+  const file = join(config.DATA_DIR, "jwt-secret");
+  let secret: string;
+  try {
+    secret = readFileSync(file, "utf8").trim();
+  } catch {
+    secret = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
+    writeFileSync(file, secret, { mode: 0o600 });
+  }
+  return { ...config, JWT_SECRET: secret };
+}
+
+export async function startStandalone() {
+  const runtime: Runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "node";
+  let config = loadConfig();
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  config = ensureJwtSecret(config);
+  const logger = createPinoLogger({ level: config.LOG_LEVEL });
+
+  const database = await selectDatabase(config);
+  await database.migrate(MIGRATIONS_FOLDER);
+  const kv = await selectKv(config);
+  const services = assembleServices({ config, database, kv, logger, runtime });
+  const seeded = await seedStandalone(services);
+
+  const app = createApp(services);
+  const server = await listen(app.fetch, config.PORT, runtime);
+  const base = `http://localhost:${server.port}`;
+  logger.info(
+    { event: "started", runtime, port: server.port, database: database.kind, kv: kv.kind },
+    "listening",
+  );
+  console.log(
+    [
+      "",
+      `Horizon is running on ${runtime} (${database.kind} database, ${kv.kind} kv)`,
+      `  API reference  ${base}/docs`,
+      `  OpenAPI        ${base}/openapi.json`,
+      `  Health         ${base}/health   ${base}/health/ready`,
+      ...seeded.lines.map((l) => `  ${l}`),
+      "",
+    ].join("\n"),
+  );
+
+  const stop = async () => {
+    logger.info({ event: "stopping" }, "shutting down");
+    await server.close();
+    await closeServices(services);
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return { server, services };
+}
+
+type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<Response>;
+
+async function listen(fetch: Fetch, port: number, runtime: Runtime) {
+  if (runtime === "bun") {
+    const Bun = (globalThis as unknown as { Bun: any }).Bun;
+    const server = Bun.serve({
+      port,
+      fetch: (req: Request, srv: any) => fetch(req, { clientIp: srv.requestIP(req)?.address }),
+    });
+    return { port: server.port as number, close: async () => server.stop() };
+  }
+  const { serve } = await import("@hono/node-server");
+  return await new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
+    const server = serve({ fetch: fetch as never, port }, (info) =>
+      resolve({
+        port: info.port,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      }),
+    );
+  });
+}
+
+if ((import.meta as { main?: boolean }).main ?? process.argv[1] === fileURLToPath(import.meta.url)) {
+  startStandalone().catch((err) => {
+    console.error("failed to start:", err);
+    process.exit(1);
+  });
+}
