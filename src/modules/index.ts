@@ -1,9 +1,26 @@
 /**
- * The capabilities mounted under a versioned API prefix. Each module's `register` adds its own
+ * The capabilities mounted under each versioned API prefix. Each module's `register` adds its own
  * routes; adding a module is one line here, never a list of routes in a host.
  */
 import type { App } from "../http/env";
+import { registerAnnouncements } from "./announcements";
+import { registerAudit } from "./audit";
+import { registerBuildings } from "./buildings";
+import { registerIdentity } from "./identity";
+import { registerMaintenance } from "./maintenance";
+import { registerPayments } from "./payments";
+import { registerRealtime } from "./realtime";
+import { registerSync } from "./sync";
 
 type Register = (app: App) => void;
 
-export const apiModules: Array<{ name: string; register: Register }> = [];
+export const apiModules: Array<{ name: string; register: Register }> = [
+  { name: "identity", register: registerIdentity },
+  { name: "buildings", register: registerBuildings },
+  { name: "maintenance", register: registerMaintenance },
+  { name: "announcements", register: registerAnnouncements },
+  { name: "payments", register: registerPayments },
+  { name: "audit", register: registerAudit },
+  { name: "sync", register: registerSync },
+  { name: "realtime", register: registerRealtime },
+];

@@ -1,0 +1,106 @@
+/**
+ * Authentication and building tenancy, as route middleware.
+ *  - requireAuth(): a valid bearer access token (RFC 6750), else 401 with WWW-Authenticate.
+ *  - buildingAccess({ role }): resolves `{buildingId}` from the path and the caller's membership.
+ *    Not a member (or no such building) → 404, so another building's existence is not revealed;
+ *    a resident on a manager route → 403. Platform admins act as managers of every building.
+ * Routes opt in through defineRoute({ access: ... }) in ./openapi.ts.
+ */
+import { and, eq, isNull } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import { currentContext } from "../context";
+import { buildings, memberships } from "../db/schema";
+import { verifyAccessToken } from "../modules/identity/tokens";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+
+export type Role = "manager" | "resident";
+
+export interface AuthInfo {
+  userId: string;
+  isAdmin: boolean;
+}
+
+export interface MembershipInfo {
+  buildingId: string;
+  role: Role;
+  apartmentId: string | null;
+  /** true when a platform admin acts without being a member */
+  viaAdmin: boolean;
+}
+
+declare module "./env" {
+  interface AppVariables {
+    auth: AuthInfo;
+    membership: MembershipInfo;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string | undefined): s is string => !!s && UUID.test(s);
+
+function challenge(err: ApiError): ApiError {
+  const error = err.code === "TOKEN_EXPIRED" || err.code === "UNAUTHENTICATED" ? "invalid_token" : "invalid_request";
+  return new ApiError(err.code, err.message, {
+    headers: { "WWW-Authenticate": `Bearer realm="horizon", error="${error}"` },
+  });
+}
+
+/** Reads and verifies `Authorization: Bearer <jwt>`; sets `c.var.auth` and the request context. */
+export function requireAuth(options: { adminOnly?: boolean } = {}): MiddlewareHandler<AppEnv> {
+  return async function requireAuthMiddleware(c, next) {
+    const header = c.req.header("authorization");
+    const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i);
+    if (!match) {
+      throw new ApiError("UNAUTHENTICATED", "missing bearer token", {
+        headers: { "WWW-Authenticate": 'Bearer realm="horizon"' },
+      });
+    }
+    const { config, clock } = c.var.services;
+    let claims: AuthInfo;
+    try {
+      claims = await verifyAccessToken(match[1]!, config.JWT_SECRET!, clock.now());
+    } catch (err) {
+      throw err instanceof ApiError ? challenge(err) : err;
+    }
+    if (options.adminOnly && !claims.isAdmin) throw new ApiError("FORBIDDEN", "platform administrators only");
+    c.set("auth", claims);
+    const ctx = currentContext();
+    if (ctx) ctx.userId = claims.userId;
+    await next();
+  };
+}
+
+/** Resolves the building of the path and the caller's role in it (after requireAuth). */
+export function buildingAccess(options: { role?: Role } = {}): MiddlewareHandler<AppEnv> {
+  return async function buildingAccessMiddleware(c, next) {
+    const auth = c.get("auth");
+    const buildingId = c.req.param("buildingId");
+    if (!isUuid(buildingId)) throw new ApiError("NOT_FOUND", "building not found");
+    const { db } = c.var.services.database;
+    const [row] = await db
+      .select({ id: buildings.id, role: memberships.role, apartmentId: memberships.apartmentId })
+      .from(buildings)
+      .leftJoin(
+        memberships,
+        and(eq(memberships.buildingId, buildings.id), eq(memberships.userId, auth.userId), isNull(memberships.deletedAt)),
+      )
+      .where(and(eq(buildings.id, buildingId), isNull(buildings.deletedAt)))
+      .limit(1);
+    let membership: MembershipInfo;
+    if (row?.role) {
+      membership = { buildingId, role: row.role, apartmentId: row.apartmentId, viaAdmin: false };
+    } else if (row && auth.isAdmin) {
+      membership = { buildingId, role: "manager", apartmentId: null, viaAdmin: true };
+    } else {
+      throw new ApiError("NOT_FOUND", "building not found");
+    }
+    if (options.role === "manager" && membership.role !== "manager") {
+      throw new ApiError("FORBIDDEN", "building managers only");
+    }
+    c.set("membership", membership);
+    const ctx = currentContext();
+    if (ctx) ctx.buildingId = buildingId;
+    await next();
+  };
+}

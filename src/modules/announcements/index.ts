@@ -1,0 +1,5 @@
+import type { App } from "../../http/env";
+
+export function registerAnnouncements(app: App): void {
+  void app;
+}

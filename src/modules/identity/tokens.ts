@@ -1,0 +1,64 @@
+/**
+ * Access tokens: short-lived HS256 JWTs (jose, runs on Workers, Bun and Node). The claims carry
+ * only the user id and the platform-admin flag; building roles are read per request, so a
+ * removed member loses access at once instead of when the token expires.
+ */
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { ApiError } from "../../http/errors";
+
+export const ISSUER = "horizon";
+export const AUDIENCE = "horizon-api";
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+
+export interface AccessClaims {
+  userId: string;
+  isAdmin: boolean;
+}
+
+const keys = new Map<string, Uint8Array>();
+function key(secret: string): Uint8Array {
+  let k = keys.get(secret);
+  if (!k) {
+    k = new TextEncoder().encode(secret);
+    keys.set(secret, k);
+  }
+  return k;
+}
+
+export async function signAccessToken(
+  claims: AccessClaims,
+  secret: string,
+  now: Date,
+  ttlSeconds = ACCESS_TOKEN_TTL_SECONDS,
+): Promise<string> {
+  const iat = Math.floor(now.getTime() / 1000);
+  return new SignJWT({ adm: claims.isAdmin, typ: "access" })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.userId)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .setJti(crypto.randomUUID())
+    .sign(key(secret));
+}
+
+/** Verifies signature, issuer, audience, type and expiry against `now`; 401 problem otherwise. */
+export async function verifyAccessToken(token: string, secret: string, now: Date): Promise<AccessClaims> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["HS256"],
+      currentDate: now,
+    });
+    if (payload.typ !== "access" || typeof payload.sub !== "string") {
+      throw new ApiError("UNAUTHENTICATED", "not an access token");
+    }
+    return { userId: payload.sub, isAdmin: payload.adm === true };
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    if (err instanceof joseErrors.JWTExpired) throw new ApiError("TOKEN_EXPIRED", "the access token has expired; refresh it");
+    throw new ApiError("UNAUTHENTICATED", "the access token is invalid");
+  }
+}

@@ -1,0 +1,5 @@
+import type { App } from "../../http/env";
+
+export function registerMaintenance(app: App): void {
+  void app;
+}
