@@ -35,11 +35,8 @@ export function toApiError(err: unknown): ApiError {
 async function requestData(c: Context<AppEnv>) {
   let body: unknown;
   try {
-    const cache = (c.req as unknown as { bodyCache: Record<string, unknown> }).bodyCache;
-    if (cache.json !== undefined) body = await cache.json;
-    else if (c.req.raw.body && !c.req.raw.bodyUsed && (c.req.header("content-type") ?? "").includes("json")) {
-      body = await c.req.raw.clone().json();
-    }
+    // HonoRequest caches what a handler already read, so this does not consume the body twice.
+    if ((c.req.header("content-type") ?? "").includes("json")) body = await c.req.json();
   } catch {
     body = "[unreadable]";
   }

@@ -88,7 +88,11 @@ export interface ChainReport {
   scope: string;
   rows: number;
   valid: boolean;
-  firstBroken: { seq: number; id: string; reason: "hash_mismatch" | "prev_hash_mismatch" | "sequence_gap" } | null;
+  firstBroken: {
+    seq: number;
+    id: string;
+    reason: "hash_mismatch" | "prev_hash_mismatch" | "sequence_gap";
+  } | null;
 }
 
 /** Recomputes a scope's chain in order and reports the first broken link. */

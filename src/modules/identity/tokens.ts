@@ -58,7 +58,8 @@ export async function verifyAccessToken(token: string, secret: string, now: Date
     return { userId: payload.sub, isAdmin: payload.adm === true };
   } catch (err) {
     if (err instanceof ApiError) throw err;
-    if (err instanceof joseErrors.JWTExpired) throw new ApiError("TOKEN_EXPIRED", "the access token has expired; refresh it");
+    if (err instanceof joseErrors.JWTExpired)
+      throw new ApiError("TOKEN_EXPIRED", "the access token has expired; refresh it");
     throw new ApiError("UNAUTHENTICATED", "the access token is invalid");
   }
 }
