@@ -1,18 +1,32 @@
 /**
  * createApp(services): the one Hono application every host serves. Middleware order is fixed
  * here and nowhere else:
- *   services → correlation id (request context) → request/response log + Server-Timing →
- *   body limit → routes (per-route auth) → onError (problem+json) / notFound.
+ *   services → remember bodies (./http/body.ts) → correlation id (request context) → request/response log + Server-Timing →
+ *   compression (outermost body transform, so it encodes the final bytes) → ETag / 304 (hashes
+ *   the projected body) → body limit →
+ *   /api/vN only: versioning (Deprecation/Sunset, 410, usage counts) → rate limit (per user or
+ *   IP, per route class; before auth) → sparse fieldsets (projects before ETag hashes) →
+ *   routes (per-route auth) → onError (problem+json) / notFound.
+ * Every version in API_VERSIONS is mounted from the one loop below and serves every module of
+ * `apiModules`, unless a module lists the versions it serves (`versions`): a v2 differs from v1
+ * only where a module opts out or registers a new route for v2.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
+import { documentApiLayer } from "./http/api-layer-docs";
+import { rememberBodies } from "./http/body";
 import { bodyLimit } from "./http/body-limit";
+import { compression } from "./http/compression";
 import { correlation } from "./http/correlation";
 import type { App, AppEnv } from "./http/env";
+import { etag } from "./http/etag";
+import { fields, responseSchemaIndex } from "./http/fields";
 import { notFound, onError } from "./http/on-error";
+import { rateLimit } from "./http/rate-limit";
 import { requestLog } from "./http/request-log";
 import { validationHook } from "./http/validation";
+import { versioning } from "./http/versioning";
 import { registerHealth } from "./modules/health";
 import { apiModules } from "./modules/index";
 import type { Services } from "./services";
@@ -36,22 +50,32 @@ export function createApp(services: Services): App {
   app.notFound(notFound);
 
   app.use("*", provideServices(services));
+  app.use("*", rememberBodies());
   app.use("*", correlation());
   app.use("*", requestLog());
+  app.use("*", compression());
+  app.use("*", etag());
   app.use("*", bodyLimit(services.config.BODY_LIMIT_BYTES));
 
   registerHealth(app);
 
-  const v1 = newRouter();
-  for (const mod of apiModules) mod.register(v1);
-  app.route(API_PREFIX, v1);
+  const schemaFor = responseSchemaIndex(() => app.openAPIRegistry.definitions);
+  for (const version of services.config.API_VERSIONS) {
+    const prefix = `/api/${version}`;
+    app.use(`${prefix}/*`, versioning({ version }));
+    app.use(`${prefix}/*`, rateLimit());
+    app.use(`${prefix}/*`, fields({ schemaFor }));
+    const router = newRouter();
+    for (const mod of apiModules) if (!mod.versions || mod.versions.includes(version)) mod.register(router);
+    app.route(prefix, router);
+  }
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  app.doc31("/openapi.json", {
+  const openapiDoc: Parameters<App["getOpenAPI31Document"]>[0] = {
     openapi: "3.1.0",
     info: {
       title: "Horizon API",
@@ -60,6 +84,13 @@ export function createApp(services: Services): App {
         "Edge-first backend for residential building management. Errors are RFC 9457 problem+json with a `code` and the request's `correlationId`.",
     },
     servers: [{ url: "/" }],
+  };
+  // Built once, on first request (every route is registered by then), then completed with what
+  // the API-layer middleware adds to every operation (rate-limit headers, fields, ETags, deprecation).
+  let document: unknown;
+  app.get("/openapi.json", (c) => {
+    document ??= documentApiLayer(app.getOpenAPI31Document(openapiDoc), services.config);
+    return c.json(document as object);
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Horizon API reference" }));
   return app;

@@ -37,6 +37,23 @@ const deprecations = z
     return out;
   });
 
+/** A rate rule `1000/60s` (also `10/1m`, `5000/1h`). */
+const rateSpec = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((raw, ctx) => {
+      const m = /^\s*(\d{1,9})\s*\/\s*(\d{1,7})\s*([smh]?)\s*$/.exec(raw);
+      const unit = { s: 1, m: 60, h: 3600 }[(m?.[3] || "s") as "s" | "m" | "h"];
+      const limit = Number(m?.[1]);
+      const windowSeconds = Number(m?.[2]) * unit;
+      if (!m || limit < 1 || windowSeconds < 1) {
+        ctx.addIssue({ code: "custom", message: `expected <requests>/<seconds>[s|m|h], got "${raw}"` });
+        return z.NEVER;
+      }
+      return { limit, windowSeconds };
+    });
+
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
@@ -69,9 +86,81 @@ export const ConfigSchema = z.object({
   TRUST_PROXY: z.preprocess(emptyAsUndefined, bool.default(false)),
   ADMIN_EMAIL: z.preprocess(emptyAsUndefined, z.email().optional()),
   ADMIN_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Identity: access JWT lifetime, opaque refresh token lifetime (renewed on each rotation). */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
+  /** Login attempts per fixed window, per account (failures) and per client IP (all attempts). */
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().positive().default(900),
+  LOGIN_MAX_PER_ACCOUNT: z.coerce.number().int().positive().default(5),
+  LOGIN_MAX_PER_IP: z.coerce.number().int().positive().default(20),
   SEED_DEMO: z.preprocess(emptyAsUndefined, bool.default(true)),
   API_DEPRECATIONS: deprecations,
   API_MIGRATION_DOC: z.string().default("https://docs.horizon.example/migrations"),
+  /** PartyKit rooms host (e.g. horizon.me.partykit.dev); unset = in-process rooms (standalone). */
+  PARTYKIT_HOST: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  /** Shared secret the API presents when publishing into PartyKit rooms. */
+  PARTYKIT_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(16, "must be at least 16 characters").optional(),
+  ),
+  /** Clients ping this often; a connection silent for REALTIME_HEARTBEAT_TIMEOUT_MS is dropped. */
+  REALTIME_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).default(25_000),
+  REALTIME_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  REALTIME_MAX_CONNECTIONS_PER_USER: z.coerce.number().int().min(1).default(20),
+  REALTIME_MAX_FRAME_BYTES: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(64 * 1024),
+  REALTIME_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /** Sync push: client clocks further ahead of the server than this are clamped (ADR 0002). */
+  SYNC_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(60_000),
+  /** Sync push: most ops accepted in one request; more answers 413 PAYLOAD_TOO_LARGE. */
+  SYNC_MAX_OPS_PER_PUSH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Versions mounted under /api (`v1,v2`); deprecations above apply to these. */
+  API_VERSIONS: z
+    .string()
+    .default("v1,v2")
+    .transform((raw, ctx) => {
+      const list = [
+        ...new Set(
+          raw
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+      ];
+      if (!list.length || list.some((v) => !/^v\d+$/.test(v))) {
+        ctx.addIssue({ code: "custom", message: `expected a list like v1,v2, got "${raw}"` });
+        return z.NEVER;
+      }
+      return list;
+    }),
+  /** Responses smaller than this are sent uncompressed (compression costs more than it saves). */
+  COMPRESSION_MIN_BYTES: z.coerce.number().int().min(0).default(1024),
+  RATE_LIMIT_ENABLED: z.preprocess(emptyAsUndefined, bool.default(true)),
+  /** `<requests>/<window>` per user (or per IP when anonymous) per route class. */
+  RATE_LIMIT_AUTH: rateSpec("10/60s"),
+  RATE_LIMIT_WRITE: rateSpec("120/60s"),
+  RATE_LIMIT_READ: rateSpec("1000/60s"),
+  /** Path fragments (after the version prefix) that make a route an `auth` class route. */
+  RATE_LIMIT_AUTH_PATHS: z
+    .string()
+    .default("/auth/")
+    .transform((raw) =>
+      raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  /** Past this the limiter counts as down: reads and writes pass, auth routes answer 503. */
+  RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(250),
+  /** Default stale-while-revalidate window of the cache service. */
+  CACHE_STALE_SECONDS: z.coerce.number().int().min(0).default(60),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -98,6 +187,14 @@ export function parseConfig(env: Record<string, unknown>): Config {
         {
           variable: cfg.UPSTASH_REDIS_REST_URL ? "UPSTASH_REDIS_REST_TOKEN" : "UPSTASH_REDIS_REST_URL",
           message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set together",
+        },
+      ]);
+    }
+    if (Boolean(cfg.PARTYKIT_HOST) !== Boolean(cfg.PARTYKIT_SECRET)) {
+      throw new ConfigError([
+        {
+          variable: cfg.PARTYKIT_HOST ? "PARTYKIT_SECRET" : "PARTYKIT_HOST",
+          message: "PARTYKIT_HOST and PARTYKIT_SECRET are set together",
         },
       ]);
     }

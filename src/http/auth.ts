@@ -40,7 +40,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string | undefined): s is string => !!s && UUID.test(s);
 
 function challenge(err: ApiError): ApiError {
-  const error = err.code === "TOKEN_EXPIRED" || err.code === "UNAUTHENTICATED" ? "invalid_token" : "invalid_request";
+  const error =
+    err.code === "TOKEN_EXPIRED" || err.code === "UNAUTHENTICATED" ? "invalid_token" : "invalid_request";
   return new ApiError(err.code, err.message, {
     headers: { "WWW-Authenticate": `Bearer realm="horizon", error="${error}"` },
   });
@@ -83,7 +84,11 @@ export function buildingAccess(options: { role?: Role } = {}): MiddlewareHandler
       .from(buildings)
       .leftJoin(
         memberships,
-        and(eq(memberships.buildingId, buildings.id), eq(memberships.userId, auth.userId), isNull(memberships.deletedAt)),
+        and(
+          eq(memberships.buildingId, buildings.id),
+          eq(memberships.userId, auth.userId),
+          isNull(memberships.deletedAt),
+        ),
       )
       .where(and(eq(buildings.id, buildingId), isNull(buildings.deletedAt)))
       .limit(1);

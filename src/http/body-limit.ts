@@ -8,7 +8,7 @@ import { ApiError } from "./errors";
  * and counting streamed bytes otherwise (RFC 9110 §15.5.14: 413 Content Too Large).
  */
 export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
-  return honoBodyLimit({
+  const limit = honoBodyLimit({
     maxSize: maxBytes,
     onError: () => {
       throw new ApiError("PAYLOAD_TOO_LARGE", `request body exceeds ${maxBytes} bytes`, {
@@ -16,4 +16,10 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
       });
     },
   });
+  // GET/HEAD carry no body; skipping them also avoids touching `req.body`, which would turn
+  // @hono/node-server's lightweight Request into a full one on every read.
+  return function bodyLimitMiddleware(c, next) {
+    const m = c.req.method;
+    return m === "GET" || m === "HEAD" || m === "OPTIONS" ? next() : limit(c, next);
+  };
 }

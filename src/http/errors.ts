@@ -4,6 +4,7 @@
  * the code decides the status. 5xx bodies never carry the internal message.
  */
 import { z } from "@hono/zod-openapi";
+import { withBody } from "./body";
 
 export const ERROR_CODES = {
   BAD_REQUEST: 400,
@@ -21,6 +22,7 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   ALREADY_EXISTS: 409,
+  INVALID_TRANSITION: 409,
   GONE: 410,
   VERSION_SUNSET: 410,
   RESNAPSHOT_REQUIRED: 410,
@@ -143,8 +145,6 @@ export function problemResponse(err: ApiError, correlationId: string, instance?:
   const headers = new Headers(err.headers);
   headers.set("content-type", "application/problem+json");
   headers.set("x-correlation-id", correlationId);
-  return new Response(JSON.stringify(toProblem(err, correlationId, instance)), {
-    status: err.status,
-    headers,
-  });
+  const text = JSON.stringify(toProblem(err, correlationId, instance));
+  return withBody(new Response(text, { status: err.status, headers }), text);
 }

@@ -65,7 +65,9 @@ export function defineRoute<R extends RouteConfig>(
   const { errors = [], access = "public", ...rest } = config;
   const hasBody = Boolean((config.request as { body?: unknown } | undefined)?.body);
   const policy = ACCESS[access];
-  const statuses = [...new Set([...ALWAYS, ...(hasBody ? [413 as const] : []), ...policy.errors, ...errors])].sort();
+  const statuses = [
+    ...new Set([...ALWAYS, ...(hasBody ? [413 as const] : []), ...policy.errors, ...errors]),
+  ].sort();
   const own = (rest as { middleware?: MiddlewareHandler | MiddlewareHandler[] }).middleware;
   const middleware = [...policy.middleware, ...(own ? (Array.isArray(own) ? own : [own]) : [])];
   routeAccess.set(`${config.method.toUpperCase()} ${config.path}`, access);

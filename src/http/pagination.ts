@@ -26,13 +26,20 @@ export const PaginationQuerySchema = z.object({
     .min(1)
     .max(MAX_LIMIT)
     .default(DEFAULT_LIMIT)
-    .openapi({ param: { name: "limit", in: "query" }, example: 20, description: `Page size, 1–${MAX_LIMIT}` }),
+    .openapi({
+      param: { name: "limit", in: "query" },
+      example: 20,
+      description: `Page size, 1–${MAX_LIMIT}`,
+    }),
   cursor: z
     .string()
     .min(1)
     .max(1024)
     .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "Cursor mode: nextCursor/prevCursor of a previous page" }),
+    .openapi({
+      param: { name: "cursor", in: "query" },
+      description: "Cursor mode: nextCursor/prevCursor of a previous page",
+    }),
 });
 export type PaginationQuery = z.infer<typeof PaginationQuerySchema>;
 
@@ -89,7 +96,11 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 function fromB64url(s: string): Uint8Array {
   const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
@@ -102,10 +113,17 @@ export async function encodeCursor(payload: CursorPayload, secret: string): Prom
 }
 
 /** Verifies signature, scope and expiry; anything else is INVALID_CURSOR (400), never a 500. */
-export async function decodeCursor(cursor: string, secret: string, scope: string, now: number): Promise<CursorPayload> {
-  const invalid = (why: string) => new ApiError("INVALID_CURSOR", `cursor is ${why}; restart from the first page`);
+export async function decodeCursor(
+  cursor: string,
+  secret: string,
+  scope: string,
+  now: number,
+): Promise<CursorPayload> {
+  const invalid = (why: string) =>
+    new ApiError("INVALID_CURSOR", `cursor is ${why}; restart from the first page`);
   const [body, sig, extra] = cursor.split(".");
-  if (!body || !sig || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(body + sig)) throw invalid("malformed");
+  if (!body || !sig || extra !== undefined || !/^[A-Za-z0-9_-]+$/.test(body + sig))
+    throw invalid("malformed");
   let bytes: Uint8Array;
   let signature: Uint8Array;
   try {
@@ -114,7 +132,12 @@ export async function decodeCursor(cursor: string, secret: string, scope: string
   } catch {
     throw invalid("malformed");
   }
-  const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), signature as BufferSource, bytes as BufferSource);
+  const ok = await crypto.subtle.verify(
+    "HMAC",
+    await hmacKey(secret),
+    signature as BufferSource,
+    bytes as BufferSource,
+  );
   if (!ok) throw invalid("not signed by this server");
   let payload: CursorPayload;
   try {
@@ -155,8 +178,13 @@ export async function paginate<T extends { id: string }>(opts: PaginateOptions<T
   }
   const now = (opts.now ?? new Date()).getTime();
   const desc = sort.direction === "desc";
+  // Postgres keeps microseconds, cursors (and JS Dates) milliseconds: order and compare on the
+  // millisecond value, or the boundary row itself would sort after its own cursor and repeat.
+  const key = isDateColumn(sort.column)
+    ? sql`date_trunc('milliseconds', ${sort.column})`
+    : sql`${sort.column}`;
   const order = (forward: boolean) =>
-    desc === forward ? [sql`${sort.column} desc`, sql`${sort.id} desc`] : [sql`${sort.column} asc`, sql`${sort.id} asc`];
+    desc === forward ? [sql`${key} desc`, sql`${sort.id} desc`] : [sql`${key} asc`, sql`${sort.id} asc`];
 
   if (query.cursor === undefined) {
     const page = query.page ?? 1;
@@ -181,11 +209,18 @@ export async function paginate<T extends { id: string }>(opts: PaginateOptions<T
   const value = isDateColumn(sort.column) ? new Date(cur.k as number) : cur.k;
   // Row-value comparison keeps (key, id) ordering stable across equal keys.
   const after = (fwd: boolean) =>
-    desc === fwd ? sql`(${sort.column}, ${sort.id}) < (${value}, ${cur.i})` : sql`(${sort.column}, ${sort.id}) > (${value}, ${cur.i})`;
+    desc === fwd
+      ? sql`(${key}, ${sort.id}) < (${value}, ${cur.i})`
+      : sql`(${key}, ${sort.id}) > (${value}, ${cur.i})`;
   const ahead = after(forward);
   const notAhead = sql`not (${ahead})`;
   const [fetched, total, behind] = await Promise.all([
-    opts.fetch({ where: opts.where ? and(opts.where, ahead) : ahead, orderBy: order(forward), limit: limit + 1, offset: 0 }),
+    opts.fetch({
+      where: opts.where ? and(opts.where, ahead) : ahead,
+      orderBy: order(forward),
+      limit: limit + 1,
+      offset: 0,
+    }),
     opts.count(opts.where),
     // Rows at or behind the boundary: any of them means there is a page in the other direction.
     opts.count(opts.where ? and(opts.where, notAhead) : notAhead),
@@ -199,7 +234,12 @@ export async function paginate<T extends { id: string }>(opts: PaginateOptions<T
   const first = rows[0];
   const last = rows[rows.length - 1];
   const make = async (row: T | undefined, d: "n" | "p") =>
-    row ? encodeCursor({ s: opts.scope, k: toCursorValue(sort.key(row)), i: row.id, d, e: now + CURSOR_TTL_MS }, opts.secret) : null;
+    row
+      ? encodeCursor(
+          { s: opts.scope, k: toCursorValue(sort.key(row)), i: row.id, d, e: now + CURSOR_TTL_MS },
+          opts.secret,
+        )
+      : null;
   return {
     data: rows,
     pagination: {

@@ -1,15 +1,14 @@
 import type { MiddlewareHandler } from "hono";
 import { currentContext, type RequestMetrics } from "../context";
+import { byteLength, hasBody, responseBody } from "./body";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./env";
-
-const STREAMING = /^(text\/event-stream|application\/octet-stream|multipart\/)/;
 
 /**
  * One request line and one response line per request (design properties 1, 2, 6). The response
  * line carries status, duration, payload bytes and the request's db/kv metrics, which also go
  * out as a `Server-Timing` header (W3C Server Timing: `name;dur=<ms>;desc="..."`). Bodies that
- * are not streams are measured, so the response also gets an exact `Content-Length`.
+ * are not streams get an exact `Content-Length` (from the remembered body, see ./body.ts).
  */
 export function requestLog(): MiddlewareHandler<AppEnv> {
   return async function requestLogMiddleware(c, next) {
@@ -30,18 +29,15 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
     }
     await next();
 
-    const res = c.res;
-    let bytes = Number(res.headers.get("content-length") ?? Number.NaN);
-    const type = res.headers.get("content-type") ?? "";
-    if (Number.isNaN(bytes) && res.body && !STREAMING.test(type)) {
-      const body = await res.arrayBuffer();
-      bytes = body.byteLength;
-      const headers = new Headers(res.headers);
-      headers.set("content-length", String(bytes));
-      c.res = undefined as never;
-      c.res = new Response(body, { status: res.status, statusText: res.statusText, headers });
+    // Content-Length from the body the handler built; streams (SSE, downloads) stay unbuffered.
+    let bytes = Number(c.res.headers.get("content-length") ?? Number.NaN);
+    if (Number.isNaN(bytes)) {
+      const body = await responseBody(c);
+      if (body !== null) {
+        bytes = byteLength(body);
+        c.res.headers.set("content-length", String(bytes));
+      } else bytes = hasBody(c.res) ? -1 : 0;
     }
-    if (Number.isNaN(bytes)) bytes = res.body ? -1 : 0;
 
     const durationMs = round(performance.now() - started);
     const metrics = currentContext()?.metrics;

@@ -8,13 +8,15 @@ import { registerAudit } from "./audit";
 import { registerBuildings } from "./buildings";
 import { registerIdentity } from "./identity";
 import { registerMaintenance } from "./maintenance";
+import { registerMeta } from "./meta";
 import { registerPayments } from "./payments";
 import { registerRealtime } from "./realtime";
 import { registerSync } from "./sync";
 
 type Register = (app: App) => void;
 
-export const apiModules: Array<{ name: string; register: Register }> = [
+/** `versions`: the API versions that serve the module (default: every version in API_VERSIONS). */
+export const apiModules: Array<{ name: string; register: Register; versions?: readonly string[] }> = [
   { name: "identity", register: registerIdentity },
   { name: "buildings", register: registerBuildings },
   { name: "maintenance", register: registerMaintenance },
@@ -23,4 +25,5 @@ export const apiModules: Array<{ name: string; register: Register }> = [
   { name: "audit", register: registerAudit },
   { name: "sync", register: registerSync },
   { name: "realtime", register: registerRealtime },
+  { name: "meta", register: registerMeta },
 ];

@@ -1,0 +1,199 @@
+/**
+ * Entity tags for GET responses and preconditions for writes (design property 11).
+ *
+ * - GET/HEAD 200 responses get a strong ETag: the first 128 bits of SHA-256 over the body bytes,
+ *   base64url, quoted. `etagOf(value)` computes the same tag from the value a route passes to
+ *   `c.json(value)`, so a write route can compare against what GET served.
+ * - `If-None-Match` (`*`, one tag or a list) uses the weak comparison of RFC 9110 §13.1.2 ("two
+ *   entity tags are equivalent if their opaque-tags match character-by-character, regardless of
+ *   either or both being tagged as weak"); a match answers 304 with only the fields §15.4.5 says a
+ *   304 must repeat (Cache-Control, Content-Location, Date, ETag, Expires, Vary) plus our own
+ *   operational headers. A malformed header is a 400, never a 500.
+ * - Writes call `checkIfMatch(c, currentEtag)`: `If-Match` uses the strong comparison (§13.1.1),
+ *   and a mismatch is 412 PRECONDITION_FAILED problem+json.
+ * The compression middleware appends `.gz`/`.br` to the tag of an encoded representation (a
+ * strong tag must differ per content coding); comparisons ignore that suffix.
+ */
+import { createHash } from "node:crypto";
+import type { Context, MiddlewareHandler } from "hono";
+import { byteLength, hasBody, responseBody } from "./body";
+import { addVary, encodedEtag, minBytesOf, plannedCoding } from "./compression";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+
+const CODING_SUFFIX = /\.(gz|br)$/;
+/** entity-tag = [ W/ ] DQUOTE *etagc DQUOTE ; etagc = %x21 / %x23-7E / obs-text */
+const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/;
+const OPAQUE = /^[\x21\x23-\x7e\x80-\xff]*$/;
+const MAX_TAGS = 64;
+
+export interface EntityTag {
+  weak: boolean;
+  /** The opaque-tag without quotes and without a content-coding suffix. */
+  opaque: string;
+}
+
+/** The strong ETag of a body (bytes or text). */
+export function etagOfBytes(body: Uint8Array | string): string {
+  const digest = createHash("sha256").update(body).digest();
+  return `"${digest.subarray(0, 16).toString("base64url")}"`;
+}
+
+/** The strong ETag GET would send for `c.json(value)` (same serialization, same hash). */
+export function etagOf(value: unknown): string {
+  return etagOfBytes(JSON.stringify(value));
+}
+
+export function parseEntityTag(raw: string): EntityTag | null {
+  const m = ENTITY_TAG.exec(raw.trim());
+  if (!m) return null;
+  return { weak: Boolean(m[1]), opaque: m[2]!.replace(CODING_SUFFIX, "") };
+}
+
+/**
+ * Parses `If-None-Match` / `If-Match`: `*` or a comma list of entity tags (RFC 9110 §13.1.1-2).
+ * Returns "*" or the list; throws 400 on anything else.
+ */
+export function parseEtagList(header: string, name: string): "*" | EntityTag[] {
+  const s = header.trim();
+  if (s === "*") return "*";
+  const bad = (why: string) => new ApiError("BAD_REQUEST", `malformed ${name} header: ${why}`);
+  const tags: EntityTag[] = [];
+  let i = 0;
+  const skip = (chars: string) => {
+    while (i < s.length && chars.includes(s[i]!)) i++;
+  };
+  while (i < s.length) {
+    skip(" \t,"); // OWS and empty list elements (RFC 9110 §5.6.1)
+    if (i >= s.length) break;
+    const weak = s.startsWith("W/", i);
+    if (weak) i += 2;
+    if (s[i] !== '"') throw bad('expected * or a list of "entity-tags"');
+    const end = s.indexOf('"', i + 1);
+    if (end === -1) throw bad("unterminated entity-tag");
+    const opaque = s.slice(i + 1, end);
+    if (!OPAQUE.test(opaque)) throw bad("invalid character in entity-tag");
+    tags.push({ weak, opaque: opaque.replace(CODING_SUFFIX, "") });
+    if (tags.length > MAX_TAGS) throw bad(`more than ${MAX_TAGS} entity-tags`);
+    i = end + 1;
+    skip(" \t");
+    if (i < s.length && s[i] !== ",") throw bad("entity-tags must be separated by commas");
+  }
+  if (!tags.length) throw bad("empty");
+  return tags;
+}
+
+/** Weak comparison (If-None-Match): opaque tags equal, weakness ignored. */
+export function weakMatch(list: "*" | EntityTag[], current: string): boolean {
+  if (list === "*") return true;
+  const cur = parseEntityTag(current);
+  return Boolean(cur && list.some((t) => t.opaque === cur.opaque));
+}
+
+/** Strong comparison (If-Match): both strong and opaque tags equal. */
+export function strongMatch(list: "*" | EntityTag[], current: string): boolean {
+  if (list === "*") return true;
+  const cur = parseEntityTag(current);
+  return Boolean(cur && !cur.weak && list.some((t) => !t.weak && t.opaque === cur.opaque));
+}
+
+/** Headers a 304 keeps: RFC 9110 §15.4.5 plus operational ones that describe the exchange. */
+const KEEP_ON_304 = [
+  "cache-control",
+  "content-location",
+  "date",
+  "etag",
+  "expires",
+  "vary",
+  "x-correlation-id",
+  "server-timing",
+  "ratelimit-limit",
+  "ratelimit-remaining",
+  "ratelimit-reset",
+  "ratelimit-policy",
+  "deprecation",
+  "sunset",
+  "link",
+];
+
+const STREAMING = /^(text\/event-stream|multipart\/)/;
+
+export interface EtagOptions {
+  /** Bodies above this are not hashed (their transfer dominates anyway). Default 4 MiB. */
+  maxBytes?: number;
+}
+
+/** Strong ETags on GET/HEAD 200 responses and `If-None-Match` → 304 (RFC 9110 §13.1.2). */
+export function etag(options: EtagOptions = {}): MiddlewareHandler<AppEnv> {
+  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+  return async function etagMiddleware(c, next) {
+    const method = c.req.method;
+    if (method !== "GET" && method !== "HEAD") return next();
+    const header = c.req.header("if-none-match");
+    // Parse before the handler runs: a malformed header is the client's error, whatever the route.
+    const wanted = header === undefined ? undefined : parseEtagList(header, "If-None-Match");
+    await next();
+
+    const res = c.res;
+    if (res.status !== 200 || !hasBody(res) || res.headers.has("content-encoding")) return;
+    if (STREAMING.test(res.headers.get("content-type") ?? "")) return;
+    let tag = res.headers.get("etag");
+    if (!tag) {
+      const length = Number(res.headers.get("content-length") ?? 0);
+      if (length > maxBytes) return;
+      const body = await responseBody(c, { streamTypes: STREAMING });
+      if (body === null) return;
+      tag = etagOfBytes(body);
+      c.res.headers.set("etag", tag);
+      c.res.headers.set("content-length", String(byteLength(body)));
+    }
+    if (wanted && weakMatch(wanted, tag)) {
+      // Answer as the 200 would have been sent: the encoded representation's tag and its Vary.
+      const coding = plannedCoding(c, c.res);
+      if (coding !== null) {
+        addVary(c.res.headers, "Accept-Encoding");
+        const length = Number(c.res.headers.get("content-length") ?? 0);
+        if (length >= minBytesOf(c)) c.res.headers.set("etag", encodedEtag(tag, coding));
+      }
+      const headers = new Headers();
+      for (const name of KEEP_ON_304) {
+        const v = c.res.headers.get(name);
+        if (v !== null) headers.set(name, v);
+      }
+      c.res = undefined as never;
+      c.res = new Response(null, { status: 304, headers });
+    }
+  };
+}
+
+export interface IfMatchOptions {
+  /** Refuse writes without `If-Match` (428 PRECONDITION_REQUIRED). Default false. */
+  required?: boolean;
+}
+
+/**
+ * For write routes (optimistic concurrency, RFC 9110 §13.1.1): compares `If-Match` with the
+ * current ETag of the resource (`etagOf(representationAsGetReturnsIt)`, or null when it does not
+ * exist) and throws 412 PRECONDITION_FAILED when the client's copy is outdated. Without the
+ * header the write proceeds unless `required`.
+ */
+export function checkIfMatch(c: Context, currentEtag: string | null, options: IfMatchOptions = {}): void {
+  const header = c.req.header("if-match");
+  if (header === undefined) {
+    if (options.required)
+      throw new ApiError("PRECONDITION_REQUIRED", "send If-Match with the ETag of the version you edit");
+    return;
+  }
+  const list = parseEtagList(header, "If-Match");
+  if (currentEtag !== null && strongMatch(list, currentEtag)) return;
+  throw new ApiError(
+    "PRECONDITION_FAILED",
+    currentEtag === null
+      ? "the resource does not exist"
+      : "the resource changed since you read it; fetch it again and reapply your change",
+    {
+      extensions: currentEtag === null ? {} : { currentEtag },
+      headers: currentEtag === null ? {} : { ETag: currentEtag },
+    },
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * Rate limiting (design property 12), mounted for every versioned route ahead of auth (the
+ * write path in ARCHITECTURE.md: correlation → log → rate limit → auth). Decisions:
+ *
+ * - Who: the authenticated user when the request proves one, else the client IP. Because it runs
+ *   before the auth middleware, it reads a user already put in the context (`c.var.auth`,
+ *   `currentContext().userId`) and otherwise verifies the bearer access token itself with the
+ *   identity module's `verifyAccessToken` (the same check requireAuth makes); an invalid token
+ *   counts against the IP, and auth then refuses it.
+ * - Class: `auth` when the path (after `/api/vN`) contains one of RATE_LIMIT_AUTH_PATHS, `read`
+ *   for GET/HEAD/OPTIONS, `write` otherwise; each class has its own rule and counter
+ *   (RATE_LIMIT_AUTH / _WRITE / _READ, `<requests>/<window>`). A route may add a stricter class
+ *   with `rateLimit({ only: "auth" })` in its own middleware list.
+ * - Headers (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Limit`, `RateLimit-Remaining`,
+ *   `RateLimit-Reset` (delta seconds) and `RateLimit-Policy` on every limited response; a refusal
+ *   is 429 RATE_LIMITED with `Retry-After` in seconds (RFC 9110 §10.2.3).
+ * - Backend slower than RATE_LIMIT_TIMEOUT_MS or failing: reads and writes fail open (served,
+ *   without RateLimit headers, logged); auth routes fail closed with 503 DEPENDENCY_UNAVAILABLE
+ *   and `Retry-After: 1`, because a credential-guessing window matters more than availability
+ *   and 429 would wrongly tell the client it exceeded a limit.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { currentContext } from "../context";
+import { verifyAccessToken } from "../modules/identity/tokens";
+import { limitWithin, type RateLimitDecision, type RateLimitRule } from "../platform/ratelimit";
+import { clientIp } from "./client-ip";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+
+export type RateLimitClass = "auth" | "write" | "read";
+export const RATE_LIMIT_CLASSES: readonly RateLimitClass[] = ["auth", "write", "read"];
+const FAIL_OPEN: Record<RateLimitClass, boolean> = { auth: false, write: true, read: true };
+
+export interface RateLimitOptions {
+  /** Force one class (route-level use) instead of classifying by path and method. */
+  only?: RateLimitClass;
+  /** Override the caller identity (tests, API keys). */
+  identify?: (c: Context<AppEnv>) => Promise<string> | string;
+}
+
+export function classify(method: string, path: string, authPaths: readonly string[]): RateLimitClass {
+  const rest = path.replace(/^\/api\/v\d+/, "");
+  if (authPaths.some((p) => rest.includes(p))) return "auth";
+  return method === "GET" || method === "HEAD" || method === "OPTIONS" ? "read" : "write";
+}
+
+export function ruleFor(c: Context<AppEnv>, cls: RateLimitClass): RateLimitRule {
+  const cfg = c.get("services").config;
+  const spec =
+    cls === "auth" ? cfg.RATE_LIMIT_AUTH : cls === "write" ? cfg.RATE_LIMIT_WRITE : cfg.RATE_LIMIT_READ;
+  return { name: cls, limit: spec.limit, windowSeconds: spec.windowSeconds };
+}
+
+/** `user:<id>` when the request carries a proven user, else `ip:<address>`. */
+export async function callerKey(c: Context<AppEnv>): Promise<string> {
+  const known = c.var.auth?.userId ?? currentContext()?.userId;
+  if (known) return `user:${known}`;
+  const header = c.req.header("authorization");
+  const { config, clock } = c.get("services");
+  const token = /^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1];
+  if (config.JWT_SECRET && token) {
+    try {
+      return `user:${(await verifyAccessToken(token, config.JWT_SECRET, clock.now())).userId}`;
+    } catch {
+      // Not a valid token: auth will answer 401; meanwhile it counts against the IP.
+    }
+  }
+  return `ip:${clientIp(c)}`;
+}
+
+export function rateLimitHeaders(d: RateLimitDecision, rule: RateLimitRule): Record<string, string> {
+  return {
+    "RateLimit-Limit": String(d.limit),
+    "RateLimit-Remaining": String(d.remaining),
+    "RateLimit-Reset": String(Math.ceil(d.resetMs / 1000)),
+    "RateLimit-Policy": `${rule.limit};w=${rule.windowSeconds}`,
+  };
+}
+
+export function rateLimit(options: RateLimitOptions = {}): MiddlewareHandler<AppEnv> {
+  return async function rateLimitMiddleware(c, next) {
+    const services = c.get("services");
+    const cfg = services.config;
+    if (!cfg.RATE_LIMIT_ENABLED) return next();
+    const cls = options.only ?? classify(c.req.method, c.req.path, cfg.RATE_LIMIT_AUTH_PATHS);
+    const rule = ruleFor(c, cls);
+    const who = options.identify ? await options.identify(c) : await callerKey(c);
+    const outcome = await limitWithin(services.rateLimiter, `${who}`, rule, cfg.RATE_LIMIT_TIMEOUT_MS);
+
+    if (outcome.kind === "unavailable") {
+      services.logger.warn(
+        {
+          event: "rate_limit_unavailable",
+          class: cls,
+          reason: outcome.reason,
+          err: String(outcome.error ?? ""),
+        },
+        "rate limiter unavailable",
+      );
+      if (FAIL_OPEN[cls]) return next();
+      throw new ApiError("DEPENDENCY_UNAVAILABLE", "rate limiting is unavailable; retry shortly", {
+        headers: { "Retry-After": "1" },
+      });
+    }
+
+    const decision = outcome.decision;
+    const headers = rateLimitHeaders(decision, rule);
+    if (!decision.success) {
+      const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000));
+      throw new ApiError("RATE_LIMITED", `too many ${cls} requests; retry in ${retryAfter} s`, {
+        headers: { ...headers, "Retry-After": String(retryAfter) },
+        extensions: { class: cls, limit: decision.limit, retryAfterSeconds: retryAfter },
+      });
+    }
+    await next();
+    // A route-level limiter runs after the global one: keep the tighter budget in the headers.
+    const current = Number(c.res.headers.get("RateLimit-Remaining") ?? Number.POSITIVE_INFINITY);
+    if (decision.remaining <= current) for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+  };
+}
