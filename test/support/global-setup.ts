@@ -2,6 +2,9 @@
  * Runs once before the suite: proves PostgreSQL and Redis answer (the suite fails, never skips,
  * when they do not) and builds a migrated template database that each test file clones.
  */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -32,16 +35,57 @@ export default async function setup() {
     redis.disconnect();
   }
 
-  // Drop leftovers of interrupted runs, then rebuild the template from the current migrations.
+  // Several test runs may share this PostgreSQL: one setup at a time (the lock ends with the
+  // session), leftovers dropped only when the process that made them (`horizon_t_<pid>_…`) is
+  // gone, and the template rebuilt only when the migrations changed, so a starting run never
+  // drops databases that a live run is using.
+  admin.on("error", () => {});
+  await admin.query("select pg_advisory_lock(hashtext('horizon_test_setup'))");
   const stale = await admin.query<{ datname: string }>(
-    "select datname from pg_database where datname like 'horizon_t_%' or datname = $1",
+    "select datname from pg_database where datname like 'horizon\\_t\\_%'",
+  );
+  for (const { datname } of stale.rows) {
+    const pid = Number(datname.split("_")[2]);
+    if (!pid || !processAlive(pid)) await admin.query(`drop database if exists "${datname}" with (force)`);
+  }
+  const hash = migrationsHash();
+  const current = await admin.query<{ comment: string | null }>(
+    "select shobj_description(oid, 'pg_database') as comment from pg_database where datname = $1",
     [TEMPLATE_DB],
   );
-  for (const { datname } of stale.rows)
-    await admin.query(`drop database if exists "${datname}" with (force)`);
-  await admin.query(`create database "${TEMPLATE_DB}"`);
-  const template = createPgDatabase({ url: pgUrlFor(TEMPLATE_DB), max: 1 });
-  await template.migrate(MIGRATIONS);
-  await template.close();
+  if (current.rows[0]?.comment !== hash) {
+    await admin.query(`drop database if exists "${TEMPLATE_DB}" with (force)`);
+    await admin.query(`create database "${TEMPLATE_DB}"`);
+    const template = createPgDatabase({ url: pgUrlFor(TEMPLATE_DB), max: 1 });
+    await template.migrate(MIGRATIONS);
+    await template.close();
+    // Marked only once fully migrated: a half-built template is rebuilt by the next run.
+    await admin.query(`comment on database "${TEMPLATE_DB}" is '${hash}'`);
+  }
   await admin.end();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Hash of every migration file and the journal: the template's identity. */
+function migrationsHash(): string {
+  const h = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else h.update(entry.name).update(readFileSync(path));
+    }
+  };
+  walk(MIGRATIONS);
+  return h.digest("hex");
 }

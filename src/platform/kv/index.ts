@@ -35,23 +35,48 @@ export const INCR_WITH_TTL = `local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 and redis.call('PTTL', KEYS[1]) == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`;
 
-/** Converts a Redis glob (`*`, `?`, `[...]`, `\x`) to a RegExp for the memory adapter. */
+/**
+ * Lua shared by the Redis and Upstash adapters: SADD, then PEXPIRE. One script rather than
+ * MULTI, because a MULTI keeps going after a failed SADD (WRONGTYPE) and would set a TTL on a key
+ * of another type; in a script the error aborts before the PEXPIRE.
+ */
+export const SADD_WITH_TTL = `local n = redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+/**
+ * Converts a Redis glob to a RegExp for the memory adapter, following Redis' own matcher
+ * (util.c stringmatchlen) so `keys()` answers the same on every adapter: `*`, `?`, `\x`,
+ * classes `[abc]`, ranges `[a-c]` (reversed ranges swap), negation `[^e]`, escapes inside
+ * classes, and an unclosed `[` whose class runs to the end of the pattern.
+ */
 export function globToRegExp(glob: string): RegExp {
+  const esc = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
   let out = "";
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i]!;
     if (ch === "*") out += ".*";
     else if (ch === "?") out += ".";
-    else if (ch === "\\" && i + 1 < glob.length) out += `\\${glob[++i]}`;
+    else if (ch === "\\" && i + 1 < glob.length) out += esc(glob[++i]!);
     else if (ch === "[") {
-      const end = glob.indexOf("]", i + 1);
-      if (end === -1) out += "\\[";
-      else {
-        const body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
-        out += `[${body.startsWith("^") ? `\\${body}` : body}]`;
-        i = end;
+      let j = i + 1;
+      const negate = glob[j] === "^";
+      if (negate) j++;
+      let cls = "";
+      while (j < glob.length && glob[j] !== "]") {
+        if (glob[j] === "\\" && j + 1 < glob.length) {
+          cls += esc(glob[j + 1]!);
+          j += 2;
+        } else if (j + 2 < glob.length && glob[j + 1] === "-") {
+          const [lo, hi] = [glob[j]!, glob[j + 2]!].sort();
+          cls += `${esc(lo!)}-${esc(hi!)}`;
+          j += 3;
+        } else cls += esc(glob[j++]!);
       }
-    } else out += ch.replace(/[.+^${}()|\]\\/]/g, "\\$&");
+      // `[]` matches nothing and `[^]` any one character, as in Redis.
+      out += cls ? `[${negate ? "^" : ""}${cls}]` : negate ? "[\\s\\S]" : "(?!)";
+      i = j;
+    } else out += esc(ch);
   }
   return new RegExp(`^${out}$`, "s");
 }

@@ -48,7 +48,8 @@ export function createMemoryKv(options: { now?: () => number; sweepEveryMs?: num
     incr: (key, by = 1, ttlMs) =>
       measureKv(async () => {
         const e = live(key);
-        if (e && (typeof e.value !== "string" || !/^-?\d+$/.test(e.value))) {
+        if (e && typeof e.value !== "string") throw wrongType();
+        if (e && !/^-?\d+$/.test(e.value as string)) {
           throw new Error("ERR value is not an integer or out of range");
         }
         const next = (e ? Number(e.value) : 0) + by;

@@ -1,7 +1,7 @@
 /** Redis over TCP (ioredis). Keys get an optional prefix so tenants of one Redis do not collide. */
 import { Redis } from "ioredis";
 import { measureKv } from "../../context";
-import { INCR_WITH_TTL, type Kv } from "./index";
+import { INCR_WITH_TTL, type Kv, SADD_WITH_TTL } from "./index";
 
 export function createRedisKv(options: { url: string; prefix?: string; commandTimeoutMs?: number }): Kv {
   const prefix = options.prefix ?? "";
@@ -42,10 +42,8 @@ export function createRedisKv(options: { url: string; prefix?: string; commandTi
     sadd: (key, members, ttlMs) =>
       measureKv(async () => {
         if (!members.length) return 0;
-        const tx = redis.multi().sadd(k(key), ...members);
-        if (ttlMs) tx.pexpire(k(key), ttlMs);
-        const res = await tx.exec();
-        return Number(res?.[0]?.[1] ?? 0);
+        if (!ttlMs) return redis.sadd(k(key), ...members);
+        return Number(await redis.eval(SADD_WITH_TTL, 1, k(key), ttlMs, ...members));
       }),
     srem: (key, members) => measureKv(async () => (members.length ? redis.srem(k(key), ...members) : 0)),
     smembers: (key) => measureKv(() => redis.smembers(k(key))),

@@ -1,7 +1,7 @@
 /** Upstash Redis over REST (`@upstash/redis`), for Workers. Same semantics as the Redis adapter. */
 import { Redis } from "@upstash/redis";
 import { measureKv } from "../../context";
-import { INCR_WITH_TTL, type Kv } from "./index";
+import { INCR_WITH_TTL, type Kv, SADD_WITH_TTL } from "./index";
 
 export function createUpstashKv(options: { url: string; token: string; prefix?: string }): Kv {
   const prefix = options.prefix ?? "";
@@ -45,11 +45,8 @@ export function createUpstashKv(options: { url: string; token: string; prefix?: 
       measureKv(async () => {
         if (!members.length) return 0;
         const [first, ...rest] = members as [string, ...string[]];
-        const tx = redis.multi();
-        tx.sadd(k(key), first, ...rest);
-        if (ttlMs) tx.pexpire(k(key), ttlMs);
-        const res = (await tx.exec()) as unknown[];
-        return Number(res[0] ?? 0);
+        if (!ttlMs) return redis.sadd(k(key), first, ...rest);
+        return Number(await redis.eval(SADD_WITH_TTL, [k(key)], [String(ttlMs), ...members]));
       }),
     srem: (key, members) => measureKv(async () => (members.length ? redis.srem(k(key), ...members) : 0)),
     smembers: (key) => measureKv(async () => (await redis.smembers(k(key))).map(String)),

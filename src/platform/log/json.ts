@@ -52,6 +52,15 @@ function serializeErrors(fields: Record<string, unknown>): Record<string, unknow
 }
 
 function safeStringify(value: unknown): string {
+  // The fast path is plain JSON.stringify; only lines with cycles or bigints take the slow one.
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return guardedStringify(value);
+  }
+}
+
+function guardedStringify(value: unknown): string {
   const seen = new WeakSet<object>();
   return JSON.stringify(value, (_k, v) => {
     if (typeof v === "bigint") return v.toString();

@@ -1,0 +1,165 @@
+/**
+ * Sync benchmarks on PostgreSQL (run: `npx tsx test/bench/sync.bench.ts`), printed as ratios:
+ *  - pull of N changed rows (N = 10, 100, 1000, 10000) through the real app (auth, access query,
+ *    page query, JSON) ÷ a raw SELECT of the same rows on the same pool — target ≤ 2.0, linear;
+ *  - pull throughput in rows/s — target ≥ 20,000;
+ *  - push ops/s (500-op batches of creates through the app) ÷ raw multi-row upsert rows/s — ≥ 0.5.
+ * Uses its own throwaway database cloned from nothing: migrates, measures, drops.
+ */
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { createApp } from "../../src/app";
+import { formatHlc } from "../../src/client/sync/hlc";
+import { createPgDatabase } from "../../src/platform/db/pg";
+import { createMemoryKv } from "../../src/platform/kv/memory";
+import { createJsonLogger } from "../../src/platform/log/json";
+import { assembleServices } from "../../src/services";
+import { testConfig } from "../support/app";
+import { PG_ADMIN_URL, pgUrlFor } from "../support/env";
+import { createBuilding, json } from "../support/fixtures";
+
+const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
+const NS = [10, 100, 1000, 10_000];
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 15);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function time(fn: () => Promise<unknown>, repeat = REPEAT): Promise<number> {
+  for (let i = 0; i < 2; i++) await fn(); // warm up
+  const out: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const s = performance.now();
+    await fn();
+    out.push(performance.now() - s);
+  }
+  return median(out);
+}
+
+async function main() {
+  const name = `horizon_bench_sync_${process.pid}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`drop database if exists "${name}" with (force)`);
+  await admin.query(`create database "${name}"`);
+  const database = createPgDatabase({ url: pgUrlFor(name), max: 5 });
+  await database.migrate(MIGRATIONS);
+  const raw = new pg.Pool({ connectionString: pgUrlFor(name), max: 1 });
+  raw.on("error", () => {});
+  const services = assembleServices({
+    config: testConfig({ LOG_LEVEL: "silent", BODY_LIMIT_BYTES: String(8 * 1024 * 1024) }),
+    database,
+    kv: createMemoryKv(),
+    logger: createJsonLogger({ level: "silent", sink: () => {} }),
+    runtime: "node",
+  });
+  const app = createApp(services);
+  const call = (path: string, body: unknown, auth: Record<string, string>) =>
+    app.request(path, json(body, auth));
+  let wall = Date.now();
+  const createOps = (buildingId: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      opId: randomUUID(),
+      type: "create",
+      entity: "announcements",
+      id: randomUUID(),
+      fields: {
+        buildingId,
+        title: `Notice ${i}`,
+        body: "The water will be off between 10:00 and 12:00 for maintenance.",
+      },
+      hlc: formatHlc({ wall: wall++, counter: 0, node: "bench" }),
+    }));
+
+  console.log("sync pull (PostgreSQL): N rows | pull ms | raw SELECT ms | ratio | pull rows/s");
+  const pullRatios: Array<{ n: number; ratio: number; ms: number }> = [];
+  for (const n of NS) {
+    const b = await createBuilding(services);
+    for (let done = 0; done < n; done += 500) {
+      const res = await call(
+        "/api/v1/sync/push",
+        { deviceId: "bench", ops: createOps(b.id, Math.min(500, n - done)) },
+        b.manager.auth,
+      );
+      if (res.status !== 200) throw new Error(`seed push failed: ${res.status} ${await res.text()}`);
+    }
+    const cursor = 0;
+    const pullMs = await time(async () => {
+      const res = await call(
+        "/api/v1/sync/pull",
+        { buildings: { [b.id]: cursor }, limit: 10_000 },
+        b.manager.auth,
+      );
+      if (process.env.BENCH_TIMING) console.log(res.headers.get("server-timing"));
+      const body = (await res.json()) as { changes: { announcements?: { updated: unknown[] } } };
+      if (body.changes.announcements?.updated.length !== n)
+        throw new Error("pull returned the wrong row count");
+    });
+    const rawMs = await time(async () => {
+      const r = await raw.query(
+        `select id, building_id, author_id, title, body, priority, published_at, created_at, updated_at, sync_version, deleted_at
+         from announcements where building_id = $1 and sync_version > $2 order by sync_version, id`,
+        [b.id, cursor],
+      );
+      if (r.rows.length !== n) throw new Error("raw select returned the wrong row count");
+    });
+    const ratio = pullMs / rawMs;
+    pullRatios.push({ n, ratio, ms: pullMs });
+    console.log(
+      `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)}`,
+    );
+  }
+  const big = pullRatios.at(-1)!;
+  const mid = pullRatios.at(-2)!;
+  console.log(`pull linearity: time(10000)/time(1000) = ${(big.ms / mid.ms).toFixed(2)} (10.0 = linear)`);
+  console.log(`pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s (target ≥ 20000)`);
+
+  // Push vs raw upsert, 500 rows per request/statement.
+  const b = await createBuilding(services);
+  const batches = Number(process.env.BATCHES ?? 10);
+  const pushMs = await time(async () => {
+    for (let i = 0; i < batches; i++) {
+      const res = await call(
+        "/api/v1/sync/push",
+        { deviceId: "bench", ops: createOps(b.id, 500) },
+        b.manager.auth,
+      );
+      if (res.status !== 200) throw new Error(`push failed ${res.status}`);
+    }
+  }, 5);
+  const rawUpsertMs = await time(async () => {
+    for (let i = 0; i < batches; i++) {
+      const values: unknown[] = [];
+      const rows = Array.from({ length: 500 }, (_, j) => {
+        values.push(
+          randomUUID(),
+          b.id,
+          b.manager.id,
+          `Notice ${j}`,
+          "The water will be off between 10:00 and 12:00 for maintenance.",
+        );
+        const k = j * 5;
+        return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1)`;
+      });
+      await raw.query(
+        `insert into announcements (id, building_id, author_id, title, body, sync_version) values ${rows.join(", ")}
+         on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version`,
+        values,
+      );
+    }
+  }, 5);
+  const pushRate = (batches * 500 * 1000) / pushMs;
+  const rawRate = (batches * 500 * 1000) / rawUpsertMs;
+  console.log(
+    `push: ${Math.round(pushRate)} ops/s | raw upsert: ${Math.round(rawRate)} rows/s | ratio ${(pushRate / rawRate).toFixed(2)} (target ≥ 0.5)`,
+  );
+
+  await raw.end();
+  await database.close();
+  await admin.query(`drop database if exists "${name}" with (force)`);
+  await admin.end();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

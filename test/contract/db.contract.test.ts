@@ -1,0 +1,264 @@
+/**
+ * The db contract: one suite, run against every adapter: PGlite (in-memory), node-postgres on the
+ * local PostgreSQL, and the Neon serverless driver reaching that PostgreSQL through the local
+ * WebSocket-to-TCP bridge. Migrations apply on an empty database (twice is a no-op), Drizzle
+ * answers the same on all three, transactions roll back and row locks serialize, and every
+ * adapter counts its round trips into the request's metrics.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { asc, count, eq, is, sql, sum } from "drizzle-orm";
+import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { newMetrics, runWithContext } from "../../src/context";
+import * as schema from "../../src/db/schema";
+import { apartments, buildings, outbox } from "../../src/db/schema";
+import type { Database } from "../../src/platform/db";
+import { createNeonDatabase } from "../../src/platform/db/neon";
+import { createPgDatabase } from "../../src/platform/db/pg";
+import { createPgliteDatabase } from "../../src/platform/db/pglite";
+import { createTestDatabase, MIGRATIONS_FOLDER } from "../support/db";
+import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
+import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
+
+const TABLES = (Object.values(schema) as unknown[])
+  .filter((v): v is PgTable => is(v, PgTable))
+  .map((t) => getTableConfig(t).name)
+  .sort();
+const JOURNAL: { entries: unknown[] } = JSON.parse(
+  readFileSync(join(MIGRATIONS_FOLDER, "meta", "_journal.json"), "utf8"),
+);
+
+const scratch: ScratchDatabase[] = [];
+
+/** A new PostgreSQL database, empty or cloned from the migrated template; dropped in afterAll. */
+async function newPgDatabase(migrated: boolean): Promise<string> {
+  const db = await createScratchDatabase({ migrated });
+  scratch.push(db);
+  return db.url;
+}
+
+let bridge: NeonBridge | undefined;
+const neonOn = async (url: string) => {
+  bridge ??= await startNeonBridge();
+  return createNeonDatabase({ url, wsProxy: bridge.wsProxy, webSocketConstructor: WebSocket });
+};
+
+interface Adapter {
+  name: string;
+  /** A database with no tables yet, for the migration tests. */
+  empty(): Promise<Database>;
+  /** A migrated database for the data tests. */
+  migrated(): Promise<Database>;
+}
+
+const adapters: Adapter[] = [
+  { name: "pglite", empty: () => createPgliteDatabase(), migrated: () => createTestDatabase("pglite") },
+  {
+    name: "pg",
+    empty: async () => createPgDatabase({ url: await newPgDatabase(false), max: 5 }),
+    migrated: async () => createPgDatabase({ url: await newPgDatabase(true), max: 5 }),
+  },
+  {
+    name: "neon",
+    empty: async () => neonOn(await newPgDatabase(false)),
+    migrated: async () => neonOn(await newPgDatabase(true)),
+  },
+];
+
+afterAll(async () => {
+  await bridge?.stop();
+  for (const db of scratch) await db.drop();
+});
+
+async function publicTables(database: Database): Promise<string[]> {
+  const res = await database.db.execute<{ table_name: string }>(
+    sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+  );
+  return (res as unknown as { rows: Array<{ table_name: string }> }).rows.map((r) => r.table_name);
+}
+
+async function appliedMigrations(database: Database): Promise<number> {
+  const res = await database.db.execute<{ n: number }>(
+    sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+  );
+  return (res as unknown as { rows: Array<{ n: number }> }).rows[0]!.n;
+}
+
+describe.each(adapters)("db contract: $name", (adapter) => {
+  describe("migrations", () => {
+    let database: Database;
+    beforeAll(async () => {
+      database = await adapter.empty();
+    });
+    afterAll(() => database.close());
+
+    it("apply on an empty database and create every table of the schema", async () => {
+      expect(await publicTables(database)).toEqual([]);
+      await database.migrate(MIGRATIONS_FOLDER);
+      const tables = await publicTables(database);
+      for (const t of TABLES) expect(tables).toContain(t);
+      expect(await appliedMigrations(database)).toBe(JOURNAL.entries.length);
+    });
+
+    it("are a no-op the second time", async () => {
+      const before = await publicTables(database);
+      await database.migrate(MIGRATIONS_FOLDER);
+      expect(await publicTables(database)).toEqual(before);
+      expect(await appliedMigrations(database)).toBe(JOURNAL.entries.length);
+    });
+  });
+
+  describe("queries", () => {
+    let database: Database;
+    beforeAll(async () => {
+      database = await adapter.migrated();
+    });
+    afterAll(() => database.close());
+
+    const newBuilding = async (name = "Contract House") => {
+      const [row] = await database.db
+        .insert(buildings)
+        .values({ name, addressLine: "1 Test Street", city: "Lisbon", country: "PT" })
+        .returning();
+      return row!;
+    };
+
+    it("pings", async () => {
+      await expect(database.ping()).resolves.toBeUndefined();
+    });
+
+    it("inserts and selects through Drizzle with the same results and types", async () => {
+      const b = await newBuilding();
+      expect(b).toMatchObject({ name: "Contract House", timezone: "UTC", currency: "USD", syncVersion: 0 });
+      expect(b.id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(b.createdAt).toBeInstanceOf(Date);
+      expect(b.deletedAt).toBeNull();
+
+      await database.db.insert(apartments).values([
+        { buildingId: b.id, number: "2B", floor: 2, areaSqm: 70, rooms: 3 },
+        { buildingId: b.id, number: "1A", floor: 1, areaSqm: 55, rooms: 2 },
+        { buildingId: b.id, number: "0C", floor: null, areaSqm: null, rooms: null, syncVersion: 2 ** 40 },
+      ]);
+      const rows = await database.db
+        .select({
+          number: apartments.number,
+          floor: apartments.floor,
+          areaSqm: apartments.areaSqm,
+          syncVersion: apartments.syncVersion,
+        })
+        .from(apartments)
+        .where(eq(apartments.buildingId, b.id))
+        .orderBy(asc(apartments.number));
+      expect(rows).toEqual([
+        { number: "0C", floor: null, areaSqm: null, syncVersion: 2 ** 40 },
+        { number: "1A", floor: 1, areaSqm: 55, syncVersion: 0 },
+        { number: "2B", floor: 2, areaSqm: 70, syncVersion: 0 },
+      ]);
+
+      const [agg] = await database.db
+        .select({ n: count(), area: sum(apartments.areaSqm) })
+        .from(apartments)
+        .where(eq(apartments.buildingId, b.id));
+      expect(agg).toEqual({ n: 3, area: "125" });
+
+      const payload = { nested: { list: [1, "two", null], ok: true }, text: "é ✓" };
+      const [event] = await database.db
+        .insert(outbox)
+        .values({ buildingId: b.id, topic: "contract.test", payload })
+        .returning({ payload: outbox.payload, attempts: outbox.attempts });
+      expect(event).toEqual({ payload, attempts: 0 });
+
+      const found = await database.db.query.buildings.findFirst({ where: eq(buildings.id, b.id) });
+      expect(found?.name).toBe("Contract House");
+    });
+
+    it("rolls back a transaction that throws", async () => {
+      const name = `rollback-${randomUUID()}`;
+      await expect(
+        database.db.transaction(async (tx) => {
+          await tx.insert(buildings).values({ name, addressLine: "x", city: "y", country: "PT" });
+          const inside = await tx.select().from(buildings).where(eq(buildings.name, name));
+          expect(inside).toHaveLength(1);
+          throw new Error("abort on purpose");
+        }),
+      ).rejects.toThrow("abort on purpose");
+      expect(await database.db.select().from(buildings).where(eq(buildings.name, name))).toEqual([]);
+
+      // A failing statement also rolls back the writes before it.
+      const b = await newBuilding();
+      await expect(
+        database.db.transaction(async (tx) => {
+          await tx.update(buildings).set({ city: "Porto" }).where(eq(buildings.id, b.id));
+          await tx.insert(apartments).values({ buildingId: randomUUID(), number: "orphan" });
+        }),
+      ).rejects.toThrow();
+      const [after] = await database.db.select().from(buildings).where(eq(buildings.id, b.id));
+      expect(after!.city).toBe("Lisbon");
+    });
+
+    it("serializes concurrent transactions on a row locked with select ... for update", async () => {
+      const b = await newBuilding();
+      const N = 4;
+      const seen = await Promise.all(
+        Array.from({ length: N }, () =>
+          database.db.transaction(async (tx) => {
+            const [row] = await tx
+              .select({ v: buildings.syncVersion })
+              .from(buildings)
+              .where(eq(buildings.id, b.id))
+              .for("update");
+            // Hold the lock across a macrotask, so unserialized writers would read the same value.
+            await sleep(20);
+            await tx
+              .update(buildings)
+              .set({ syncVersion: row!.v + 1 })
+              .where(eq(buildings.id, b.id));
+            return row!.v;
+          }),
+        ),
+      );
+      expect([...seen].sort()).toEqual(Array.from({ length: N }, (_, i) => i));
+      const [after] = await database.db.select().from(buildings).where(eq(buildings.id, b.id));
+      expect(after!.syncVersion).toBe(N);
+    });
+
+    it("counts its round trips into the request's metrics", async () => {
+      const b = await newBuilding();
+      const single = newMetrics();
+      // Drizzle builders run when awaited, so the await must happen inside the context.
+      await runWithContext({ correlationId: "db-metrics-1", metrics: single }, async () => {
+        await database.db.select().from(buildings).where(eq(buildings.id, b.id));
+      });
+      expect(single.dbQueries).toBe(1);
+      expect(single.dbMs).toBeGreaterThan(0);
+
+      const inTx = newMetrics();
+      await runWithContext({ correlationId: "db-metrics-2", metrics: inTx }, () =>
+        database.db.transaction(async (tx) => {
+          await tx.select().from(buildings).where(eq(buildings.id, b.id));
+          await tx.update(buildings).set({ city: "Faro" }).where(eq(buildings.id, b.id));
+        }),
+      );
+      expect(inTx.dbQueries).toBeGreaterThanOrEqual(2);
+
+      const pinged = newMetrics();
+      await runWithContext({ correlationId: "db-metrics-3", metrics: pinged }, () => database.ping());
+      expect(pinged.dbQueries).toBe(1);
+
+      // A query after the request ended is not charged to it.
+      await database.db.select().from(buildings).where(eq(buildings.id, b.id));
+      expect(single.dbQueries).toBe(1);
+    });
+
+    if (adapter.name === "neon") {
+      it("really goes through the WebSocket bridge", async () => {
+        await database.ping();
+        expect(bridge!.openConnections()).toBeGreaterThan(0);
+      });
+    }
+  });
+});

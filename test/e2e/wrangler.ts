@@ -1,0 +1,128 @@
+/**
+ * Boots the real edge Worker (wrangler.toml → workers/edge.ts) in workerd with `wrangler dev` on
+ * a free loopback port, with its variables in a temporary env file, and stops it cleanly. The
+ * process gets its own process group so that stopping it also ends the workerd children.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WranglerDev {
+  url: string;
+  /** Everything wrangler and the Worker printed so far (for failure messages and log checks). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** Starts `wrangler dev` with `vars` as the Worker's environment and waits until it answers. */
+export async function startWranglerDev(
+  vars: Record<string, string>,
+  options: { readyPath?: string; timeoutMs?: number } = {},
+): Promise<WranglerDev> {
+  const dir = await mkdtemp(join(tmpdir(), "horizon-e2e-"));
+  const envFile = join(dir, "worker.env");
+  // One KEY=value per line; values are quoted so URLs with `#`, `=` or spaces survive.
+  await writeFile(
+    envFile,
+    Object.entries(vars)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
+      .join(""),
+  );
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    WRANGLER,
+    [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--env-file",
+      envFile,
+      "--persist-to",
+      join(dir, "state"),
+      "--show-interactive-dev-session=false",
+      // "log" (not "info") so the Worker's console.log lines reach us.
+      "--log-level",
+      "log",
+    ],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" },
+    },
+  );
+  let out = "";
+  child.stdout!.on("data", (d) => {
+    out += d;
+  });
+  child.stderr!.on("data", (d) => {
+    out += d;
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    signalGroup(child, "SIGTERM");
+    const done = await Promise.race([exited(child).then(() => true), sleep(10_000).then(() => false)]);
+    if (!done) {
+      signalGroup(child, "SIGKILL");
+      await exited(child);
+    }
+    // workerd children share the group; make sure none outlives wrangler.
+    signalGroup(child, "SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  while (true) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited with ${child.exitCode} before answering:\n${out}`);
+    }
+    try {
+      await fetch(`${url}${options.readyPath ?? "/health"}`, { signal: AbortSignal.timeout(5_000) });
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`wrangler dev did not answer on ${url} in time:\n${out}`);
+      }
+      await sleep(250);
+    }
+  }
+  return { url, output: () => out, stop };
+}
