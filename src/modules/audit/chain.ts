@@ -48,6 +48,25 @@ function canonical(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text as Postgres will store it: lone UTF-16 surrogates and NUL cannot be stored (text and jsonb
+ * reject or replace them), so they become U+FFFD before hashing. Otherwise the stored row would
+ * differ from the hashed one and an honest row would fail verification (or the insert would fail).
+ */
+function storable(value: unknown): unknown {
+  if (typeof value === "string")
+    return value.replace(LONE_SURROGATE, "\uFFFD").replaceAll("\u0000", "\uFFFD");
+  if (Array.isArray(value)) return value.map(storable);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[storable(k) as string] = storable(v);
+    return out;
+  }
+  return value;
+}
+
 export async function chainHash(prevHash: string, fields: ChainFields): Promise<string> {
   const bytes = new TextEncoder().encode(`${prevHash}\n${canonical(fields)}`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -70,13 +89,13 @@ export async function recordAudit(ctx: VerbContext, event: AuditEvent): Promise<
     seq: (last?.seq ?? 0) + 1,
     buildingId: event.buildingId ?? null,
     userId: event.userId !== undefined ? event.userId : (ctx.actor?.userId ?? null),
-    action: event.action,
-    entityType: event.entityType,
-    entityId: event.entityId,
-    changes: event.changes ? JSON.parse(JSON.stringify(redact(event.changes))) : null,
-    ipAddress: ctx.ip,
-    userAgent: ctx.userAgent.slice(0, 512),
-    correlationId: ctx.correlationId,
+    action: storable(event.action) as string,
+    entityType: storable(event.entityType) as string,
+    entityId: storable(event.entityId) as string,
+    changes: event.changes ? storable(JSON.parse(JSON.stringify(redact(event.changes)))) : null,
+    ipAddress: storable(ctx.ip) as string,
+    userAgent: storable(ctx.userAgent.slice(0, 512)) as string,
+    correlationId: storable(ctx.correlationId) as string,
     timestamp: new Date(ctx.now.getTime()).toISOString(),
   };
   const prevHash = last?.hash ?? GENESIS_HASH;

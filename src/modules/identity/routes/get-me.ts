@@ -1,0 +1,22 @@
+import type { App } from "../../../http/env";
+import { defineRoute, jsonContent } from "../../../http/openapi";
+import { verbContext } from "../../../verbs";
+import { getProfile } from "../accounts";
+import { ProfileSchema } from "../schemas";
+
+const route = defineRoute({
+  method: "get",
+  path: "/me",
+  tags: ["Profile"],
+  summary: "The signed-in user's profile",
+  access: "user",
+  responses: { 200: jsonContent(ProfileSchema, "Profile") },
+});
+
+export function registerGetMe(app: App) {
+  app.openapi(route, async (c) => {
+    const profile = await getProfile(verbContext(c));
+    c.header("Cache-Control", "private, no-cache");
+    return c.json(profile, 200);
+  });
+}
