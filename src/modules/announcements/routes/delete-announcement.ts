@@ -1,0 +1,23 @@
+import type { App } from "../../../http/env";
+import { defineRoute } from "../../../http/openapi";
+import { verbContext } from "../../../verbs";
+import { BuildingParams, uuidParam } from "../../buildings/common";
+import { deleteAnnouncement } from "../verbs";
+
+const route = defineRoute({
+  method: "delete",
+  path: "/buildings/{buildingId}/announcements/{announcementId}",
+  tags: ["Announcements"],
+  summary: "Delete an announcement (managers): a tombstone that sync clients receive",
+  access: "manager",
+  request: { params: BuildingParams.extend({ announcementId: uuidParam("announcementId") }) },
+  responses: { 204: { description: "Deleted" } },
+});
+
+export function registerDeleteAnnouncement(app: App) {
+  app.openapi(route, async (c) => {
+    const { buildingId, announcementId } = c.req.valid("param");
+    await deleteAnnouncement({ ctx: verbContext(c), buildingId, announcementId });
+    return c.body(null, 204);
+  });
+}

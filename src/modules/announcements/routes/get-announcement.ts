@@ -1,0 +1,29 @@
+import { CACHE_POLICIES } from "../../../http/cache-control";
+import type { App } from "../../../http/env";
+import { defineRoute, jsonContent } from "../../../http/openapi";
+import { verbContext } from "../../../verbs";
+import { BuildingParams, uuidParam } from "../../buildings/common";
+import { AnnouncementSchema, toAnnouncement } from "../schemas";
+import { getAnnouncement } from "../verbs";
+
+const route = defineRoute({
+  method: "get",
+  path: "/buildings/{buildingId}/announcements/{announcementId}",
+  tags: ["Announcements"],
+  summary: "Read an announcement (members)",
+  access: "member",
+  request: { params: BuildingParams.extend({ announcementId: uuidParam("announcementId") }) },
+  responses: { 200: jsonContent(AnnouncementSchema, "The announcement") },
+});
+
+export function registerGetAnnouncement(app: App) {
+  app.openapi(route, async (c) => {
+    // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
+    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
+    const { buildingId, announcementId } = c.req.valid("param");
+    return c.json(
+      toAnnouncement(await getAnnouncement({ ctx: verbContext(c), buildingId, announcementId })),
+      200,
+    );
+  });
+}

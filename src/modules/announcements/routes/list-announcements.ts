@@ -1,0 +1,30 @@
+import { CACHE_POLICIES } from "../../../http/cache-control";
+import type { App } from "../../../http/env";
+import { defineRoute, jsonContent } from "../../../http/openapi";
+import { PaginationQuerySchema, paginatedSchema } from "../../../http/pagination";
+import { verbContext } from "../../../verbs";
+import { BuildingParams } from "../../buildings/common";
+import { AnnouncementSchema, toAnnouncement } from "../schemas";
+import { listAnnouncements } from "../verbs";
+
+const AnnouncementPageSchema = paginatedSchema(AnnouncementSchema, "AnnouncementPage");
+
+const route = defineRoute({
+  method: "get",
+  path: "/buildings/{buildingId}/announcements",
+  tags: ["Announcements"],
+  summary: "List announcements, newest first (members)",
+  access: "member",
+  request: { params: BuildingParams, query: PaginationQuerySchema },
+  responses: { 200: jsonContent(AnnouncementPageSchema, "A page of announcements") },
+});
+
+export function registerListAnnouncements(app: App) {
+  app.openapi(route, async (c) => {
+    // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
+    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
+    const { buildingId } = c.req.valid("param");
+    const page = await listAnnouncements({ ctx: verbContext(c), buildingId, query: c.req.valid("query") });
+    return c.json({ data: page.data.map(toAnnouncement), pagination: page.pagination }, 200);
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * Announcement verbs: managers post, edit and soft-delete; members read, newest first. An
+ * announcement may be scheduled (publishedAt in the future): residents see it from then on,
+ * managers see it at once.
+ */
+import { and, eq, isNull, lte, type SQL } from "drizzle-orm";
+import { announcements } from "../../db/schema";
+import { ApiError } from "../../http/errors";
+import type { PaginationQuery } from "../../http/pagination";
+import { inTransaction, type VerbContext } from "../../verbs";
+import { actorId, listPage, membershipOf, requireManager } from "../buildings/common";
+import { bumpBuildingVersion } from "../sync/version";
+
+export type AnnouncementRow = typeof announcements.$inferSelect;
+type Priority = AnnouncementRow["priority"];
+
+export interface AnnouncementInput {
+  title: string;
+  body: string;
+  priority?: Priority;
+  publishedAt?: Date;
+}
+
+function visible(ctx: VerbContext, buildingId: string): SQL | undefined {
+  const m = membershipOf(ctx, buildingId);
+  const base = and(eq(announcements.buildingId, buildingId), isNull(announcements.deletedAt));
+  return m.role === "manager" ? base : and(base, lte(announcements.publishedAt, ctx.now));
+}
+
+export async function findAnnouncement(ctx: VerbContext, buildingId: string, announcementId: string) {
+  const [row] = await ctx.db
+    .select()
+    .from(announcements)
+    .where(and(visible(ctx, buildingId), eq(announcements.id, announcementId)));
+  if (!row) throw new ApiError("NOT_FOUND", `announcement ${announcementId} not found`);
+  return row;
+}
+
+export async function postAnnouncement(args: {
+  ctx: VerbContext;
+  buildingId: string;
+  input: AnnouncementInput;
+}): Promise<AnnouncementRow> {
+  const { ctx, buildingId, input } = args;
+  requireManager(ctx, buildingId);
+  return inTransaction(ctx, async (tx) => {
+    const version = await bumpBuildingVersion(tx.db, buildingId);
+    const [row] = await tx.db
+      .insert(announcements)
+      .values({
+        ...input,
+        publishedAt: input.publishedAt ?? tx.now,
+        buildingId,
+        authorId: actorId(tx),
+        syncVersion: version,
+      })
+      .returning();
+    return row!;
+  });
+}
+
+export async function updateAnnouncement(args: {
+  ctx: VerbContext;
+  buildingId: string;
+  announcementId: string;
+  input: Partial<AnnouncementInput>;
+  /** Runs on the current row inside the transaction (If-Match checks); throwing aborts the write. */
+  precondition?: (before: AnnouncementRow) => void;
+}): Promise<AnnouncementRow> {
+  const { ctx, buildingId, announcementId, input, precondition } = args;
+  requireManager(ctx, buildingId);
+  return inTransaction(ctx, async (tx) => {
+    const version = await bumpBuildingVersion(tx.db, buildingId);
+    precondition?.(await findAnnouncement(tx, buildingId, announcementId));
+    const [row] = await tx.db
+      .update(announcements)
+      .set({ ...input, syncVersion: version, updatedAt: tx.now })
+      .where(and(eq(announcements.id, announcementId), eq(announcements.buildingId, buildingId)))
+      .returning();
+    return row!;
+  });
+}
+
+export async function deleteAnnouncement(args: {
+  ctx: VerbContext;
+  buildingId: string;
+  announcementId: string;
+}): Promise<AnnouncementRow> {
+  const { ctx, buildingId, announcementId } = args;
+  requireManager(ctx, buildingId);
+  return inTransaction(ctx, async (tx) => {
+    const version = await bumpBuildingVersion(tx.db, buildingId);
+    await findAnnouncement(tx, buildingId, announcementId);
+    const [row] = await tx.db
+      .update(announcements)
+      .set({ deletedAt: tx.now, syncVersion: version, updatedAt: tx.now })
+      .where(and(eq(announcements.id, announcementId), eq(announcements.buildingId, buildingId)))
+      .returning();
+    return row!;
+  });
+}
+
+export function getAnnouncement(args: { ctx: VerbContext; buildingId: string; announcementId: string }) {
+  return findAnnouncement(args.ctx, args.buildingId, args.announcementId);
+}
+
+export async function listAnnouncements(args: {
+  ctx: VerbContext;
+  buildingId: string;
+  query: PaginationQuery;
+}) {
+  const { ctx, buildingId, query } = args;
+  const m = membershipOf(ctx, buildingId);
+  return listPage<AnnouncementRow>(ctx, query, {
+    table: announcements,
+    where: visible(ctx, buildingId),
+    // Residents' lists depend on the time (scheduled posts appear), managers' do not.
+    scope: `announcements:${buildingId}:${m.role}`,
+    sort: {
+      column: announcements.publishedAt,
+      id: announcements.id,
+      direction: "desc",
+      key: (r) => r.publishedAt,
+    },
+    fetch: (q) =>
+      ctx.db
+        .select()
+        .from(announcements)
+        .where(q.where)
+        .orderBy(...q.orderBy)
+        .limit(q.limit)
+        .offset(q.offset),
+  });
+}

@@ -1,0 +1,38 @@
+import { CACHE_POLICIES } from "../../../http/cache-control";
+import type { App } from "../../../http/env";
+import { defineRoute, jsonContent } from "../../../http/openapi";
+import { PaginationQuerySchema, paginatedSchema } from "../../../http/pagination";
+import { verbContext } from "../../../verbs";
+import { BuildingParams, uuidParam } from "../../buildings/common";
+import { RequestCommentSchema, toComment } from "../schemas";
+import { listComments } from "../verbs";
+
+const CommentPageSchema = paginatedSchema(RequestCommentSchema, "RequestCommentPage");
+
+const route = defineRoute({
+  method: "get",
+  path: "/buildings/{buildingId}/requests/{requestId}/comments",
+  tags: ["Maintenance"],
+  summary: "A request's comments, oldest first (managers; residents of its apartment)",
+  access: "member",
+  request: {
+    params: BuildingParams.extend({ requestId: uuidParam("requestId") }),
+    query: PaginationQuerySchema,
+  },
+  responses: { 200: jsonContent(CommentPageSchema, "A page of comments") },
+});
+
+export function registerListComments(app: App) {
+  app.openapi(route, async (c) => {
+    // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
+    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
+    const { buildingId, requestId } = c.req.valid("param");
+    const page = await listComments({
+      ctx: verbContext(c),
+      buildingId,
+      requestId,
+      query: c.req.valid("query"),
+    });
+    return c.json({ data: page.data.map(toComment), pagination: page.pagination }, 200);
+  });
+}

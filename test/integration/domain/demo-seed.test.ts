@@ -1,0 +1,89 @@
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  auditLogs,
+  buildings,
+  maintenanceRequests,
+  memberships,
+  payments,
+  users,
+} from "../../../src/db/schema";
+import { DEMO_BUILDING_NAME, DEMO_PASSWORD, seedStandalone } from "../../../src/modules/demo/seed";
+import { createTestApp, type TestApp } from "../../support/app";
+import { DB_KINDS } from "../../support/db";
+import { tokenFor } from "../../support/fixtures";
+import { queryOne } from "./helpers";
+
+describe.each(DB_KINDS)("demo seed on %s", (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ db: kind, env: { SEED_DEMO: "true" } });
+  });
+  afterAll(() => t.close());
+
+  it("seeds a usable demo building once, with real passwords, versions and audit rows", async () => {
+    const first = await seedStandalone(t.services);
+    const db = t.services.database.db;
+    const [b] = await db.select().from(buildings).where(eq(buildings.name, DEMO_BUILDING_NAME));
+    expect(first.lines.join("\n")).toContain(b!.id);
+    expect(first.lines.join("\n")).toContain(DEMO_PASSWORD);
+    const count = () =>
+      queryOne<Record<string, number>>(
+        t,
+        sql`select
+          (select count(*)::int from apartments where building_id = ${b!.id}) as apartments,
+          (select count(*)::int from memberships where building_id = ${b!.id}) as members,
+          (select count(*)::int from payments where building_id = ${b!.id}) as payments,
+          (select count(*)::int from maintenance_requests where building_id = ${b!.id} and status = 'open') as requests,
+          (select count(*)::int from announcements where building_id = ${b!.id}) as announcements,
+          (select count(*)::int from audit_logs where building_id = ${b!.id}) as audits`,
+      );
+    const before = await count();
+    expect(before).toMatchObject({
+      apartments: 6,
+      members: 4,
+      payments: 11,
+      requests: 2,
+      announcements: 2,
+      audits: 15,
+    });
+    // Every seeded row carries the version of the seeding transaction.
+    const stamped = await db
+      .select({ v: payments.syncVersion })
+      .from(payments)
+      .where(eq(payments.buildingId, b!.id));
+    expect(new Set(stamped.map((r) => r.v))).toEqual(new Set([b!.syncVersion]));
+    const [req] = await db
+      .select()
+      .from(maintenanceRequests)
+      .where(eq(maintenanceRequests.buildingId, b!.id))
+      .limit(1);
+    expect(req!.syncVersion).toBe(b!.syncVersion);
+
+    const [manager] = await db.select().from(users).where(eq(users.email, "manager@demo.horizon.example"));
+    expect(await t.services.passwords.verify(DEMO_PASSWORD, manager!.passwordHash)).toBe(true);
+    const [m] = await db
+      .select()
+      .from(memberships)
+      .where(and(eq(memberships.buildingId, b!.id), eq(memberships.userId, manager!.id)));
+    expect(m!.role).toBe("manager");
+    const payAudits = await db
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.buildingId, b!.id), eq(auditLogs.action, "payment.create")));
+    expect(payAudits).toHaveLength(11);
+
+    // The seeded manager can use the API right away.
+    const token = await tokenFor(t.services, manager!.id);
+    const res = await t.request(`/api/v1/buildings/${b!.id}/payments?limit=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).pagination.total).toBe(11);
+
+    const second = await seedStandalone(t.services);
+    expect(second.lines.join("\n")).toContain(b!.id);
+    expect(await count()).toEqual(before);
+    expect(await db.select().from(buildings).where(eq(buildings.name, DEMO_BUILDING_NAME))).toHaveLength(1);
+  });
+});
