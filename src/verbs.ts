@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import type { AuthInfo, MembershipInfo } from "./http/auth";
 import { clientIp } from "./http/client-ip";
 import type { AppEnv } from "./http/env";
+import { publishAfterCommit } from "./modules/realtime/publish";
 import type { DbOrTx } from "./platform/db";
 import type { Services } from "./services";
 
@@ -35,7 +36,12 @@ export function verbContext(c: Context<AppEnv>): VerbContext {
   };
 }
 
-/** Runs `fn` in one transaction with a context whose `db` is the transaction. */
+/**
+ * Runs `fn` in one transaction with a context whose `db` is the transaction. Room messages the
+ * transaction recorded (pokes from bumpBuildingVersion, domain events) are published after commit.
+ */
 export function inTransaction<T>(ctx: VerbContext, fn: (tx: VerbContext) => Promise<T>): Promise<T> {
-  return ctx.services.database.db.transaction((tx) => fn({ ...ctx, db: tx }));
+  return publishAfterCommit(ctx.services, () =>
+    ctx.services.database.db.transaction((tx) => fn({ ...ctx, db: tx })),
+  );
 }

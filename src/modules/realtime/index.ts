@@ -1,5 +1,17 @@
+/**
+ * Live building rooms: the room protocol and core (shared by PartyKit and the standalone host),
+ * room tokens, presence, the SSE fallback, and publishing pokes and domain events after commit.
+ * Producers call `recordBuildingEvent(tx, buildingId, event)` inside their transaction.
+ */
 import type { App } from "../../http/env";
+import { registerCreateRoomToken } from "./routes/create-token";
+import { registerGetPresence } from "./routes/get-presence";
+import { registerStreamEvents } from "./routes/stream-events";
+
+export { publishBuildingEvent, recordBuildingEvent, retryPendingRealtime } from "./publish";
 
 export function registerRealtime(app: App): void {
-  void app;
+  registerCreateRoomToken(app);
+  registerGetPresence(app);
+  registerStreamEvents(app);
 }

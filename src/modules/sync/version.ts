@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import { ApiError } from "../../http/errors";
 import type { DbOrTx } from "../../platform/db";
+import { recordPoke } from "../realtime/publish";
 
 export async function bumpBuildingVersion(tx: DbOrTx, buildingId: string): Promise<number> {
   const result = (await tx.execute(
@@ -14,5 +15,8 @@ export async function bumpBuildingVersion(tx: DbOrTx, buildingId: string): Promi
   )) as unknown as { rows: Array<{ sync_version: string | number }> };
   const row = result.rows[0];
   if (!row) throw new ApiError("NOT_FOUND", "building not found");
-  return Number(row.sync_version);
+  const version = Number(row.sync_version);
+  // Same transaction: an outbox row, so the room gets a poke after commit (or from the dispatcher).
+  await recordPoke(tx, buildingId, version);
+  return version;
 }

@@ -1,0 +1,9 @@
+/** Problem documents for refusals answered outside Hono (room upgrades, PartyKit). */
+import { ApiError, toProblem } from "../../http/errors";
+
+export function problemBody(
+  code: "UNAUTHENTICATED" | "TOKEN_EXPIRED" | "FORBIDDEN" | "BAD_REQUEST",
+  detail: string,
+) {
+  return toProblem(new ApiError(code, detail), crypto.randomUUID());
+}

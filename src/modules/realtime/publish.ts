@@ -1,0 +1,166 @@
+/**
+ * Publishing into building rooms after commit. A writer records messages inside its transaction
+ * (an outbox row each, same transaction); `inTransaction` publishes them once the transaction has
+ * committed and marks the rows dispatched. A crash or failed publish between commit and publish
+ * leaves the rows pending, and `retryPendingRealtime` (the outbox dispatcher for realtime topics)
+ * sends them later: at least once, which is safe as pokes and events are idempotent for clients.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { and, asc, inArray, isNull, like, lt, sql } from "drizzle-orm";
+import { currentContext } from "../../context";
+import type { DbOrTx } from "../../platform/db";
+import type { BusMessage } from "../../platform/realtime";
+import type { Services } from "../../services";
+import { invalidateBuildingCaches } from "../buildings/cache-tags";
+import { outbox } from "../outbox/schema";
+import { type DomainEvent, DomainEventSchema, RoomMessageSchema } from "./protocol";
+
+export const REALTIME_TOPICS = { poke: "realtime.poke", event: "realtime.event" } as const;
+
+interface Pending {
+  messages: Array<{ outboxId: string; message: BusMessage }>;
+}
+
+const pendingStore = new AsyncLocalStorage<Pending>();
+
+async function record(tx: DbOrTx, topic: string, message: BusMessage): Promise<void> {
+  const [row] = await tx
+    .insert(outbox)
+    .values({
+      buildingId: message.buildingId,
+      topic,
+      payload: message,
+      correlationId: currentContext()?.correlationId ?? "",
+    })
+    .returning({ id: outbox.id });
+  pendingStore.getStore()?.messages.push({ outboxId: row!.id, message });
+}
+
+/** Called by bumpBuildingVersion: the building's members get `{ type: "poke", version }` after commit. */
+export function recordPoke(tx: DbOrTx, buildingId: string, version: number): Promise<void> {
+  return record(tx, REALTIME_TOPICS.poke, { type: "poke", buildingId, version });
+}
+
+/**
+ * Records a domain event in the writing transaction; it reaches the room (and SSE) after
+ * commit. Call it inside `inTransaction` next to the write, e.g.
+ * `await recordBuildingEvent(tx.db, buildingId, { kind: "payment.recorded", ... })`.
+ */
+export async function recordBuildingEvent(tx: DbOrTx, buildingId: string, event: DomainEvent): Promise<void> {
+  const parsed = DomainEventSchema.parse(event);
+  await record(tx, REALTIME_TOPICS.event, {
+    type: "event",
+    buildingId,
+    event: parsed,
+    at: new Date().toISOString(),
+  });
+}
+
+/**
+ * Publishes a domain event now, without the outbox (best effort; for callers outside a
+ * transaction whose write has already committed). Prefer recordBuildingEvent inside the write.
+ */
+export async function publishBuildingEvent(
+  services: Services,
+  buildingId: string,
+  event: DomainEvent,
+): Promise<void> {
+  const parsed = DomainEventSchema.parse(event);
+  await services.realtime.publish({
+    type: "event",
+    buildingId,
+    event: parsed,
+    at: services.clock.now().toISOString(),
+  });
+}
+
+/**
+ * Runs `fn` (which opens and commits a transaction) and then publishes what it recorded. Nested
+ * calls join the outer one, so nothing is published before the outermost commit.
+ */
+export async function publishAfterCommit<T>(services: Services, fn: () => Promise<T>): Promise<T> {
+  if (pendingStore.getStore()) return fn();
+  const pending: Pending = { messages: [] };
+  const result = await pendingStore.run(pending, fn);
+  // Committed: drop the cached reads of every building whose version moved, before the poke
+  // makes clients refetch (a read after a write must not see the old rows).
+  const bumped = pending.messages.filter((m) => m.message.type === "poke").map((m) => m.message.buildingId);
+  if (bumped.length) await invalidateBuildingCaches(services, bumped);
+  if (pending.messages.length) await flush(services, pending.messages);
+  return result;
+}
+
+async function flush(services: Services, messages: Pending["messages"]): Promise<void> {
+  const sent: string[] = [];
+  for (const { outboxId, message } of messages) {
+    try {
+      await services.realtime.publish(message);
+      sent.push(outboxId);
+    } catch (err) {
+      services.logger.warn(
+        { event: "realtime_publish_failed", outboxId, buildingId: message.buildingId, err: String(err) },
+        "realtime publish failed; the outbox dispatcher will retry",
+      );
+    }
+  }
+  if (!sent.length) return;
+  try {
+    await services.database.db
+      .update(outbox)
+      .set({ dispatchedAt: sql`now()` })
+      .where(inArray(outbox.id, sent));
+  } catch (err) {
+    // Unmarked rows are published again by the dispatcher: a duplicate poke, never a lost one.
+    services.logger.warn(
+      { event: "outbox_mark_failed", err: String(err) },
+      "could not mark realtime rows dispatched",
+    );
+  }
+}
+
+/** The outbox handler for realtime topics: validates the stored message and publishes it. */
+export async function dispatchRealtimeOutboxRow(
+  services: Services,
+  row: { topic: string; payload: unknown },
+) {
+  const message = RoomMessageSchema.parse(row.payload);
+  await services.realtime.publish(message as BusMessage);
+}
+
+/**
+ * Publishes realtime outbox rows still pending after `olderThanMs` (commit happened, publish did
+ * not). Rows are claimed with SKIP LOCKED so concurrent dispatchers never send one row twice at
+ * the same time. Answers how many rows were sent.
+ */
+export async function retryPendingRealtime(
+  services: Services,
+  options: { olderThanMs?: number; limit?: number } = {},
+): Promise<number> {
+  const cutoff = new Date(services.clock.now().getTime() - (options.olderThanMs ?? 5000));
+  return services.database.db.transaction(async (tx) => {
+    const rows = await tx
+      .select({ id: outbox.id, topic: outbox.topic, payload: outbox.payload, attempts: outbox.attempts })
+      .from(outbox)
+      .where(and(isNull(outbox.dispatchedAt), like(outbox.topic, "realtime.%"), lt(outbox.createdAt, cutoff)))
+      .orderBy(asc(outbox.createdAt))
+      .limit(options.limit ?? 100)
+      .for("update", { skipLocked: true });
+    let sent = 0;
+    for (const row of rows) {
+      try {
+        await dispatchRealtimeOutboxRow(services, row);
+        await tx
+          .update(outbox)
+          .set({ dispatchedAt: sql`now()` })
+          .where(inArray(outbox.id, [row.id]));
+        sent++;
+      } catch (err) {
+        await tx
+          .update(outbox)
+          .set({ attempts: row.attempts + 1, lastError: String(err).slice(0, 500) })
+          .where(inArray(outbox.id, [row.id]));
+      }
+    }
+    return sent;
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * The Server-Sent Events fallback, framework-free: an async stream of the same frames a room
+ * member receives over WebSocket. Resumable: each logged message carries its bus id as the SSE
+ * id, a client reconnecting with Last-Event-ID first gets what it missed from the building's log,
+ * or a `resync` frame when the log no longer reaches back that far. The SSE client counts as an
+ * online device while its stream is open.
+ */
+import type { BusEnvelope } from "../../platform/realtime";
+import type { Services } from "../../services";
+import { RoomMessageSchema, type ServerFrame } from "./protocol";
+import { toFrame } from "./room";
+
+export interface SseItem {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+export interface StreamMember {
+  userId: string;
+  role: "manager" | "resident";
+  deviceId: string;
+}
+
+const item = (frame: ServerFrame, id?: number): SseItem => ({
+  ...(id !== undefined ? { id: String(id) } : {}),
+  event: frame.type,
+  data: JSON.stringify(frame),
+});
+
+function frameOf(envelope: BusEnvelope): SseItem | null {
+  const parsed = RoomMessageSchema.safeParse(envelope.message);
+  return parsed.success ? item(toFrame(parsed.data, envelope.seq), envelope.seq) : null;
+}
+
+/** Yields SSE items until `signal` aborts; `null` items are keep-alive ticks (write a comment). */
+export async function* buildingEventStream(options: {
+  services: Services;
+  buildingId: string;
+  member: StreamMember;
+  afterSeq?: number;
+  signal: AbortSignal;
+}): AsyncGenerator<SseItem | null> {
+  const { services, buildingId, member, signal } = options;
+  const bus = services.realtime;
+  if (!bus.subscribe) throw new Error("SSE needs the in-process realtime bus");
+  const { REALTIME_HEARTBEAT_INTERVAL_MS: interval } = services.config;
+
+  const queue: BusEnvelope[] = [];
+  let wake: (() => void) | null = null;
+  const subscription = bus.subscribe(
+    buildingId,
+    (e) => {
+      queue.push(e);
+      wake?.();
+    },
+    options.afterSeq !== undefined ? { afterSeq: options.afterSeq } : {},
+  );
+  const onAbort = () => wake?.();
+  signal.addEventListener("abort", onAbort);
+
+  const connectionId = `sse-${crypto.randomUUID()}`;
+  const since = services.clock.now().toISOString();
+  const presence = { buildingId, connectionId, since, ...member };
+  try {
+    const { firstForDevice } = await services.presence.setOnline(presence);
+    if (subscription.replay === "gap") yield item({ type: "resync", buildingId });
+    else for (const e of subscription.replay) if (e) yield frameOf(e) ?? null;
+    yield item({
+      type: "presence.list",
+      buildingId,
+      members: await services.presence.getOnlineUsers(buildingId),
+    });
+    if (firstForDevice) {
+      await bus.publish({ type: "presence.join", buildingId, member: { ...member, since } });
+    }
+    let lastRefresh = Date.now();
+    while (!signal.aborted) {
+      if (queue.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, interval);
+        });
+        wake = null;
+      }
+      if (signal.aborted) break;
+      if (Date.now() - lastRefresh >= interval) {
+        await services.presence.setOnline(presence);
+        lastRefresh = Date.now();
+      }
+      if (queue.length === 0) {
+        yield null;
+        continue;
+      }
+      for (const e of queue.splice(0)) {
+        const frame = frameOf(e);
+        if (frame) yield frame;
+      }
+    }
+  } finally {
+    subscription.unsubscribe();
+    signal.removeEventListener("abort", onAbort);
+    const { lastForDevice } = await services.presence
+      .setOffline(presence)
+      .catch(() => ({ lastForDevice: false }));
+    if (lastForDevice) {
+      await bus
+        .publish({
+          type: "presence.leave",
+          buildingId,
+          userId: member.userId,
+          deviceId: member.deviceId,
+          reason: "closed",
+        })
+        .catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * In-process realtime bus (standalone host). Every message gets an id from one counter seeded
+ * with the start time in microseconds, so ids keep increasing across restarts and an SSE client
+ * resuming with an id from before a restart is told to resync instead of silently missing
+ * messages. Each building keeps a bounded log (ring) of its recent messages; the number of
+ * building logs is bounded too (least recently used without listeners goes first).
+ */
+import type { BusEnvelope, BusListener, BusMessage, RealtimeBus, Subscription } from "./index";
+
+interface BuildingLog {
+  ring: BusEnvelope[];
+  /** Highest id no longer in the ring (ids ≤ floor cannot be replayed). */
+  floor: number;
+  listeners: Set<BusListener>;
+}
+
+export interface MemoryBusOptions {
+  logSize?: number;
+  maxBuildings?: number;
+  onListenerError?: (err: unknown) => void;
+}
+
+export function createMemoryBus(options: MemoryBusOptions = {}): RealtimeBus {
+  const logSize = options.logSize ?? 256;
+  const maxBuildings = options.maxBuildings ?? 10_000;
+  let seq = Date.now() * 1000;
+  const logs = new Map<string, BuildingLog>();
+
+  function log(buildingId: string): BuildingLog {
+    let l = logs.get(buildingId);
+    if (l) {
+      // Map order doubles as LRU order.
+      logs.delete(buildingId);
+      logs.set(buildingId, l);
+      return l;
+    }
+    l = { ring: [], floor: seq, listeners: new Set() };
+    logs.set(buildingId, l);
+    if (logs.size > maxBuildings) {
+      for (const [id, old] of logs) {
+        if (logs.size <= maxBuildings) break;
+        if (old.listeners.size === 0 && id !== buildingId) logs.delete(id);
+      }
+    }
+    return l;
+  }
+
+  return {
+    kind: "memory",
+    async publish(message: BusMessage) {
+      const l = log(message.buildingId);
+      const envelope: BusEnvelope = { seq: ++seq, message };
+      l.ring.push(envelope);
+      if (l.ring.length > logSize) l.floor = l.ring.shift()!.seq;
+      for (const listener of l.listeners) {
+        try {
+          listener(envelope);
+        } catch (err) {
+          options.onListenerError?.(err);
+        }
+      }
+    },
+    subscribe(buildingId: string, listener: BusListener, opts: { afterSeq?: number } = {}): Subscription {
+      const l = log(buildingId);
+      let replay: BusEnvelope[] | "gap" = [];
+      if (opts.afterSeq !== undefined) {
+        replay = opts.afterSeq < l.floor ? "gap" : l.ring.filter((e) => e.seq > opts.afterSeq!);
+      }
+      l.listeners.add(listener);
+      return { replay, unsubscribe: () => void l.listeners.delete(listener) };
+    },
+  };
+}

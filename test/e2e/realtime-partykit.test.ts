@@ -1,0 +1,163 @@
+/**
+ * The same room under `partykit dev` (workerd via miniflare, hibernation on): real sockets to
+ * party/building.ts, tokens verified in onBeforeConnect, publishing through the PartyKit HTTP
+ * bus adapter with the shared secret, alarms sweeping silent connections.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signRoomToken } from "../../src/modules/realtime/token";
+import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
+import { openRoom } from "../integration/realtime/harness";
+import { TEST_JWT_SECRET } from "../support/app";
+
+const PARTY_SECRET = "party-secret-for-tests-0123456789";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+describe("realtime rooms under partykit dev", () => {
+  let child: ChildProcess;
+  let host: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    host = `127.0.0.1:${port}`;
+    const vars = {
+      JWT_SECRET: TEST_JWT_SECRET,
+      PARTYKIT_SECRET: PARTY_SECRET,
+      REALTIME_HEARTBEAT_INTERVAL_MS: "100",
+      REALTIME_HEARTBEAT_TIMEOUT_MS: "500",
+      REALTIME_MAX_CONNECTIONS_PER_USER: "2",
+    };
+    child = spawn(
+      "node_modules/.bin/partykit",
+      ["dev", "--port", String(port), ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}=${v}`])],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } },
+    );
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`partykit dev did not start:\n${out}`)), 90_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("Ready on")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", onData);
+      child.on("exit", (code) => reject(new Error(`partykit dev exited ${code}:\n${out}`)));
+    });
+  }, 120_000);
+  afterAll(() => {
+    if (child?.pid) child.kill("SIGTERM");
+  });
+
+  const building = () => crypto.randomUUID();
+  const token = async (
+    buildingId: string,
+    userId = crypto.randomUUID(),
+    deviceId = "phone",
+    secret = TEST_JWT_SECRET,
+  ) => (await signRoomToken({ userId, buildingId, role: "resident", deviceId }, secret, new Date())).token;
+  const url = (buildingId: string, t: string) => `ws://${host}/parties/building/${buildingId}?token=${t}`;
+
+  it("shows two clients each other's presence", async () => {
+    const b = building();
+    const [u1, u2] = [crypto.randomUUID(), crypto.randomUUID()];
+    const a = await openRoom(url(b, await token(b, u1)));
+    expect(await a.next("welcome", undefined, 15_000)).toMatchObject({ buildingId: b, userId: u1 });
+    const c = await openRoom(url(b, await token(b, u2, "tablet")));
+    const list = await c.next("presence.list");
+    expect(list.members.map((m) => m.userId).sort()).toEqual([u1, u2].sort());
+    await a.next("presence.join", (f) => f.member.userId === u2);
+    c.close();
+    expect((await a.next("presence.leave", (f) => f.userId === u2)).reason).toBe("closed");
+    a.close();
+  });
+
+  it("delivers a poke published through the PartyKit bus adapter", async () => {
+    const b = building();
+    const a = await openRoom(url(b, await token(b)));
+    await a.next("welcome", undefined, 15_000);
+    const bus = createPartyKitBus({ host, secret: PARTY_SECRET });
+    await bus.publish({ type: "poke", buildingId: b, version: 17 });
+    expect(await a.next("poke")).toMatchObject({ buildingId: b, version: 17 });
+    await expect(
+      createPartyKitBus({ host, secret: "wrong-secret-0123456789" }).publish({
+        type: "poke",
+        buildingId: b,
+        version: 1,
+      }),
+    ).rejects.toThrow(/401/);
+    const bad = await fetch(`http://${host}/parties/building/${b}`, {
+      method: "POST",
+      headers: { [PARTY_SECRET_HEADER]: PARTY_SECRET },
+      body: JSON.stringify({ type: "poke", buildingId: building(), version: 1 }),
+    });
+    expect(bad.status).toBe(400);
+    a.close();
+  });
+
+  it("refuses forged, expired and other-building tokens with 401", async () => {
+    const b = building();
+    const forged = await token(b, crypto.randomUUID(), "x", "another-secret-another-secret-0123456789");
+    const expired = (
+      await signRoomToken(
+        { userId: crypto.randomUUID(), buildingId: b, role: "resident", deviceId: "x" },
+        TEST_JWT_SECRET,
+        new Date(Date.now() - 3600_000),
+      )
+    ).token;
+    const elsewhere = await token(building());
+    for (const t of [forged, expired, elsewhere, ""]) {
+      await expect(openRoom(url(b, t))).rejects.toMatchObject({ status: 401 });
+    }
+  });
+
+  it("answers malformed frames with error frames and caps connections per user", async () => {
+    const b = building();
+    const user = crypto.randomUUID();
+    const a = await openRoom(url(b, await token(b, user)));
+    await a.next("welcome", undefined, 15_000);
+    a.send("{oops");
+    expect(await a.next("error")).toMatchObject({ code: "MALFORMED_JSON" });
+    a.send(Buffer.from([1, 2, 3, 255]));
+    expect(await a.next("error")).toMatchObject({ code: "BINARY_NOT_SUPPORTED" });
+    a.send({ type: "teleport" });
+    expect(await a.next("error")).toMatchObject({ code: "UNKNOWN_TYPE" });
+    await openRoom(url(b, await token(b, user, "laptop")));
+    const third = await openRoom(url(b, await token(b, user, "watch")));
+    expect(await third.next("error")).toMatchObject({ code: "TOO_MANY_CONNECTIONS" });
+    // miniflare keeps TCP open after the close handshake, so `ws` only reports "close" after its
+    // 30 s close timeout: read the close code as soon as the close frame has arrived instead.
+    while (third.ws.readyState === third.ws.OPEN) await new Promise((r) => setTimeout(r, 10));
+    expect((third.ws as unknown as { _closeCode: number })._closeCode).toBe(4429);
+    third.ws.terminate();
+    a.send({ type: "ping", t: 3 });
+    expect(await a.next("pong", (f) => f.t === 3)).toMatchObject({ t: 3 });
+  });
+
+  it("drops a silent connection within the heartbeat timeout (alarm sweep)", async () => {
+    const b = building();
+    const [u1, u2] = [crypto.randomUUID(), crypto.randomUUID()];
+    const watcher = await openRoom(url(b, await token(b, u1)));
+    await watcher.next("welcome", undefined, 15_000);
+    const silent = await openRoom(url(b, await token(b, u2)));
+    await watcher.next("presence.join", (f) => f.member.userId === u2);
+    silent.stopPing();
+    silent.ws.pause();
+    const left = await watcher.next("presence.leave", (f) => f.userId === u2, 5000);
+    expect(left.reason).toBe("timeout");
+    silent.ws.terminate();
+    watcher.close();
+  });
+});
