@@ -12,13 +12,25 @@ import type { Kv } from "../src/platform/kv";
 import { createUpstashKv } from "../src/platform/kv/upstash";
 import type { Logger } from "../src/platform/log";
 import { createJsonLogger } from "../src/platform/log/json";
+import type { PasswordHasher } from "../src/platform/password";
+import { createNobleHasher } from "../src/platform/password/noble";
+import type { RateLimiter } from "../src/platform/ratelimit";
+import { createUpstashRateLimiter } from "../src/platform/ratelimit/upstash";
+import type { RealtimeBus } from "../src/platform/realtime";
+import { createPartyKitBus } from "../src/platform/realtime/partykit";
 import { assembleServices } from "../src/services";
 
 interface Isolate {
   config: Config;
   logger: Logger;
   kv: Kv;
+  /** pure-JS argon2id: workerd refuses to compile WASM at run time (PLATFORM-FACTS). */
+  passwords: PasswordHasher;
+  /** One @upstash/ratelimit per isolate: counters live in Upstash, shared by every isolate. */
+  rateLimiter: RateLimiter;
   startedAt: number;
+  /** Rooms live on PartyKit: publishing is an HTTP POST to the room with the shared secret. */
+  realtime?: RealtimeBus;
 }
 
 let isolate: { env: unknown; value: Isolate | ConfigError } | undefined;
@@ -45,7 +57,15 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
         token: config.UPSTASH_REDIS_REST_TOKEN!,
         prefix: "horizon:",
       }),
+      passwords: createNobleHasher(),
+      rateLimiter: createUpstashRateLimiter({
+        url: config.UPSTASH_REDIS_REST_URL!,
+        token: config.UPSTASH_REDIS_REST_TOKEN!,
+      }),
       startedAt: Date.now(),
+      ...(config.PARTYKIT_HOST && config.PARTYKIT_SECRET
+        ? { realtime: createPartyKitBus({ host: config.PARTYKIT_HOST, secret: config.PARTYKIT_SECRET }) }
+        : {}),
     };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -77,7 +97,10 @@ export default {
       database,
       kv: state.kv,
       logger: state.logger,
+      passwords: state.passwords,
+      rateLimiter: state.rateLimiter,
       runtime: "workerd",
+      ...(state.realtime ? { realtime: state.realtime } : {}),
       startedAt: state.startedAt,
     });
     try {

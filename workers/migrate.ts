@@ -5,7 +5,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { ConfigError, parseConfig } from "../src/config";
-import { selectDatabase } from "../src/platform/select";
+import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
+import { createJsonLogger } from "../src/platform/log/json";
+import { selectDatabase, selectKv } from "../src/platform/select";
+import { assembleServices } from "../src/services";
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -17,12 +20,27 @@ async function main() {
   try {
     await database.migrate(MIGRATIONS_FOLDER);
     console.log(`migrations applied (${database.kind})`);
+    // Workers have no start-up hook that may write, so the first admin is made at deploy time.
+    const kv = await selectKv(config);
+    const services = assembleServices({
+      config,
+      database,
+      kv,
+      logger: createJsonLogger({ level: config.LOG_LEVEL }),
+      runtime: "node",
+    });
+    try {
+      const admin = await ensurePlatformAdmin(services);
+      if (admin.status !== "skipped") console.log(`platform admin ${admin.email}: ${admin.status}`);
+    } finally {
+      await kv.close();
+    }
   } finally {
     await database.close();
   }
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? err.message : err);
+  console.error(err instanceof ConfigError || err instanceof AdminBootstrapError ? err.message : err);
   process.exit(1);
 });

@@ -4,14 +4,22 @@
  * migrations applied at start; a demo building seeded on first start.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import { seedStandalone } from "../src/modules/demo/seed";
+import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
+import { RoomHub } from "../src/modules/realtime/hub";
+import { retryPendingRealtime } from "../src/modules/realtime/publish";
 import { createPinoLogger } from "../src/platform/log/pino";
+import { selectRateLimiter } from "../src/platform/ratelimit/select";
+import type { RoomGateway } from "../src/platform/realtime/gateway";
+import { bunWebSocket } from "../src/platform/realtime/ws-bun";
+import { attachNodeWebSockets } from "../src/platform/realtime/ws-node";
 import { selectDatabase, selectKv } from "../src/platform/select";
-import { assembleServices, closeServices, type Runtime } from "../src/services";
+import { assembleServices, closeServices, type Runtime, type Services } from "../src/services";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -52,11 +60,16 @@ export async function startStandalone() {
   const database = await selectDatabase(config);
   await database.migrate(MIGRATIONS_FOLDER);
   const kv = await selectKv(config);
-  const services = assembleServices({ config, database, kv, logger, runtime });
+  const rateLimiter = await selectRateLimiter(config);
+  const services = assembleServices({ config, database, kv, logger, runtime, rateLimiter });
+  const admin = await ensurePlatformAdmin(services).catch((err) => {
+    if (!(err instanceof AdminBootstrapError)) throw err;
+    console.error(`configuration error: ${err.message}`);
+    process.exit(78); // EX_CONFIG
+  });
   const seeded = await seedStandalone(services);
 
-  const app = createApp(services);
-  const server = await listen(app.fetch, config.PORT, runtime);
+  const server = await serveStandalone(services, config.PORT);
   const base = `http://localhost:${server.port}`;
   logger.info(
     { event: "started", runtime, port: server.port, database: database.kind, kv: kv.kind },
@@ -69,6 +82,7 @@ export async function startStandalone() {
       `  API reference  ${base}/docs`,
       `  OpenAPI        ${base}/openapi.json`,
       `  Health         ${base}/health   ${base}/health/ready`,
+      ...(admin.status === "skipped" ? [] : [`  Platform admin ${admin.email} (${admin.status})`]),
       ...seeded.lines.map((l) => `  ${l}`),
       "",
     ].join("\n"),
@@ -87,23 +101,66 @@ export async function startStandalone() {
 
 type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
-async function listen(fetch: Fetch, port: number, runtime: Runtime) {
+/**
+ * Serves the app and, unless rooms live on PartyKit, the in-process building rooms over
+ * WebSocket on the same port (`/parties/building/{id}`, PartyKit's URL shape, so clients use one
+ * scheme). Also retries realtime outbox rows whose publish did not happen after commit.
+ */
+export async function serveStandalone(services: Services, port: number) {
+  const app = createApp(services);
+  const hub = services.realtime.subscribe ? new RoomHub(services) : undefined;
+  const retry = setInterval(() => {
+    retryPendingRealtime(services).catch((err) =>
+      services.logger.warn(
+        { event: "realtime_retry_failed", err: String(err) },
+        "realtime outbox retry failed",
+      ),
+    );
+  }, 10_000);
+  retry.unref();
+  const server = await listen(app.fetch, port, services.runtime, hub);
+  return {
+    port: server.port,
+    hub,
+    close: async () => {
+      clearInterval(retry);
+      hub?.stop();
+      await server.close();
+    },
+  };
+}
+
+export async function listen(fetch: Fetch, port: number, runtime: Runtime, rooms?: RoomGateway<any, any>) {
   if (runtime === "bun") {
     const Bun = (globalThis as unknown as { Bun: any }).Bun;
+    const ws = rooms ? bunWebSocket(rooms) : undefined;
     const server = Bun.serve({
       port,
-      fetch: (req: Request, srv: any) => fetch(req, { clientIp: srv.requestIP(req)?.address }),
+      fetch: async (req: Request, srv: any) => {
+        if (ws) {
+          const answered = await ws.upgrade(req, srv);
+          if (answered !== null) return answered;
+        }
+        return fetch(req, { clientIp: srv.requestIP(req)?.address });
+      },
+      ...(ws ? { websocket: ws.websocket } : {}),
     });
-    return { port: server.port as number, close: async () => server.stop() };
+    return { port: server.port as number, close: async () => server.stop(true) };
   }
   const { serve } = await import("@hono/node-server");
   return await new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
-    const server = serve({ fetch: fetch as never, port }, (info) =>
+    const server = serve({ fetch: fetch as never, port }, (info) => {
+      const sockets = rooms ? attachNodeWebSockets(server as HttpServer, rooms) : undefined;
       resolve({
         port: info.port,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      }),
-    );
+        close: () =>
+          new Promise<void>((r) => {
+            sockets?.close();
+            (server as HttpServer).closeAllConnections?.();
+            server.close(() => r());
+          }),
+      });
+    });
   });
 }
 
