@@ -155,7 +155,7 @@ async function main() {
 
   await raw.end();
   await database.close();
-  await admin.query(`drop database if exists "${name}" with (force)`);
+  if (!process.env.BENCH_KEEP) await admin.query(`drop database if exists "${name}" with (force)`);
   await admin.end();
 }
 

@@ -1,5 +1,15 @@
+/**
+ * Offline sync: versioned delta pull, idempotent last-write-wins push, the conflict log and sync
+ * state. The cursor is the building version advanced by `bumpBuildingVersion` (version.ts), the
+ * one function every write path calls (ADR 0001); the merge rules are in ADR 0002.
+ */
 import type { App } from "../../http/env";
+import { registerListConflicts } from "./routes/list-conflicts";
+import { registerPull } from "./routes/pull";
+import { registerPush } from "./routes/push";
 
 export function registerSync(app: App): void {
-  void app;
+  registerPull(app);
+  registerPush(app);
+  registerListConflicts(app);
 }

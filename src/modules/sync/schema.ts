@@ -1,5 +1,15 @@
-import { index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { id, tstz } from "../../db/columns";
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { createdAt, id, tstz } from "../../db/columns";
 
 /** Per user, device and entity: last pull, last push and the pending ops the client reports. */
 export const syncState = pgTable(
@@ -9,7 +19,8 @@ export const syncState = pgTable(
     userId: uuid("user_id").notNull(),
     deviceId: text("device_id").notNull(),
     entityType: text("entity_type").notNull(),
-    lastSyncAt: tstz("last_sync_at").notNull(),
+    /** Last pull; null while the device has only pushed. */
+    lastSyncAt: tstz("last_sync_at"),
     lastPushAt: tstz("last_push_at"),
     pendingOps: integer("pending_ops").notNull().default(0),
   },
@@ -18,3 +29,83 @@ export const syncState = pgTable(
     index("sync_state_user_last_idx").on(t.userId, t.lastSyncAt),
   ],
 );
+
+/**
+ * Every pushed op, claimed before it is applied: the primary key makes a replay (or a concurrent
+ * duplicate request) find the original result instead of applying the op a second time.
+ */
+export const syncProcessedOps = pgTable(
+  "sync_processed_ops",
+  {
+    userId: uuid("user_id").notNull(),
+    opId: text("op_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    /** The op's result as answered the first time (null only inside the claiming transaction). */
+    result: jsonb("result"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.opId] }),
+    index("sync_processed_ops_created_idx").on(t.createdAt),
+  ],
+);
+
+/**
+ * Per-field hybrid logical clocks of synced rows, for last-write-wins. `version` is the row's
+ * sync_version when sync last wrote it: a row whose version moved on was written elsewhere (REST),
+ * so its updated_at becomes the floor clock of every field (see ADR 0002).
+ */
+export const syncRowClocks = pgTable(
+  "sync_row_clocks",
+  {
+    entity: text("entity").notNull(),
+    rowId: uuid("row_id").notNull(),
+    buildingId: uuid("building_id").notNull(),
+    version: bigint("version", { mode: "number" }).notNull(),
+    /** { field: { h: hlc, u: userId | null } } */
+    clocks: jsonb("clocks").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.entity, t.rowId] }),
+    index("sync_row_clocks_building_idx").on(t.buildingId),
+  ],
+);
+
+/** Edits that lost (last-write-wins) or could not be applied (parent deleted): shown to their author. */
+export const syncConflicts = pgTable(
+  "sync_conflicts",
+  {
+    id: id(),
+    buildingId: uuid("building_id").notNull(),
+    /** The user whose edit lost. */
+    userId: uuid("user_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    opId: text("op_id").notNull(),
+    entity: text("entity").notNull(),
+    rowId: uuid("row_id").notNull(),
+    field: text("field"),
+    /** lww (resolved automatically) | unresolvable (reported, not applied) */
+    kind: text("kind", { enum: ["lww", "unresolvable"] }).notNull(),
+    /** The rule applied: field-lww, delete-wins, parent-deleted. */
+    rule: text("rule").notNull(),
+    incomingValue: jsonb("incoming_value"),
+    incomingHlc: text("incoming_hlc").notNull(),
+    currentValue: jsonb("current_value"),
+    currentHlc: text("current_hlc"),
+    currentUserId: uuid("current_user_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sync_conflicts_user_created_idx").on(t.userId, t.createdAt)],
+);
+
+/**
+ * Per-building sync bookkeeping. Soft-deleted rows up to `floorVersion` were purged: older
+ * cursors must resnapshot (410). `maxHlc` is the newest client clock the building accepted; pulls
+ * hand it out so a device's next edit is ordered after everything it has seen (HLC receive).
+ */
+export const syncTombstoneFloors = pgTable("sync_tombstone_floors", {
+  buildingId: uuid("building_id").primaryKey(),
+  floorVersion: bigint("floor_version", { mode: "number" }).notNull().default(0),
+  maxHlc: text("max_hlc"),
+  purgedAt: tstz("purged_at").notNull().defaultNow(),
+});

@@ -1,0 +1,104 @@
+/** Options, events, errors and the backoff schedule of the sync client. */
+import type { OpResult } from "./protocol";
+import type { LocalStore } from "./store";
+
+export interface SyncClientOptions {
+  /** API base including the version prefix, e.g. `https://api.example.com/api/v1`. */
+  baseUrl: string;
+  /** Transport; defaults to the global fetch. Tests inject faults here. */
+  fetch?: typeof fetch;
+  /** Current access token (refresh it here). */
+  token: () => string | Promise<string>;
+  store: LocalStore;
+  /** Buildings to sync. */
+  buildings: string[];
+  /** Used on first open only; later opens restore the stored id. */
+  deviceId?: string;
+  /** Background sync period; 0 turns it off. Default 30 s. */
+  intervalMs?: number;
+  backoff?: BackoffOptions;
+  /** Jitter source (0 ≤ x < 1); defaults to Math.random. */
+  random?: () => number;
+  /** Wall clock for the HLC; defaults to Date.now. */
+  now?: () => number;
+  timers?: {
+    setTimeout: (fn: () => void, ms: number) => any;
+    clearTimeout: (t: any) => void;
+    setInterval: (fn: () => void, ms: number) => any;
+    clearInterval: (t: any) => void;
+  };
+  pullLimit?: number;
+  maxOpsPerPush?: number;
+  /** Schedule retries even before start() (tests and one-shot scripts). Default false. */
+  retryWhenStopped?: boolean;
+}
+
+export interface BackoffOptions {
+  /** First retry delay (ms). Default 1000. */
+  baseMs?: number;
+  /** Ceiling (ms). Default 5 minutes. */
+  maxMs?: number;
+}
+
+/**
+ * Exponential backoff with "equal jitter": the n-th consecutive failure waits between half and
+ * all of min(max, base·2^(n-1)), so retries spread out without ever retrying at once.
+ */
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
+  const base = opts.baseMs ?? 1000;
+  const max = opts.maxMs ?? 5 * 60_000;
+  const ceiling = Math.min(max, base * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export class SyncHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly body: unknown,
+  ) {
+    super(`sync request failed: ${status} ${code}`);
+    this.name = "SyncHttpError";
+  }
+}
+
+export interface SyncEvents {
+  syncing: { pending: number };
+  synced: {
+    pushed: number;
+    applied: number;
+    superseded: number;
+    rejected: number;
+    pulled: number;
+    pending: number;
+  };
+  conflict: { count: number; superseded: OpResult[]; rejected: OpResult[] };
+  error: { error: unknown; attempt: number; retryInMs: number; pending: number };
+}
+
+type Listener<K extends keyof SyncEvents> = (event: SyncEvents[K]) => void;
+
+export class SyncEmitter {
+  private listeners = new Map<keyof SyncEvents, Set<(event: any) => void>>();
+
+  on<K extends keyof SyncEvents>(type: K, fn: Listener<K>): () => void {
+    const set = this.listeners.get(type) ?? new Set();
+    this.listeners.set(type, set);
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  protected emit<K extends keyof SyncEvents>(type: K, event: SyncEvents[K]): void {
+    for (const fn of this.listeners.get(type) ?? []) {
+      try {
+        fn(event);
+      } catch {
+        // A faulty UI listener must not break the sync loop.
+      }
+    }
+  }
+}

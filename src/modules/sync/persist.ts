@@ -1,0 +1,159 @@
+/**
+ * Writes a push batch back in a handful of statements: new rows, changed rows (one upsert per
+ * entity), their clocks, the cascades of deletes, the conflicts with one `sync.conflict` outbox
+ * event each (same transaction: a conflict is never recorded without its notification), and the
+ * op results that make replays idempotent.
+ */
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import { compareHlc, formatHlc, parseHlc } from "../../client/sync/hlc";
+import type { OpResult, SyncEntity } from "../../client/sync/protocol";
+import { outbox, syncConflicts, syncTombstoneFloors } from "../../db/schema";
+import type { DbOrTx } from "../../platform/db";
+import type { BatchState } from "./apply";
+import { ENTITIES } from "./entities";
+import { cascadeDeletes, type Work } from "./working-set";
+
+/**
+ * Writes new and changed rows of one entity in one statement: the rows travel as one JSON
+ * parameter expanded by jsonb_populate_recordset (far cheaper than thousands of bind
+ * parameters). New rows get the column defaults filled in here, since a JSON null is not DEFAULT.
+ */
+async function upsertRows(db: DbOrTx, entity: SyncEntity, list: Work[], now: Date): Promise<void> {
+  const def = ENTITIES[entity];
+  const columns = Object.values(getTableColumns(def.table)) as AnyPgColumn[];
+  const keyOf = new Map(Object.entries(getTableColumns(def.table)).map(([k, c]) => [c as AnyPgColumn, k]));
+  const rows = list.map((w) => {
+    const out: Record<string, unknown> = {};
+    for (const col of columns) {
+      let v = w.row![keyOf.get(col)!];
+      if (v === undefined && col.hasDefault)
+        v = is(col.default, SQL) || col.default === undefined ? now : col.default;
+      out[col.name] = v instanceof Date ? v.toISOString() : (v ?? null);
+    }
+    return out;
+  });
+  const names = sql.join(
+    columns.map((c) => sql.identifier(c.name)),
+    sql`, `,
+  );
+  const writable = [...Object.keys(def.fields), "syncVersion", "updatedAt", "deletedAt"].map((k) => {
+    const name = (def.table[k] as AnyPgColumn).name;
+    return sql`${sql.identifier(name)} = excluded.${sql.identifier(name)}`;
+  });
+  await db.execute(sql`
+    insert into ${def.table} (${names})
+    select ${names} from jsonb_populate_recordset(null::${def.table}, ${JSON.stringify(rows)}::jsonb)
+    on conflict (id) do update set ${sql.join(writable, sql`, `)}`);
+}
+
+/** A REST write's floor clock becomes explicit once sync writes the row (its version moves on). */
+function materializeFloor(w: Work): void {
+  if (!w.floor) return;
+  for (const f of Object.keys(ENTITIES[w.entity].fields)) {
+    const stored = w.clocks[f] ? parseHlc(w.clocks[f]!.h) : null;
+    if (!stored || compareHlc(w.floor, stored) > 0)
+      w.clocks[f] = { h: formatHlc({ ...w.floor, node: "server" }), u: null };
+  }
+  w.floor = null;
+}
+
+export async function persistBatch(
+  db: DbOrTx,
+  state: BatchState,
+  ctx: { userId: string; deviceId: string; correlationId: string; now: Date },
+  results: Array<{ opId: string; result: OpResult; hlc: string }>,
+): Promise<void> {
+  const dirty = [...state.work.values()].filter((w) => w.dirty);
+  const byEntity = new Map<SyncEntity, Work[]>();
+  for (const w of dirty) {
+    const version = state.versions.get(w.row!.buildingId)!;
+    w.row!.syncVersion = version;
+    w.row!.updatedAt = ctx.now;
+    if (w.row!.deletedAt) w.row!.deletedAt = ctx.now;
+    materializeFloor(w);
+    const list = byEntity.get(w.entity) ?? [];
+    list.push(w);
+    byEntity.set(w.entity, list);
+  }
+  for (const [entity, list] of byEntity) await upsertRows(db, entity, list, ctx.now);
+  if (dirty.length) {
+    const clocks = dirty.map((w) => ({
+      entity: w.entity,
+      row_id: w.id,
+      building_id: w.row!.buildingId as string,
+      version: w.row!.syncVersion as number,
+      clocks: w.clocks,
+    }));
+    await db.execute(sql`
+      insert into sync_row_clocks (entity, row_id, building_id, version, clocks)
+      select entity, row_id, building_id, version, clocks
+      from jsonb_populate_recordset(null::sync_row_clocks, ${JSON.stringify(clocks)}::jsonb)
+      on conflict (entity, row_id) do update set version = excluded.version, clocks = excluded.clocks`);
+  }
+  for (const [entity, ids] of state.deleted) {
+    const building = state.work.get(`${entity}:${ids[0]}`)!.row!.buildingId as string;
+    // Ids of one entity may span buildings; each cascade runs at its own building's version.
+    const perBuilding = new Map<string, string[]>();
+    for (const id of ids) {
+      const b = (state.work.get(`${entity}:${id}`)?.row?.buildingId as string) ?? building;
+      perBuilding.set(b, [...(perBuilding.get(b) ?? []), id]);
+    }
+    for (const [b, list] of perBuilding)
+      await cascadeDeletes(db, entity, list, state.versions.get(b)!, ctx.now);
+  }
+  if (state.conflicts.length) {
+    const inserted = await db
+      .insert(syncConflicts)
+      .values(
+        state.conflicts.map((c) => ({
+          ...c,
+          userId: ctx.userId,
+          deviceId: ctx.deviceId,
+          createdAt: ctx.now,
+        })),
+      )
+      .returning({ id: syncConflicts.id });
+    await db.insert(outbox).values(
+      state.conflicts.map((c, i) => ({
+        buildingId: c.buildingId,
+        topic: "sync.conflict",
+        correlationId: ctx.correlationId,
+        payload: {
+          conflictId: inserted[i]!.id,
+          userId: ctx.userId,
+          deviceId: ctx.deviceId,
+          opId: c.opId,
+          entity: c.entity,
+          rowId: c.rowId,
+          field: c.field,
+          kind: c.kind,
+          rule: c.rule,
+        },
+      })),
+    );
+  }
+  // Fixed-width clocks compare as strings, so greatest() keeps the newest accepted clock.
+  const newest = new Map<string, string>();
+  for (const { result, hlc } of results) {
+    if (result.status === "rejected" || !result.buildingId) continue;
+    const prev = newest.get(result.buildingId);
+    if (!prev || hlc > prev) newest.set(result.buildingId, hlc);
+  }
+  if (newest.size) {
+    await db
+      .insert(syncTombstoneFloors)
+      .values([...newest].map(([buildingId, maxHlc]) => ({ buildingId, maxHlc })))
+      .onConflictDoUpdate({
+        target: syncTombstoneFloors.buildingId,
+        set: { maxHlc: sql`greatest(coalesce(${syncTombstoneFloors.maxHlc}, ''), excluded.max_hlc)` },
+      });
+  }
+  if (results.length) {
+    const payload = JSON.stringify(results.map((r) => ({ op_id: r.opId, result: r.result })));
+    await db.execute(sql`
+      update sync_processed_ops p set result = x.result
+      from jsonb_to_recordset(${payload}::jsonb) as x(op_id text, result jsonb)
+      where p.user_id = ${ctx.userId} and p.op_id = x.op_id`);
+  }
+}

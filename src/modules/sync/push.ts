@@ -1,0 +1,243 @@
+/**
+ * Idempotent push. One transaction per batch: claim every op id (a replay, or a concurrent
+ * duplicate request, finds the claim and answers the stored result), lock and bump each touched
+ * building once (bumpBuildingVersion, sorted so concurrent batches cannot deadlock), load the
+ * working set, apply the ops in order in memory, write back. If the batch trips a database
+ * constraint no in-memory check foresaw, it is retried op by op so only the offending op fails.
+ */
+
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import { formatHlc, parseHlc } from "../../client/sync/hlc";
+import type { OpResult, SyncEntity } from "../../client/sync/protocol";
+import { isUuid } from "../../http/auth";
+import { ApiError } from "../../http/errors";
+import type { DbOrTx } from "../../platform/db";
+import { inTransaction, type VerbContext } from "../../verbs";
+import { loadAccess } from "./access";
+import { applyOp, type BatchState, type ParsedOp } from "./apply";
+import { entityDef } from "./entities";
+import { persistBatch } from "./persist";
+import { recordSyncState } from "./state";
+import { bumpBuildingVersion } from "./version";
+import { buildingsOf, loadWorkingSet, occupiedApartments, workKey } from "./working-set";
+
+export const OpSchema = z
+  .object({
+    opId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "1–128 characters of A-Z a-z 0-9 _ . : -"),
+    type: z.enum(["create", "update", "delete"]),
+    entity: z.string().min(1).max(64),
+    id: z.uuid(),
+    fields: z.record(z.string(), z.unknown()).optional(),
+    hlc: z.string().max(100),
+  })
+  .strict();
+
+export interface PushInput {
+  deviceId: string;
+  ops: unknown[];
+  pending?: Record<string, number>;
+}
+
+const isIntegrityError = (err: unknown): boolean => {
+  for (let e: any = err, i = 0; e && i < 5; e = e.cause, i++) {
+    if (typeof e.code === "string" && e.code.startsWith("23")) return true;
+  }
+  return false;
+};
+
+export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ results: OpResult[] }> {
+  const user = ctx.actor;
+  if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
+  const max = ctx.services.config.SYNC_MAX_OPS_PER_PUSH;
+  if (input.ops.length > max) {
+    throw new ApiError(
+      "PAYLOAD_TOO_LARGE",
+      `a push carries at most ${max} ops (got ${input.ops.length}); send them in batches`,
+      {
+        extensions: { maxOps: max },
+      },
+    );
+  }
+  const results: OpResult[] = new Array(input.ops.length);
+  const valid: ParsedOp[] = [];
+  const firstIndex = new Map<string, number>();
+  const horizon = ctx.now.getTime() + ctx.services.config.SYNC_MAX_CLOCK_SKEW_MS;
+  input.ops.forEach((raw, index) => {
+    const parsed = OpSchema.safeParse(raw);
+    const rawId = (raw as { opId?: unknown } | null)?.opId;
+    const opId = typeof rawId === "string" ? rawId.slice(0, 128) : `#${index}`;
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      results[index] = {
+        opId,
+        status: "rejected",
+        reason: "INVALID_OP",
+        detail: `${issue?.path.join(".") || "op"}: ${issue?.message}`,
+      };
+      return;
+    }
+    const hlc = parseHlc(parsed.data.hlc);
+    if (!hlc) {
+      results[index] = {
+        opId,
+        status: "rejected",
+        reason: "INVALID_HLC",
+        detail: "hlc must look like 000001732900000000-000000-node",
+      };
+      return;
+    }
+    if (firstIndex.has(opId)) return; // a duplicate inside the batch answers like its first copy
+    firstIndex.set(opId, index);
+    // A clock too far ahead of the server is pulled back, so a wrong phone clock cannot win forever.
+    const clamped = hlc.wall > horizon;
+    valid.push({
+      index,
+      ...parsed.data,
+      fields: parsed.data.fields ?? {},
+      hlc: clamped ? { ...hlc, wall: horizon } : hlc,
+      clamped,
+    });
+  });
+
+  if (valid.length) {
+    try {
+      const out = await inTransaction(ctx, (tx) => applyBatch(tx, user, input.deviceId, valid));
+      for (const [i, r] of out) results[i] = r;
+    } catch (err) {
+      if (!isIntegrityError(err)) throw err;
+      for (const op of valid) {
+        try {
+          const out = await inTransaction(ctx, (tx) => applyBatch(tx, user, input.deviceId, [op]));
+          for (const [i, r] of out) results[i] = r;
+        } catch (e) {
+          if (!isIntegrityError(e)) throw e;
+          const r: OpResult = {
+            opId: op.opId,
+            status: "rejected",
+            reason: "CONSTRAINT_VIOLATION",
+            detail: "the op conflicts with existing data (duplicate number, unknown user, ...)",
+          };
+          await storeResult(ctx.db, user.userId, input.deviceId, r);
+          results[op.index] = r;
+        }
+      }
+    }
+  }
+  input.ops.forEach((raw, index) => {
+    if (results[index]) return;
+    const opId = (raw as { opId: string }).opId;
+    results[index] = results[firstIndex.get(opId)!]!;
+  });
+
+  await recordSyncState(ctx, {
+    userId: user.userId,
+    deviceId: input.deviceId,
+    entities: [...new Set(valid.map((o) => o.entity).filter((e) => entityDef(e)))],
+    pushedAt: ctx.now,
+    pending: input.pending,
+  });
+  return { results };
+}
+
+async function storeResult(db: DbOrTx, userId: string, deviceId: string, result: OpResult): Promise<void> {
+  await db.execute(sql`
+    insert into sync_processed_ops (user_id, op_id, device_id, result)
+    values (${userId}, ${result.opId}, ${deviceId}, ${JSON.stringify(result)}::jsonb)
+    on conflict do nothing`);
+}
+
+async function applyBatch(
+  ctx: VerbContext,
+  user: { userId: string; isAdmin: boolean },
+  deviceId: string,
+  ops: ParsedOp[],
+): Promise<Map<number, OpResult>> {
+  const db = ctx.db;
+  const out = new Map<number, OpResult>();
+  // 1. Claim op ids, sorted so that two overlapping duplicate batches wait instead of deadlocking.
+  const ids = ops.map((o) => o.opId).sort();
+  const claimed = (await db.execute(sql`
+    insert into sync_processed_ops (user_id, op_id, device_id)
+    select ${user.userId}::uuid, x, ${deviceId} from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) as x
+    on conflict do nothing returning op_id`)) as unknown as { rows: Array<{ op_id: string }> };
+  const mine = new Set(claimed.rows.map((r) => r.op_id));
+  const replays = ops.filter((o) => !mine.has(o.opId));
+  if (replays.length) {
+    const prior = (await db.execute(sql`
+      select op_id, result from sync_processed_ops
+      where user_id = ${user.userId} and op_id in (${sql.join(
+        replays.map((o) => sql`${o.opId}`),
+        sql`, `,
+      )})`)) as unknown as { rows: Array<{ op_id: string; result: OpResult | string | null }> };
+    const byId = new Map(
+      prior.rows.map((r) => [r.op_id, typeof r.result === "string" ? JSON.parse(r.result) : r.result]),
+    );
+    for (const o of replays)
+      out.set(
+        o.index,
+        byId.get(o.opId) ?? { opId: o.opId, status: "rejected", reason: "IN_PROGRESS", detail: "retry" },
+      );
+  }
+  const fresh = ops.filter((o) => mine.has(o.opId));
+  if (fresh.length === 0) return out;
+
+  // 2. Which buildings the ops touch, the caller's role there; lock and bump each once.
+  const idsByEntity = new Map<SyncEntity, Set<string>>();
+  const want = (entity: SyncEntity, id: unknown) => {
+    if (typeof id !== "string" || !isUuid(id)) return;
+    const set = idsByEntity.get(entity) ?? new Set<string>();
+    set.add(id);
+    idsByEntity.set(entity, set);
+  };
+  for (const o of fresh) {
+    const def = entityDef(o.entity);
+    if (!def || def.readOnly) continue;
+    want(def.name, o.id);
+    if (o.type === "create" && def.parent) want(def.parent.entity, o.fields[def.parent.field]);
+  }
+  // Only existing rows need their building looked up; a create names its building.
+  const existingIds = new Map<SyncEntity, Set<string>>();
+  for (const o of fresh) {
+    const def = entityDef(o.entity);
+    if (!def || def.readOnly || o.type === "create" || !isUuid(o.id)) continue;
+    existingIds.set(def.name, (existingIds.get(def.name) ?? new Set()).add(o.id));
+  }
+  const owners = await buildingsOf(db, existingIds);
+  const buildingIds = new Set<string>();
+  for (const o of fresh) {
+    const def = entityDef(o.entity);
+    if (!def || def.readOnly) continue;
+    const b = owners.get(workKey(def.name, o.id)) ?? (o.type === "create" ? o.fields.buildingId : undefined);
+    if (typeof b === "string" && isUuid(b)) buildingIds.add(b);
+  }
+  const access = await loadAccess(db, user, [...buildingIds]);
+  const versions = new Map<string, number>();
+  for (const b of [...access.keys()].sort()) versions.set(b, await bumpBuildingVersion(db, b));
+
+  // 3. Load the rows under the locks, apply in order, write back.
+  const work = await loadWorkingSet(db, { ids: idsByEntity });
+  const aptDeletes = fresh.filter((o) => o.entity === "apartments" && o.type === "delete").map((o) => o.id);
+  const state: BatchState = {
+    userId: user.userId,
+    work,
+    access,
+    versions,
+    occupied: await occupiedApartments(db, aptDeletes),
+    conflicts: [],
+    deleted: new Map(),
+  };
+  const stored: Array<{ opId: string; result: OpResult; hlc: string }> = [];
+  for (const o of fresh) {
+    const r = applyOp(state, o);
+    out.set(o.index, r);
+    stored.push({ opId: o.opId, result: r, hlc: formatHlc(o.hlc) });
+  }
+  await persistBatch(
+    db,
+    state,
+    { userId: user.userId, deviceId, correlationId: ctx.correlationId, now: ctx.now },
+    stored,
+  );
+  return out;
+}

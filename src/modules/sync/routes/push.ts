@@ -1,0 +1,68 @@
+import { z } from "@hono/zod-openapi";
+import type { App } from "../../../http/env";
+import { defineRoute, jsonContent } from "../../../http/openapi";
+import { verbContext } from "../../../verbs";
+import { pushOps } from "../push";
+import { DeviceId, PendingCounts } from "./pull";
+
+const OpDoc = z
+  .object({
+    opId: z.string().openapi({ example: "ios-8f2c1d:000042" }),
+    type: z.enum(["create", "update", "delete"]),
+    entity: z.string().openapi({ example: "maintenance_requests" }),
+    id: z.uuid(),
+    fields: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "create: the row (with buildingId); update: the changed fields" }),
+    hlc: z.string().openapi({ example: "001732900000000-000000-ios-8f2c1d" }),
+  })
+  .openapi("SyncOp");
+
+const PushRequestSchema = z
+  .strictObject({
+    deviceId: DeviceId,
+    // Each op is validated on its own by the verb, so one bad op is rejected alone.
+    ops: z.array(z.unknown().openapi({ $ref: "#/components/schemas/SyncOp" } as never)).min(1),
+    pending: PendingCounts,
+  })
+  .openapi("SyncPushRequest");
+
+const OpResultSchema = z
+  .object({
+    opId: z.string(),
+    status: z.enum(["applied", "superseded", "rejected"]),
+    reason: z.string().optional().openapi({ example: "FORBIDDEN_FIELD" }),
+    detail: z.string().optional(),
+    version: z.number().int().optional(),
+    buildingId: z.uuid().optional(),
+    superseded: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "Fields of the op that lost to newer writes" }),
+    clampedHlc: z.string().optional(),
+  })
+  .openapi("SyncOpResult");
+
+const route = defineRoute({
+  method: "post",
+  path: "/sync/push",
+  tags: ["Sync"],
+  summary: "Apply queued offline edits; idempotent by opId, last-write-wins per field",
+  access: "user",
+  request: { body: { required: true, content: { "application/json": { schema: PushRequestSchema } } } },
+  responses: {
+    200: jsonContent(
+      z.object({ results: z.array(OpResultSchema) }).openapi("SyncPushResponse"),
+      "One result per op, in order",
+    ),
+  },
+});
+
+export function registerPush(app: App) {
+  app.openAPIRegistry.register("SyncOp", OpDoc);
+  app.openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    return c.json(await pushOps(verbContext(c), body), 200);
+  });
+}

@@ -1,0 +1,3 @@
+import { defineModelSuite } from "./model";
+
+defineModelSuite("pg");

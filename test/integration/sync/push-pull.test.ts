@@ -1,0 +1,406 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestApp, type TestApp } from "../../support/app";
+import { DB_KINDS } from "../../support/db";
+import { createBuilding, createUser, json } from "../../support/fixtures";
+import { hlcAt, opId, pull, pullAll, push } from "./helpers";
+
+describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ db: kind });
+  });
+  afterAll(() => t.close());
+
+  it("snapshots, then sends only what changed after the cursor", async () => {
+    const b = await createBuilding(t.services);
+    const snap = await pull(t, b.manager, { [b.id]: null });
+    expect(snap.status).toBe(200);
+    expect(snap.body.changes.apartments?.created).toHaveLength(3);
+    expect(snap.body.reset).toEqual([b.id]);
+    const cursor = snap.body.cursors[b.id]!;
+
+    const id = randomUUID();
+    const now = Date.now();
+    const pushed = await push(t, b.manager, [
+      {
+        opId: opId(),
+        type: "create",
+        entity: "announcements",
+        id,
+        fields: { buildingId: b.id, title: "Water off", body: "10-12" },
+        hlc: hlcAt(now),
+      },
+    ]);
+    expect(pushed.status).toBe(200);
+    expect(pushed.body.results[0]).toMatchObject({ status: "applied", version: cursor + 1 });
+
+    const delta = await pull(t, b.resident, { [b.id]: cursor });
+    expect(delta.body.changes).toEqual({
+      announcements: {
+        created: [],
+        updated: [expect.objectContaining({ id, title: "Water off", authorId: b.manager.id })],
+        deleted: [],
+      },
+    });
+    expect(delta.body.cursors[b.id]).toBe(cursor + 1);
+    const empty = await pull(t, b.resident, { [b.id]: cursor + 1 });
+    expect(empty.body.changes).toEqual({});
+  });
+
+  it("is idempotent by opId: a replay returns the original result and changes nothing", async () => {
+    const b = await createBuilding(t.services);
+    const id = randomUUID();
+    const op = {
+      opId: opId(),
+      type: "create",
+      entity: "maintenance_requests",
+      id,
+      fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "Leak" },
+      hlc: hlcAt(Date.now(), "res-1"),
+    };
+    const first = await push(t, b.resident, [op], "res-1");
+    const second = await push(t, b.resident, [op], "res-1");
+    expect(second.body.results).toEqual(first.body.results);
+    const upd = {
+      opId: opId(),
+      type: "update",
+      entity: "maintenance_requests",
+      id,
+      fields: { title: "Leak!" },
+      hlc: hlcAt(Date.now() + 5, "res-1"),
+    };
+    const a = await push(t, b.resident, [upd, upd], "res-1");
+    expect(a.body.results[0]).toEqual(a.body.results[1]);
+    const head = (await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id];
+    const replay = await push(t, b.resident, [upd], "res-1");
+    expect(replay.body.results[0]).toEqual(a.body.results[0]);
+    expect((await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]).toBe(head);
+  });
+
+  it("resolves concurrent field edits by HLC and records the loser's conflict with an outbox event", async () => {
+    const b = await createBuilding(t.services);
+    const id = randomUUID();
+    const t0 = Date.now();
+    await push(
+      t,
+      b.manager,
+      [
+        {
+          opId: opId(),
+          type: "create",
+          entity: "announcements",
+          id,
+          fields: { buildingId: b.id, title: "A", body: "x" },
+          hlc: hlcAt(t0, "m1"),
+        },
+      ],
+      "m1",
+    );
+    const win = await push(
+      t,
+      b.manager,
+      [
+        {
+          opId: opId(),
+          type: "update",
+          entity: "announcements",
+          id,
+          fields: { title: "new" },
+          hlc: hlcAt(t0 + 20, "m1"),
+        },
+      ],
+      "m1",
+    );
+    const lose = await push(
+      t,
+      b.manager,
+      [
+        {
+          opId: opId(),
+          type: "update",
+          entity: "announcements",
+          id,
+          fields: { title: "old", body: "y" },
+          hlc: hlcAt(t0 + 10, "m2"),
+        },
+      ],
+      "m2",
+    );
+    expect(win.body.results[0]!.status).toBe("applied");
+    expect(lose.body.results[0]).toMatchObject({ status: "applied", superseded: ["title"] });
+    const row = (await pull(t, b.manager, { [b.id]: null })).body.changes.announcements!.created.find(
+      (r) => r.id === id,
+    );
+    expect(row).toMatchObject({ title: "new", body: "y" });
+    const res = await t.request("/api/v1/sync/conflicts", { headers: b.manager.auth });
+    const page = await res.json();
+    expect(page.data[0]).toMatchObject({
+      entity: "announcements",
+      rowId: id,
+      field: "title",
+      kind: "lww",
+      rule: "field-lww",
+      incoming: { value: "old" },
+      current: { value: "new" },
+    });
+  });
+
+  it("rejects bad ops one by one and keeps the valid ones", async () => {
+    const b = await createBuilding(t.services);
+    const other = await createBuilding(t.services);
+    const good = randomUUID();
+    const now = Date.now();
+    const { status, body } = await push(t, b.resident, [
+      { opId: "a1", type: "create", entity: "widgets", id: randomUUID(), fields: {}, hlc: hlcAt(now) },
+      {
+        opId: "a2",
+        type: "create",
+        entity: "payments",
+        id: randomUUID(),
+        fields: { buildingId: b.id },
+        hlc: hlcAt(now),
+      },
+      {
+        opId: "a3",
+        type: "create",
+        entity: "maintenance_requests",
+        id: randomUUID(),
+        fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "x", status: "resolved" },
+        hlc: hlcAt(now),
+      },
+      {
+        opId: "a4",
+        type: "create",
+        entity: "announcements",
+        id: randomUUID(),
+        fields: { buildingId: other.id, title: "x", body: "y" },
+        hlc: hlcAt(now),
+      },
+      {
+        opId: "a5",
+        type: "create",
+        entity: "maintenance_requests",
+        id: randomUUID(),
+        fields: { buildingId: b.id, apartmentId: b.apartments[1]!.id, title: "neighbour's" },
+        hlc: hlcAt(now),
+      },
+      { nonsense: true },
+      {
+        opId: "a7",
+        type: "create",
+        entity: "maintenance_requests",
+        id: good,
+        fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "ok" },
+        hlc: "garbage",
+      },
+      {
+        opId: "a8",
+        type: "create",
+        entity: "maintenance_requests",
+        id: good,
+        fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "ok" },
+        hlc: hlcAt(Date.UTC(3000, 0, 1)),
+      },
+    ]);
+    expect(status).toBe(200);
+    expect(body.results.map((r) => r.reason ?? r.status)).toEqual([
+      "UNKNOWN_ENTITY",
+      "READ_ONLY",
+      "FORBIDDEN_FIELD",
+      "NOT_FOUND",
+      "FORBIDDEN",
+      "INVALID_OP",
+      "INVALID_HLC",
+      "applied",
+    ]);
+    // The clock from the year 3000 was clamped to the allowed skew.
+    const clamped = Number(body.results[7]!.clampedHlc!.slice(0, 15));
+    expect(clamped).toBeLessThanOrEqual(Date.now() + t.services.config.SYNC_MAX_CLOCK_SKEW_MS);
+  });
+
+  it("caps ops per push with 413 and refuses a 100,000-op body", async () => {
+    const b = await createBuilding(t.services);
+    const op = (i: number) => ({
+      opId: `x${i}`,
+      type: "delete",
+      entity: "announcements",
+      id: randomUUID(),
+      hlc: hlcAt(1),
+    });
+    const many = await push(
+      t,
+      b.manager,
+      Array.from({ length: 501 }, (_, i) => op(i)),
+    );
+    expect(many.status).toBe(413);
+    expect(many.body).toMatchObject({ code: "PAYLOAD_TOO_LARGE", maxOps: 500 });
+    const huge = await push(
+      t,
+      b.manager,
+      Array.from({ length: 100_000 }, (_, i) => op(i)),
+    );
+    expect(huge.status).toBe(413);
+  });
+
+  it("answers malformed cursors with 400, foreign buildings with an error entry, old cursors with 410", async () => {
+    const b = await createBuilding(t.services);
+    const stranger = await createUser(t.services);
+    for (const bad of [-1, 1.5, "12", { v: 1 }]) {
+      const res = await t.request("/api/v1/sync/pull", json({ buildings: { [b.id]: bad } }, b.manager.auth));
+      expect(res.status).toBe(400);
+    }
+    const foreign = await pull(t, stranger, { [b.id]: null });
+    expect(foreign.status).toBe(200);
+    expect(foreign.body.errors[b.id]).toMatchObject({ code: "NOT_FOUND" });
+    expect(foreign.body.changes).toEqual({});
+    const ahead = await pull(t, b.manager, { [b.id]: 10_000 });
+    expect(ahead.status).toBe(410);
+    expect(ahead.body).toMatchObject({ code: "RESNAPSHOT_REQUIRED", buildings: [b.id] });
+  });
+
+  it("pages a backlog without splitting a version or losing rows", async () => {
+    const b = await createBuilding(t.services);
+    const ids: string[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const ops = Array.from({ length: 7 }, (_, i) => {
+        const id = randomUUID();
+        ids.push(id);
+        return {
+          opId: opId(),
+          type: "create",
+          entity: "announcements",
+          id,
+          fields: { buildingId: b.id, title: `t${batch}-${i}`, body: "b" },
+          hlc: hlcAt(Date.now(), "m"),
+        };
+      });
+      await push(t, b.manager, ops, "m");
+    }
+    const { pages } = await pullAll(t, b.manager, { [b.id]: null }, 5);
+    const seen = pages.flatMap((p) =>
+      [...(p.changes.announcements?.created ?? []), ...(p.changes.announcements?.updated ?? [])].map(
+        (r) => r.id,
+      ),
+    );
+    expect(new Set(seen)).toEqual(new Set(ids));
+    expect(seen).toHaveLength(ids.length);
+  });
+
+  it("records sync state per user, device and entity", async () => {
+    const b = await createBuilding(t.services);
+    await pull(
+      t,
+      b.resident,
+      { [b.id]: null },
+      { deviceId: "phone-1", pending: { maintenance_requests: 3 } },
+    );
+    const rows = (await t.services.database.db.execute(
+      `select entity_type, pending_ops, last_sync_at from sync_state where user_id = '${b.resident.id}' and device_id = 'phone-1'` as never,
+    )) as unknown as { rows: Array<{ entity_type: string; pending_ops: number; last_sync_at: unknown }> };
+    const req = rows.rows.find((r) => r.entity_type === "maintenance_requests");
+    expect(req).toMatchObject({ pending_ops: 3 });
+    expect(req!.last_sync_at).not.toBeNull();
+  });
+});
+
+describe.each(DB_KINDS)("sync tombstones and unresolvable conflicts on %s", (kind) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ db: kind });
+  });
+  afterAll(() => t.close());
+
+  it("purges tombstones and answers older cursors with 410 RESNAPSHOT_REQUIRED", async () => {
+    const { purgeTombstones } = await import("../../../src/modules/sync/tombstones");
+    const b = await createBuilding(t.services);
+    const id = randomUUID();
+    const c0 = (await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]!;
+    await push(t, b.manager, [
+      {
+        opId: opId(),
+        type: "create",
+        entity: "announcements",
+        id,
+        fields: { buildingId: b.id, title: "a", body: "b" },
+        hlc: hlcAt(Date.now()),
+      },
+    ]);
+    const del = await push(t, b.manager, [
+      { opId: opId(), type: "delete", entity: "announcements", id, hlc: hlcAt(Date.now() + 1) },
+    ]);
+    const delta = await pull(t, b.manager, { [b.id]: c0 });
+    expect(delta.body.changes.announcements?.deleted).toEqual([id]);
+    expect(await purgeTombstones(t.services.database.db, b.id, del.body.results[0]!.version!)).toBe(1);
+    const old = await pull(t, b.manager, { [b.id]: c0 });
+    expect(old.status).toBe(410);
+    expect(old.body).toMatchObject({ code: "RESNAPSHOT_REQUIRED", status: 410, buildings: [b.id] });
+    const fresh = await pull(t, b.manager, { [b.id]: null });
+    expect(fresh.status).toBe(200);
+  });
+
+  it("reports an edit under a deleted parent as an unresolvable conflict with a notification", async () => {
+    const b = await createBuilding(t.services);
+    const req = randomUUID();
+    const comment = randomUUID();
+    const now = Date.now();
+    await push(
+      t,
+      b.resident,
+      [
+        {
+          opId: opId(),
+          type: "create",
+          entity: "maintenance_requests",
+          id: req,
+          fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "Door" },
+          hlc: hlcAt(now, "r"),
+        },
+      ],
+      "r",
+    );
+    await push(
+      t,
+      b.manager,
+      [{ opId: opId(), type: "delete", entity: "maintenance_requests", id: req, hlc: hlcAt(now + 1, "m") }],
+      "m",
+    );
+    const late = await push(
+      t,
+      b.resident,
+      [
+        {
+          opId: opId(),
+          type: "create",
+          entity: "request_comments",
+          id: comment,
+          fields: { buildingId: b.id, requestId: req, body: "any news?" },
+          hlc: hlcAt(now + 2, "r"),
+        },
+        {
+          opId: opId(),
+          type: "update",
+          entity: "maintenance_requests",
+          id: req,
+          fields: { title: "Front door" },
+          hlc: hlcAt(now + 3, "r"),
+        },
+      ],
+      "r",
+    );
+    expect(late.body.results.map((r) => [r.status, r.reason])).toEqual([
+      ["rejected", "PARENT_DELETED"],
+      ["superseded", "DELETED"],
+    ]);
+    const page = await (await t.request("/api/v1/sync/conflicts", { headers: b.resident.auth })).json();
+    expect(page.data.map((c: { rule: string; kind: string }) => `${c.kind}/${c.rule}`).sort()).toEqual([
+      "lww/delete-wins",
+      "unresolvable/parent-deleted",
+    ]);
+    const events = (await t.services.database.db.execute(
+      `select payload from outbox where topic = 'sync.conflict' and building_id = '${b.id}'` as never,
+    )) as unknown as { rows: Array<{ payload: { userId: string } }> };
+    expect(events.rows).toHaveLength(2);
+    expect(events.rows.every((e) => e.payload.userId === b.resident.id)).toBe(true);
+  });
+});
