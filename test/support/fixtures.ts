@@ -3,12 +3,13 @@
  * and can run in parallel. Users are inserted directly (with an unusable password hash) and get
  * real signed access tokens; tests of the login flow itself go through the API instead.
  */
-import { buildings, apartments, memberships, users } from "../../src/db/schema";
+import { apartments, buildings, memberships, users } from "../../src/db/schema";
 import { signAccessToken } from "../../src/modules/identity/tokens";
 import type { Services } from "../../src/services";
 
 let n = 0;
-const unique = () => `${Date.now().toString(36)}${(n++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const unique = () =>
+  `${Date.now().toString(36)}${(n++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 export interface TestUser {
   id: string;
@@ -36,7 +37,13 @@ export async function createUser(
   return { id: row!.id, email, token, auth: { authorization: `Bearer ${token}` } };
 }
 
-export function tokenFor(services: Services, userId: string, isAdmin = false, now = services.clock.now(), ttl?: number) {
+export function tokenFor(
+  services: Services,
+  userId: string,
+  isAdmin = false,
+  now = services.clock.now(),
+  ttl?: number,
+) {
   return signAccessToken({ userId, isAdmin }, services.config.JWT_SECRET!, now, ttl);
 }
 
@@ -51,7 +58,10 @@ export interface TestBuilding {
 }
 
 /** A building with 3 apartments, a manager, and residents in the first two apartments. */
-export async function createBuilding(services: Services, name = `Building ${unique()}`): Promise<TestBuilding> {
+export async function createBuilding(
+  services: Services,
+  name = `Building ${unique()}`,
+): Promise<TestBuilding> {
   const { db } = services.database;
   const [b] = await db
     .insert(buildings)

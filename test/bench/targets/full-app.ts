@@ -35,24 +35,20 @@ const services = assembleServices({
 await database.db
   .insert(users)
   .values({ id: BENCH_MANAGER_ID, email: "bench@horizon.local", name: "Bench", passwordHash: "!" });
-await database.db
-  .insert(buildings)
-  .values({
-    id: BENCH_BUILDING_ID,
-    name: "Bench Tower",
-    addressLine: "1 Bench St",
-    city: "Haifa",
-    country: "IL",
-  });
-await database.db
-  .insert(apartments)
-  .values(
-    Array.from({ length: 20 }, (_, i) => ({
-      buildingId: BENCH_BUILDING_ID,
-      number: String(100 + i),
-      floor: 1 + (i % 5),
-    })),
-  );
+await database.db.insert(buildings).values({
+  id: BENCH_BUILDING_ID,
+  name: "Bench Tower",
+  addressLine: "1 Bench St",
+  city: "Haifa",
+  country: "IL",
+});
+await database.db.insert(apartments).values(
+  Array.from({ length: 20 }, (_, i) => ({
+    buildingId: BENCH_BUILDING_ID,
+    number: String(100 + i),
+    floor: 1 + (i % 5),
+  })),
+);
 await database.db
   .insert(memberships)
   .values({ buildingId: BENCH_BUILDING_ID, userId: BENCH_MANAGER_ID, role: "manager" });
