@@ -12,7 +12,7 @@ import { type Config, ConfigError, parseConfig } from "../src/config";
 import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { RoomHub } from "../src/modules/realtime/hub";
-import { retryPendingRealtime } from "../src/modules/realtime/publish";
+import { pruneDispatchedRealtime, retryPendingRealtime } from "../src/modules/realtime/publish";
 import { createPinoLogger } from "../src/platform/log/pino";
 import { selectRateLimiter } from "../src/platform/ratelimit/select";
 import type { RoomGateway } from "../src/platform/realtime/gateway";
@@ -104,18 +104,21 @@ type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<
 /**
  * Serves the app and, unless rooms live on PartyKit, the in-process building rooms over
  * WebSocket on the same port (`/parties/building/{id}`, PartyKit's URL shape, so clients use one
- * scheme). Also retries realtime outbox rows whose publish did not happen after commit.
+ * scheme). Also retries realtime outbox rows whose publish did not happen after commit, and prunes
+ * dispatched ones.
  */
 export async function serveStandalone(services: Services, port: number) {
   const app = createApp(services);
   const hub = services.realtime.subscribe ? new RoomHub(services) : undefined;
   const retry = setInterval(() => {
-    retryPendingRealtime(services).catch((err) =>
-      services.logger.warn(
-        { event: "realtime_retry_failed", err: String(err) },
-        "realtime outbox retry failed",
-      ),
-    );
+    retryPendingRealtime(services)
+      .then(() => pruneDispatchedRealtime(services))
+      .catch((err) =>
+        services.logger.warn(
+          { event: "realtime_retry_failed", err: String(err) },
+          "realtime outbox retry failed",
+        ),
+      );
   }, 10_000);
   retry.unref();
   const server = await listen(app.fetch, port, services.runtime, hub);

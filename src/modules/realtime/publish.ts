@@ -164,3 +164,19 @@ export async function retryPendingRealtime(
     return sent;
   });
 }
+
+/**
+ * Deletes realtime outbox rows dispatched more than `olderThanMs` ago: every building write adds
+ * one, so without pruning the table grows with traffic. Pending rows and other topics are kept.
+ */
+export async function pruneDispatchedRealtime(
+  services: Services,
+  options: { olderThanMs?: number } = {},
+): Promise<number> {
+  const cutoff = new Date(services.clock.now().getTime() - (options.olderThanMs ?? 60 * 60 * 1000));
+  const deleted = await services.database.db
+    .delete(outbox)
+    .where(and(like(outbox.topic, "realtime.%"), lt(outbox.dispatchedAt, cutoff)))
+    .returning({ id: outbox.id });
+  return deleted.length;
+}
