@@ -1,7 +1,7 @@
 /**
  * createApp(services): the one Hono application every host serves. Middleware order is fixed
  * here and nowhere else:
- *   services → remember bodies (./http/body.ts) → correlation id (request context) → request/response log + Server-Timing →
+ *   services → correlation id (request context) → request/response log + Server-Timing →
  *   compression (outermost body transform, so it encodes the final bytes) → ETag / 304 (hashes
  *   the projected body) → body limit →
  *   /api/vN only: versioning (Deprecation/Sunset, 410, usage counts) → rate limit (per user or
@@ -15,7 +15,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { documentApiLayer } from "./http/api-layer-docs";
-import { rememberBodies } from "./http/body";
 import { bodyLimit } from "./http/body-limit";
 import { compression } from "./http/compression";
 import { correlation } from "./http/correlation";
@@ -50,7 +49,6 @@ export function createApp(services: Services): App {
   app.notFound(notFound);
 
   app.use("*", provideServices(services));
-  app.use("*", rememberBodies());
   app.use("*", correlation());
   app.use("*", requestLog());
   app.use("*", compression());

@@ -3,7 +3,9 @@ import { sql } from "drizzle-orm";
 import { timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const id = () => uuid("id").primaryKey().defaultRandom();
-export const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+/** Millisecond precision, like JS Dates: a value read back compares equal to the one written,
+ * so cursors and HLC-free comparisons made from JS values match the stored rows exactly. */
+export const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
 export const createdAt = () => tstz("created_at").notNull().defaultNow();
 export const updatedAt = () =>
   tstz("updated_at")

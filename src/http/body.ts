@@ -1,20 +1,42 @@
 /**
- * Response bodies without re-reading them. Handlers build responses from strings (c.json,
- * c.text, c.html, c.body); `rememberBodies` records each such body against its Response, so the
- * middlewares that need the bytes (payload size, ETag, compression, sparse fields) read the
- * string instead of draining the stream. That keeps @hono/node-server's fast path (it writes a
- * string body directly) and Bun's native Response untouched for the common case.
+ * Response bodies without re-reading them. The middlewares that need a response's bytes (payload
+ * size, ETag, compression, sparse fields) ask `responseBody(c)`, which finds the body the
+ * response was built from where the runtime keeps it: on responses this module built
+ * (`withBody`), and in @hono/node-server's lightweight Response (its cache entry holds the string
+ * a handler passed to c.json). Only other responses are read once and rebuilt around the bytes,
+ * which on Bun and Workers is a native, cheap copy. Reading `res.body` is avoided on purpose: it
+ * turns node-server's lightweight Response into a full one and costs most of a request.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { AppEnv } from "./env";
 
 type Body = string | Uint8Array;
-const known = new WeakMap<Response, Body>();
+const BODY = Symbol("horizon.body");
+type Remembered = Response & { [BODY]?: Body };
 const encoder = new TextEncoder();
+
+/** @hono/node-server keeps `[status, body, headers]` under a private symbol named "cache". */
+let nodeServerCache: symbol | null | undefined;
+function nodeServerBody(res: Response): Body | null | undefined {
+  if (nodeServerCache === null) return undefined;
+  if (nodeServerCache === undefined) {
+    const sym = Object.getOwnPropertySymbols(res).find((s) => s.description === "cache");
+    if (!sym) return undefined;
+    nodeServerCache = sym;
+  }
+  const entry = (res as unknown as Record<symbol, unknown>)[nodeServerCache];
+  if (!Array.isArray(entry)) return undefined;
+  const body = entry[1];
+  return typeof body === "string" || body instanceof Uint8Array || body === null ? body : undefined;
+}
+
+function known(res: Response): Body | null | undefined {
+  return (res as Remembered)[BODY] ?? nodeServerBody(res);
+}
 
 /** Registers the body a response was built from (for middlewares that replace `c.res`). */
 export function withBody(res: Response, body: Body): Response {
-  known.set(res, body);
+  (res as Remembered)[BODY] = body;
   return res;
 }
 
@@ -31,7 +53,8 @@ export function toBytes(body: Body): Uint8Array {
  * `.body` materializes @hono/node-server's lightweight Response into a full one).
  */
 export function hasBody(res: Response): boolean {
-  const remembered = known.get(res);
+  const remembered = known(res);
+  if (remembered === null) return false;
   return remembered !== undefined ? byteLengthNonZero(remembered) : res.body !== null;
 }
 
@@ -46,7 +69,7 @@ export async function responseBody(
   options: { streamTypes?: RegExp } = {},
 ): Promise<Body | null> {
   const res = c.res;
-  const remembered = known.get(res);
+  const remembered = known(res);
   if (remembered !== undefined) return remembered;
   if (!res.body) return null;
   const streamTypes = options.streamTypes ?? /^(text\/event-stream|application\/octet-stream|multipart\/)/;
@@ -58,30 +81,4 @@ export async function responseBody(
     bytes,
   );
   return bytes;
-}
-
-type HeaderArg = Record<string, string | string[]> | undefined;
-const typed = (type: string, headers: HeaderArg) => ({ "Content-Type": type, ...headers });
-
-export function rememberBodies(): MiddlewareHandler<AppEnv> {
-  return async function rememberBodiesMiddleware(c, next) {
-    const make = c.newResponse as (data: Body | null, arg?: unknown, headers?: HeaderArg) => Response;
-    const remember = (data: Body | null, res: Response) => (data === null ? res : withBody(res, data));
-    c.json = ((object: unknown, arg?: unknown, headers?: HeaderArg) => {
-      const text = JSON.stringify(object);
-      return remember(text, make(text, arg, typed("application/json", headers)));
-    }) as typeof c.json;
-    c.text = ((text: string, arg?: unknown, headers?: HeaderArg) =>
-      remember(text, make(text, arg, typed("text/plain; charset=UTF-8", headers)))) as typeof c.text;
-    c.body = ((data: Body | null, arg?: unknown, headers?: HeaderArg) =>
-      typeof data === "string" || data instanceof Uint8Array || data === null
-        ? remember(data, make(data, arg, headers))
-        : make(data, arg, headers)) as typeof c.body;
-    const html = c.html;
-    c.html = ((content: unknown, arg?: unknown, headers?: HeaderArg) =>
-      typeof content === "string"
-        ? remember(content, make(content, arg, typed("text/html; charset=UTF-8", headers)))
-        : (html as (...a: unknown[]) => unknown)(content, arg, headers)) as typeof c.html;
-    await next();
-  };
 }

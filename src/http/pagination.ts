@@ -178,11 +178,9 @@ export async function paginate<T extends { id: string }>(opts: PaginateOptions<T
   }
   const now = (opts.now ?? new Date()).getTime();
   const desc = sort.direction === "desc";
-  // Postgres keeps microseconds, cursors (and JS Dates) milliseconds: order and compare on the
-  // millisecond value, or the boundary row itself would sort after its own cursor and repeat.
-  const key = isDateColumn(sort.column)
-    ? sql`date_trunc('milliseconds', ${sort.column})`
-    : sql`${sort.column}`;
+  // Timestamps are stored with millisecond precision (db/columns.ts), like the cursor's value,
+  // so the raw column compares exactly and its (building_id, created_at) index serves the order.
+  const key = sql`${sort.column}`;
   const order = (forward: boolean) =>
     desc === forward ? [sql`${key} desc`, sql`${sort.id} desc`] : [sql`${key} asc`, sql`${sort.id} asc`];
 

@@ -14,13 +14,13 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
   return async function requestLogMiddleware(c, next) {
     const started = performance.now();
     const logger = c.get("services").logger;
-    const url = new URL(c.req.url);
+    const path = c.req.path;
     if (logger.isLevelEnabled("info")) {
       logger.info(
         {
           event: "request",
           method: c.req.method,
-          path: url.pathname,
+          path,
           userAgent: c.req.header("user-agent") ?? "",
           ip: clientIp(c),
         },
@@ -47,7 +47,7 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
         {
           event: "response",
           method: c.req.method,
-          path: url.pathname,
+          path,
           status: c.res.status,
           durationMs,
           bytes,
