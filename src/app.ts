@@ -90,6 +90,20 @@ export function createApp(services: Services): App {
     document ??= documentApiLayer(app.getOpenAPI31Document(openapiDoc), services.config);
     return c.json(document as object);
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Horizon API reference" }));
+  const docsScript = services.docsScript;
+  if (docsScript) {
+    app.get("/docs/scalar.js", async (c) => {
+      c.header("Cache-Control", "public, max-age=86400");
+      return c.body(await docsScript(), 200, { "Content-Type": "text/javascript; charset=utf-8" });
+    });
+  }
+  app.get(
+    "/docs",
+    Scalar({
+      url: "/openapi.json",
+      pageTitle: "Horizon API reference",
+      ...(docsScript ? { cdn: "/docs/scalar.js" } : {}),
+    }),
+  );
   return app;
 }

@@ -46,6 +46,11 @@ export interface Services {
   readiness: ReadinessCheck[];
   /** Hosts whose platform compresses (Workers) turn app-level compression off. */
   compressInApp: boolean;
+  /**
+   * The API reference's browser script, served at /docs/scalar.js by hosts that have it on disk
+   * (standalone), so /docs works without reaching a CDN. Unset: the page loads Scalar's CDN build.
+   */
+  docsScript?: () => Promise<Uint8Array<ArrayBuffer>>;
   /** Request rate limits (src/http/rate-limit.ts). Default: process memory, one per config. */
   rateLimiter: RateLimiter;
   /** JSON cache over `kv` with TTL, stale-while-revalidate, single-flight and tags. */

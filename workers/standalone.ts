@@ -4,8 +4,9 @@
  * migrations applied at start; a demo building seeded on first start.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import type { Server as HttpServer } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
@@ -50,6 +51,15 @@ function ensureJwtSecret(config: Config): Config {
   return { ...config, JWT_SECRET: secret };
 }
 
+/** Scalar's browser bundle from node_modules, read once on first use (the package exports no path to it). */
+let scalarScript: Promise<Uint8Array<ArrayBuffer>> | undefined;
+function docsScript(): Promise<Uint8Array<ArrayBuffer>> {
+  scalarScript ??= readFile(
+    join(dirname(fileURLToPath(import.meta.resolve("@scalar/api-reference"))), "browser", "standalone.js"),
+  ).then((b) => new Uint8Array(b));
+  return scalarScript;
+}
+
 export async function startStandalone() {
   const runtime: Runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "node";
   let config = loadConfig();
@@ -61,7 +71,7 @@ export async function startStandalone() {
   await database.migrate(MIGRATIONS_FOLDER);
   const kv = await selectKv(config);
   const rateLimiter = await selectRateLimiter(config);
-  const services = assembleServices({ config, database, kv, logger, runtime, rateLimiter });
+  const services = assembleServices({ config, database, kv, logger, runtime, rateLimiter, docsScript });
   const admin = await ensurePlatformAdmin(services).catch((err) => {
     if (!(err instanceof AdminBootstrapError)) throw err;
     console.error(`configuration error: ${err.message}`);

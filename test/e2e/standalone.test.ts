@@ -58,7 +58,14 @@ describe("standalone host under Bun", () => {
     expect((await (await fetch(`${base}/health`)).json()).runtime).toBe("bun");
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     expect((await (await fetch(`${base}/openapi.json`)).json()).openapi).toBe("3.1.0");
-    expect(await (await fetch(`${base}/docs`)).text()).toContain("/openapi.json");
+    const docs = await (await fetch(`${base}/docs`)).text();
+    expect(docs).toContain("/openapi.json");
+    // The reference's script is served locally, so /docs renders on a machine without internet.
+    expect(docs).toContain('src="/docs/scalar.js"');
+    const script = await fetch(`${base}/docs/scalar.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
 
   it("prints where to go and the demo building", () => {
