@@ -3,7 +3,12 @@
  *  - pull of N changed rows (N = 10, 100, 1000, 10000) through the real app (auth, access query,
  *    page query, JSON) ÷ a raw SELECT of the same rows on the same pool — target ≤ 2.0, linear;
  *  - pull throughput in rows/s — target ≥ 20,000;
- *  - push ops/s (500-op batches of creates through the app) ÷ raw multi-row upsert rows/s — ≥ 0.5.
+ *  - a second, separately labelled baseline for the same pull: one authenticated REST request of the
+ *    same app (GET the building: auth, membership check, JSON) plus the same raw SELECT plus
+ *    JSON.stringify of its rows — the fixed HTTP/auth/serialization cost the raw SELECT leaves out;
+ *  - push ops/s (500-op batches of creates through the app) ÷ raw multi-row upsert rows/s — ≥ 0.5;
+ *  - a second, separately labelled push baseline: the same upsert plus the other rows every op
+ *    durably writes (field clocks, idempotency record), raw, one transaction per batch.
  * Uses its own throwaway database cloned from nothing: migrates, measures, drops.
  */
 import { randomUUID } from "node:crypto";
@@ -70,7 +75,9 @@ async function main() {
       hlc: formatHlc({ wall: wall++, counter: 0, node: "bench" }),
     }));
 
-  console.log("sync pull (PostgreSQL): N rows | pull ms | raw SELECT ms | ratio | pull rows/s");
+  console.log(
+    "sync pull (PostgreSQL): N rows | pull ms | raw SELECT ms | ratio | pull rows/s | app+SELECT+JSON ms | ratio 2",
+  );
   const pullRatios: Array<{ n: number; ratio: number; ms: number }> = [];
   for (const n of NS) {
     const b = await createBuilding(services);
@@ -94,18 +101,27 @@ async function main() {
       if (body.changes.announcements?.updated.length !== n)
         throw new Error("pull returned the wrong row count");
     });
-    const rawMs = await time(async () => {
+    const rawSelect = async () => {
       const r = await raw.query(
         `select id, building_id, author_id, title, body, priority, published_at, created_at, updated_at, sync_version, deleted_at
          from announcements where building_id = $1 and sync_version > $2 order by sync_version, id`,
         [b.id, cursor],
       );
       if (r.rows.length !== n) throw new Error("raw select returned the wrong row count");
+      return r.rows;
+    };
+    const rawMs = await time(rawSelect);
+    // Second baseline (not a replacement): the app's per-request floor + the same SELECT + JSON.
+    const appRawMs = await time(async () => {
+      const res = await app.request(`/api/v1/buildings/${b.id}`, { headers: b.manager.auth });
+      if (res.status !== 200) throw new Error(`building GET failed: ${res.status}`);
+      await res.text();
+      JSON.stringify(await rawSelect());
     });
     const ratio = pullMs / rawMs;
     pullRatios.push({ n, ratio, ms: pullMs });
     console.log(
-      `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)}`,
+      `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)} | ${appRawMs.toFixed(2).padStart(8)} | ${(pullMs / appRawMs).toFixed(2)}`,
     );
   }
   const big = pullRatios.at(-1)!;
@@ -147,10 +163,69 @@ async function main() {
       );
     }
   }, 5);
+  // Second push baseline (not a replacement): per op, the durable rows ADR 0002 requires besides
+  // the entity row — its field clocks and its idempotency record — raw, in one transaction per batch.
+  const rawDurableMs = await time(async () => {
+    for (let i = 0; i < batches; i++) {
+      const ids = Array.from({ length: 500 }, () => randomUUID());
+      const client = await raw.connect();
+      try {
+        await client.query("begin");
+        const values: unknown[] = [];
+        const rows = ids.map((id, j) => {
+          values.push(
+            id,
+            b.id,
+            b.manager.id,
+            `Notice ${j}`,
+            "The water will be off between 10:00 and 12:00 for maintenance.",
+          );
+          const k = j * 5;
+          return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1)`;
+        });
+        await client.query(
+          `insert into announcements (id, building_id, author_id, title, body, sync_version) values ${rows.join(", ")}
+           on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version`,
+          values,
+        );
+        const hlc = formatHlc({ wall: wall++, counter: 0, node: "bench" });
+        const clock = JSON.stringify({
+          title: { h: hlc, u: b.manager.id },
+          body: { h: hlc, u: b.manager.id },
+        });
+        const cv: unknown[] = [];
+        const crows = ids.map((id, j) => {
+          cv.push(id, b.id, clock);
+          return `('announcements', $${j * 3 + 1}, $${j * 3 + 2}, 1, $${j * 3 + 3}::jsonb)`;
+        });
+        await client.query(
+          `insert into sync_row_clocks (entity, row_id, building_id, version, clocks) values ${crows.join(", ")}
+           on conflict (entity, row_id) do update set version = excluded.version, clocks = excluded.clocks`,
+          cv,
+        );
+        const pv: unknown[] = [b.manager.id];
+        const prows = ids.map((id, j) => {
+          pv.push(`op-${id}`, JSON.stringify({ opId: `op-${id}`, status: "applied" }));
+          return `($1, $${j * 2 + 2}, 'bench', $${j * 2 + 3}::jsonb)`;
+        });
+        await client.query(
+          `insert into sync_processed_ops (user_id, op_id, device_id, result) values ${prows.join(", ")} on conflict do nothing`,
+          pv,
+        );
+        await client.query("commit");
+      } finally {
+        client.release();
+      }
+    }
+  }, 5);
   const pushRate = (batches * 500 * 1000) / pushMs;
   const rawRate = (batches * 500 * 1000) / rawUpsertMs;
   console.log(
     `push: ${Math.round(pushRate)} ops/s | raw upsert: ${Math.round(rawRate)} rows/s | ratio ${(pushRate / rawRate).toFixed(2)} (target ≥ 0.5)`,
+  );
+  const durableRate = (batches * 500 * 1000) / rawDurableMs;
+  console.log(
+    `push vs raw entity+clock+processed-op rows (one tx per 500): ${Math.round(durableRate)} ops/s | ratio ${(pushRate / durableRate).toFixed(2)}`,
   );
 
   await raw.end();

@@ -14,6 +14,47 @@ import type { BatchState } from "./apply";
 import { ENTITIES } from "./entities";
 import { cascadeDeletes, type Work } from "./working-set";
 
+interface UpsertPlan {
+  cols: Array<{ key: string; name: string; fill: "none" | "now" | "value"; value: unknown }>;
+  names: SQL;
+  writable: SQL;
+}
+
+// Column metadata and SQL fragments per entity, worked out once per process rather than per row.
+const plans = new Map<SyncEntity, UpsertPlan>();
+
+function upsertPlan(entity: SyncEntity): UpsertPlan {
+  const cached = plans.get(entity);
+  if (cached) return cached;
+  const def = ENTITIES[entity];
+  const entries = Object.entries(getTableColumns(def.table)) as Array<[string, AnyPgColumn]>;
+  const cols = entries.map(([key, col]) => ({
+    key,
+    name: col.name,
+    // A JSON null is not DEFAULT: new rows get the column default filled in here (SQL defaults: now).
+    fill: !col.hasDefault
+      ? ("none" as const)
+      : is(col.default, SQL) || col.default === undefined
+        ? ("now" as const)
+        : ("value" as const),
+    value: col.default,
+  }));
+  const names = sql.join(
+    entries.map(([, c]) => sql.identifier(c.name)),
+    sql`, `,
+  );
+  const writable = sql.join(
+    [...Object.keys(def.fields), "syncVersion", "updatedAt", "deletedAt"].map((k) => {
+      const name = (def.table[k] as AnyPgColumn).name;
+      return sql`${sql.identifier(name)} = excluded.${sql.identifier(name)}`;
+    }),
+    sql`, `,
+  );
+  const plan = { cols, names, writable };
+  plans.set(entity, plan);
+  return plan;
+}
+
 /**
  * Writes new and changed rows of one entity in one statement: the rows travel as one JSON
  * parameter expanded by jsonb_populate_recordset (far cheaper than thousands of bind
@@ -21,30 +62,20 @@ import { cascadeDeletes, type Work } from "./working-set";
  */
 async function upsertRows(db: DbOrTx, entity: SyncEntity, list: Work[], now: Date): Promise<void> {
   const def = ENTITIES[entity];
-  const columns = Object.values(getTableColumns(def.table)) as AnyPgColumn[];
-  const keyOf = new Map(Object.entries(getTableColumns(def.table)).map(([k, c]) => [c as AnyPgColumn, k]));
+  const { cols, names, writable } = upsertPlan(entity);
   const rows = list.map((w) => {
     const out: Record<string, unknown> = {};
-    for (const col of columns) {
-      let v = w.row![keyOf.get(col)!];
-      if (v === undefined && col.hasDefault)
-        v = is(col.default, SQL) || col.default === undefined ? now : col.default;
+    for (const col of cols) {
+      let v = w.row![col.key];
+      if (v === undefined && col.fill !== "none") v = col.fill === "now" ? now : col.value;
       out[col.name] = v instanceof Date ? v.toISOString() : (v ?? null);
     }
     return out;
   });
-  const names = sql.join(
-    columns.map((c) => sql.identifier(c.name)),
-    sql`, `,
-  );
-  const writable = [...Object.keys(def.fields), "syncVersion", "updatedAt", "deletedAt"].map((k) => {
-    const name = (def.table[k] as AnyPgColumn).name;
-    return sql`${sql.identifier(name)} = excluded.${sql.identifier(name)}`;
-  });
   await db.execute(sql`
     insert into ${def.table} (${names})
     select ${names} from jsonb_populate_recordset(null::${def.table}, ${JSON.stringify(rows)}::jsonb)
-    on conflict (id) do update set ${sql.join(writable, sql`, `)}`);
+    on conflict (id) do update set ${writable}`);
 }
 
 /** A REST write's floor clock becomes explicit once sync writes the row (its version moves on). */

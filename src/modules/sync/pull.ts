@@ -62,6 +62,38 @@ function entitySelect(
       ${live ? sql`and ${t.deletedAt} is null` : sql``} ${filter ? sql`and ${filter}` : sql``}`;
 }
 
+/**
+ * One table alone (the usual delta): order and cut the plain columns first and build the JSON of
+ * only the rows kept, above the LIMIT, so the sort never carries (or spills) the JSON text.
+ * Same rows and order as the union form: `e` is constant, so (v, id) orders as (v, e, id).
+ */
+function singleEntityQuery(
+  def: EntityDef,
+  actor: SyncActor,
+  b: string,
+  range: { lo: number; hi: number; live: boolean },
+  limit?: number,
+): SQL {
+  const t = def.table;
+  const keys = Object.keys(def.columns).filter((k) => k !== "id");
+  const inner = keys.map((k) => sql`${def.columns[k]!} as ${sql.identifier(k)}`);
+  const pairs = ["id", ...keys].map((k) => {
+    const ref = sql`p.${sql.identifier(k)}`;
+    return def.columns[k]!.columnType === "PgTimestamp"
+      ? sql`${k}::text, to_char(${ref} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+      : sql`${k}::text, ${ref}`;
+  });
+  const filter = def.readFilter(actor);
+  return sql`select p.e, p.v, p.id, p.d,
+      case when not p.d then json_build_object(${sql.join(pairs, sql`, `)}) end as r
+    from (select ${def.name}::text as e, ${t.syncVersion} as v, ${t.id} as id,
+        (${t.deletedAt} is not null) as d, ${sql.join(inner, sql`, `)}
+      from ${t}
+      where ${t.buildingId} = ${b}::uuid and ${t.syncVersion} > ${range.lo} and ${t.syncVersion} <= ${range.hi}
+        ${range.live ? sql`and ${t.deletedAt} is null` : sql``} ${filter ? sql`and ${filter}` : sql``}
+      order by v, id ${limit !== undefined ? sql`limit ${limit}` : sql``}) p`;
+}
+
 type RawChange = { e: SyncEntity; v: string | number; id: string; d: boolean; r: SyncRow | null };
 
 /** Visible changes of one building with lo < version <= hi, ordered by version; at most `limit` (if given). */
@@ -71,11 +103,20 @@ async function fetchChanges(
   b: string,
   range: { lo: number; hi: number; live: boolean },
   limit?: number,
+  tableHeads?: BuildingAccess["tableHeads"],
 ): Promise<Change[]> {
-  const parts = Object.values(ENTITIES).map((def) =>
-    entitySelect(def, actor, b, range.lo, range.hi, range.live),
-  );
-  const query = sql`${sql.join(parts, sql` union all `)} order by v, e, id ${limit !== undefined ? sql`limit ${limit}` : sql``}`;
+  // Tables whose newest row is at or below the cursor cannot contribute: leave them out of the query.
+  const defs = Object.values(ENTITIES).filter((def) => {
+    if (!tableHeads) return true;
+    const top = tableHeads[def.name];
+    return top !== null && top !== undefined && top > range.lo;
+  });
+  if (defs.length === 0) return [];
+  const parts = defs.map((def) => entitySelect(def, actor, b, range.lo, range.hi, range.live));
+  const query =
+    defs.length === 1
+      ? singleEntityQuery(defs[0]!, actor, b, range, limit)
+      : sql`${sql.join(parts, sql` union all `)} order by v, e, id ${limit !== undefined ? sql`limit ${limit}` : sql``}`;
   const result = (await db.execute(query)) as unknown as { rows: RawChange[] };
   return result.rows.map((r) => {
     const def = ENTITIES[r.e];
@@ -101,14 +142,21 @@ export async function pullBuilding(
   const { actor, head, buildingId: b } = access;
   const live = cursor === null;
   const lo = cursor ?? -1;
-  const fetched = await fetchChanges(db, actor, b, { lo, hi: head, live }, budget + 1);
+  const fetched = await fetchChanges(db, actor, b, { lo, hi: head, live }, budget + 1, access.tableHeads);
   if (fetched.length <= budget) return { changes: fetched, cursor: head, more: false };
   // The (budget+1)-th change is not sent; neither is anything of its version (it may continue).
   const cut = fetched[budget]!.version;
   const page = fetched.filter((c) => c.version < cut);
   if (page.length > 0) return { changes: page, cursor: cut - 1, more: true };
   // One version alone exceeds the budget: send it whole rather than split it or stall.
-  const whole = await fetchChanges(db, actor, b, { lo: cut - 1, hi: cut, live });
+  const whole = await fetchChanges(
+    db,
+    actor,
+    b,
+    { lo: cut - 1, hi: cut, live },
+    undefined,
+    access.tableHeads,
+  );
   return { changes: whole, cursor: cut, more: cut < head };
 }
 
@@ -117,7 +165,7 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<P
   if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
   const requested = Object.keys(input.buildings).sort();
-  const access = await loadAccess(ctx.db, user, requested.filter(isUuid));
+  const access = await loadAccess(ctx.db, user, requested.filter(isUuid), { tableHeads: true });
 
   const response: PullResponse = {
     changes: {},
@@ -161,7 +209,8 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<P
       // The caller's own membership changed (role, apartment): what they may see changed, so
       // they get a fresh snapshot up to the change, whole, and continue with deltas from there.
       const upto = Math.min(a.membershipVersion, a.head);
-      const changes = await fetchChanges(ctx.db, a.actor, b, { lo: -1, hi: upto, live: true });
+      const range = { lo: -1, hi: upto, live: true };
+      const changes = await fetchChanges(ctx.db, a.actor, b, range, undefined, a.tableHeads);
       page = { changes, cursor: upto, more: upto < a.head };
       response.reset.push(b);
     } else {
