@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openRoom, roomToken } from "../integration/realtime/harness";
+import type { TestUser } from "../support/fixtures";
 import { freePort } from "../support/net";
 
 const BUN = join(process.cwd(), "node_modules/.bin/bun");
@@ -71,6 +73,45 @@ describe("standalone host under Bun", () => {
   it("prints where to go and the demo building", () => {
     expect(host.output()).toContain("/docs");
     expect(host.output()).toContain("Demo building");
+  });
+
+  it("serves building rooms over Bun's WebSocket: presence and a poke after an API write", async () => {
+    const base = `http://127.0.0.1:${port}`;
+    const buildingId = /Demo building {2}.* \(([0-9a-f-]{36})\)/.exec(host.output())![1]!;
+    const signIn = async (email: string): Promise<TestUser> => {
+      const res = await fetch(`${base}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password: "Horizon-Demo-2026!" }),
+      });
+      expect(res.status).toBe(200);
+      const { accessToken } = (await res.json()) as { accessToken: string };
+      return { id: "", email, token: accessToken, auth: { authorization: `Bearer ${accessToken}` } };
+    };
+    const manager = await signIn("manager@demo.horizon.example");
+    const resident = await signIn("noa@demo.horizon.example");
+    const room = (token: string) => `ws://127.0.0.1:${port}/parties/building/${buildingId}?token=${token}`;
+
+    const phone = await openRoom(room(await roomToken(base, resident, buildingId, "phone")));
+    await phone.next("welcome");
+    const desk = await openRoom(room(await roomToken(base, manager, buildingId, "desk")));
+    const joined = await phone.next("presence.join", (f) => f.member.deviceId === "desk");
+    expect(joined.member.role).toBe("manager");
+
+    const posted = await fetch(`${base}/api/v1/buildings/${buildingId}/announcements`, {
+      method: "POST",
+      headers: { ...manager.auth, "content-type": "application/json" },
+      body: JSON.stringify({ title: "Lift maintenance", body: "The lift is off on Sunday morning." }),
+    });
+    expect(posted.status).toBe(201);
+    const poke = await phone.next("poke");
+    expect(poke.buildingId).toBe(buildingId);
+    expect(poke.version).toBeGreaterThan(0);
+
+    // A forged token is refused before the socket is accepted.
+    await expect(openRoom(room("not-a-token"))).rejects.toThrow();
+    desk.close();
+    phone.close();
   });
 
   it("refuses to start on a bad variable and names it", async () => {
