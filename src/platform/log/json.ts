@@ -12,22 +12,26 @@ export function createJsonLogger(
   const bindings = options.bindings ?? {};
   const threshold = LEVELS[options.level];
 
+  // Lines are assembled as strings: the bindings are serialized once per logger, and each call
+  // serializes only its own fields (this runs twice per request). Later members win on a
+  // repeated name when parsed, which keeps the object-spread order: level, time, bindings,
+  // correlationId, fields, msg.
+  const bound = JSON.stringify(bindings);
+  const boundMembers = bound === "{}" ? "" : `,${bound.slice(1, -1)}`;
   const write =
     (level: Level): LogFn =>
     (objOrMsg, msg) => {
       if (LEVELS[level] < threshold) return;
-      const fields = typeof objOrMsg === "string" ? {} : objOrMsg;
       const message = typeof objOrMsg === "string" ? objOrMsg : msg;
       const ctx = currentContext();
-      const line: Record<string, unknown> = {
-        level,
-        time: new Date().toISOString(),
-        ...bindings,
-        ...(ctx ? { correlationId: ctx.correlationId } : {}),
-        ...serializeErrors(fields),
-      };
-      if (message !== undefined) line.msg = message;
-      sink(safeStringify(line));
+      let line = `{"level":"${level}","time":"${new Date().toISOString()}"${boundMembers}`;
+      if (ctx) line += `,"correlationId":${JSON.stringify(ctx.correlationId)}`;
+      if (typeof objOrMsg !== "string") {
+        const fields = safeStringify(hasError(objOrMsg) ? serializeErrors(objOrMsg) : objOrMsg);
+        if (fields.length > 2) line += `,${fields.slice(1, -1)}`;
+      }
+      if (message !== undefined) line += `,"msg":${JSON.stringify(message)}`;
+      sink(`${line}}`);
     };
 
   return {
@@ -41,6 +45,11 @@ export function createJsonLogger(
     error: write("error"),
     fatal: write("fatal"),
   };
+}
+
+function hasError(fields: Record<string, unknown>): boolean {
+  for (const k in fields) if (fields[k] instanceof Error) return true;
+  return false;
 }
 
 function serializeErrors(fields: Record<string, unknown>): Record<string, unknown> {
