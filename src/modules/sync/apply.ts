@@ -21,6 +21,8 @@ export interface ParsedOp {
   id: string;
   fields: Record<string, unknown>;
   hlc: Hlc;
+  /** `hlc` formatted (the op's own string unless clamped): formatted once per op, not per field. */
+  hlcText: string;
   clamped: boolean;
 }
 
@@ -130,7 +132,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   }
   if (!access || version === undefined) return reject(op, "NOT_FOUND", "building not found");
   const actor = access.actor;
-  const clamp = op.clamped ? { clampedHlc: formatHlc(op.hlc) } : {};
+  const clamp = op.clamped ? { clampedHlc: op.hlcText } : {};
   const done = (status: "applied" | "superseded", extra: Partial<OpResult> = {}): OpResult => ({
     opId: op.opId,
     status,
@@ -145,7 +147,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
       opId: op.opId,
       entity: def.name,
       rowId: op.id,
-      incomingHlc: formatHlc(op.hlc),
+      incomingHlc: op.hlcText,
       ...c,
     });
 
@@ -189,7 +191,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
     if (!def.canWrite(actor, "create", row))
       return reject(op, "FORBIDDEN", `a ${actor.role} may not create this ${def.name} row`);
     const clocks: Work["clocks"] = {};
-    for (const f of Object.keys(parsed.values)) clocks[f] = { h: formatHlc(op.hlc), u: state.userId };
+    for (const f of Object.keys(parsed.values)) clocks[f] = { h: op.hlcText, u: state.userId };
     state.work.set(workKey(def.name, op.id), {
       entity: def.name,
       id: op.id,
@@ -221,7 +223,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
       );
     }
     row.deletedAt = new Date();
-    work.clocks._deleted = { h: formatHlc(op.hlc), u: state.userId };
+    work.clocks._deleted = { h: op.hlcText, u: state.userId };
     work.dirty = true;
     const list = state.deleted.get(def.name) ?? [];
     list.push(op.id);
@@ -272,7 +274,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
     }
     if (!current || compareHlc(op.hlc, current) > 0) {
       row[f] = value;
-      work.clocks[f] = { h: formatHlc(op.hlc), u: state.userId };
+      work.clocks[f] = { h: op.hlcText, u: state.userId };
       applied++;
     } else {
       lost.push(f);

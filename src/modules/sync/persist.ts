@@ -2,7 +2,7 @@
  * Writes a push batch back in a handful of statements: new rows, changed rows (one upsert per
  * entity), their clocks, the cascades of deletes, the conflicts with one `sync.conflict` outbox
  * event each (same transaction: a conflict is never recorded without its notification), and the
- * op results that make replays idempotent.
+ * ops with their results, which makes replays idempotent. Returns how many ops it recorded.
  */
 import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
@@ -11,6 +11,7 @@ import type { OpResult, SyncEntity } from "../../client/sync/protocol";
 import { outbox, syncConflicts, syncTombstoneFloors } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
 import type { BatchState } from "./apply";
+import { claimOps } from "./claims";
 import { ENTITIES } from "./entities";
 import { cascadeDeletes, type Work } from "./working-set";
 
@@ -56,26 +57,37 @@ function upsertPlan(entity: SyncEntity): UpsertPlan {
 }
 
 /**
- * Writes new and changed rows of one entity in one statement: the rows travel as one JSON
- * parameter expanded by jsonb_populate_recordset (far cheaper than thousands of bind
- * parameters). New rows get the column defaults filled in here, since a JSON null is not DEFAULT.
+ * Writes new and changed rows of one entity: the rows travel as one JSON parameter expanded by
+ * json_populate_recordset (far cheaper than thousands of bind parameters). New rows get the column
+ * defaults filled in here, since a JSON null is not DEFAULT. Rows the working set did not find are
+ * plainly inserted (cheaper than an upsert, and a row another batch created meanwhile is a
+ * constraint violation rather than silently overwritten); changed rows are upserted.
  */
 async function upsertRows(db: DbOrTx, entity: SyncEntity, list: Work[], now: Date): Promise<void> {
   const def = ENTITIES[entity];
   const { cols, names, writable } = upsertPlan(entity);
-  const rows = list.map((w) => {
+  const fresh: Record<string, unknown>[] = [];
+  const changed: Record<string, unknown>[] = [];
+  for (const w of list) {
     const out: Record<string, unknown> = {};
     for (const col of cols) {
       let v = w.row![col.key];
       if (v === undefined && col.fill !== "none") v = col.fill === "now" ? now : col.value;
       out[col.name] = v instanceof Date ? v.toISOString() : (v ?? null);
     }
-    return out;
-  });
-  await db.execute(sql`
-    insert into ${def.table} (${names})
-    select ${names} from jsonb_populate_recordset(null::${def.table}, ${JSON.stringify(rows)}::jsonb)
-    on conflict (id) do update set ${writable}`);
+    (w.isNew ? fresh : changed).push(out);
+  }
+  // Changed rows first, as the working set holds them (a renumbered apartment frees its number
+  // before a new apartment takes it).
+  if (changed.length)
+    await db.execute(sql`
+      insert into ${def.table} (${names})
+      select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(changed)}::json)
+      on conflict (id) do update set ${writable}`);
+  if (fresh.length)
+    await db.execute(sql`
+      insert into ${def.table} (${names})
+      select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(fresh)}::json)`);
 }
 
 /** A REST write's floor clock becomes explicit once sync writes the row (its version moves on). */
@@ -94,7 +106,7 @@ export async function persistBatch(
   state: BatchState,
   ctx: { userId: string; deviceId: string; correlationId: string; now: Date },
   results: Array<{ opId: string; result: OpResult; hlc: string }>,
-): Promise<void> {
+): Promise<number> {
   const dirty = [...state.work.values()].filter((w) => w.dirty);
   const byEntity = new Map<SyncEntity, Work[]>();
   for (const w of dirty) {
@@ -119,7 +131,7 @@ export async function persistBatch(
     await db.execute(sql`
       insert into sync_row_clocks (entity, row_id, building_id, version, clocks)
       select entity, row_id, building_id, version, clocks
-      from jsonb_populate_recordset(null::sync_row_clocks, ${JSON.stringify(clocks)}::jsonb)
+      from json_populate_recordset(null::sync_row_clocks, ${JSON.stringify(clocks)}::json)
       on conflict (entity, row_id) do update set version = excluded.version, clocks = excluded.clocks`);
   }
   for (const [entity, ids] of state.deleted) {
@@ -180,11 +192,6 @@ export async function persistBatch(
         set: { maxHlc: sql`greatest(coalesce(${syncTombstoneFloors.maxHlc}, ''), excluded.max_hlc)` },
       });
   }
-  if (results.length) {
-    const payload = JSON.stringify(results.map((r) => ({ op_id: r.opId, result: r.result })));
-    await db.execute(sql`
-      update sync_processed_ops p set result = x.result
-      from jsonb_to_recordset(${payload}::jsonb) as x(op_id text, result jsonb)
-      where p.user_id = ${ctx.userId} and p.op_id = x.op_id`);
-  }
+  // Last: each op is recorded with its result in the statement that claims it (see claims.ts).
+  return claimOps(db, ctx.userId, ctx.deviceId, results);
 }

@@ -1,21 +1,23 @@
 /**
- * Idempotent push. One transaction per batch: claim every op id (a replay, or a concurrent
- * duplicate request, finds the claim and answers the stored result), lock and bump each touched
- * building once (bumpBuildingVersion, sorted so concurrent batches cannot deadlock), load the
- * working set, apply the ops in order in memory, write back. If the batch trips a database
- * constraint no in-memory check foresaw, it is retried op by op so only the offending op fails.
+ * Idempotent push. One transaction per batch: answer replays (ops already recorded) from their
+ * stored results, lock and bump each touched building once (bumpBuildingVersion, sorted so
+ * concurrent batches cannot deadlock), load the working set, apply the ops in order in memory,
+ * write back, and record each op with its result in the same statement that claims it. A
+ * concurrent duplicate that recorded an op first makes the claim come up short: the attempt rolls
+ * back and reruns, now answering that op as a replay, so nothing applies twice. If the batch
+ * trips a database constraint no in-memory check foresaw, it is retried op by op so only the
+ * offending op fails.
  */
 
-import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { formatHlc, parseHlc } from "../../client/sync/hlc";
 import type { OpResult, SyncEntity } from "../../client/sync/protocol";
 import { isUuid } from "../../http/auth";
 import { ApiError } from "../../http/errors";
-import type { DbOrTx } from "../../platform/db";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { loadAccess } from "./access";
 import { applyOp, type BatchState, type ParsedOp } from "./apply";
+import { ClaimLost, recordedResults, storeResult } from "./claims";
 import { entityDef } from "./entities";
 import { persistBatch } from "./persist";
 import { recordSyncState } from "./state";
@@ -45,6 +47,34 @@ const isIntegrityError = (err: unknown): boolean => {
   }
   return false;
 };
+
+/**
+ * One transaction for `ops`. With `optimistic`, the first attempt skips the look-up of recorded
+ * ops (almost every push is new); if any op turns out to be recorded already (a replay, or a
+ * concurrent duplicate that committed first), its claim comes up short, the attempt rolls back
+ * having changed nothing, and the rerun answers those ops from their stored results.
+ */
+async function applyInTransaction(
+  ctx: VerbContext,
+  user: { userId: string; isAdmin: boolean },
+  deviceId: string,
+  ops: ParsedOp[],
+  optimistic: boolean,
+  last?: (tx: VerbContext) => Promise<void>,
+): Promise<Map<number, OpResult>> {
+  for (let attempt = 1; ; attempt++) {
+    const lookUp = attempt > 1 || !optimistic;
+    try {
+      return await inTransaction(ctx, async (tx) => {
+        const out = await applyBatch(tx, user, deviceId, ops, lookUp);
+        await last?.(tx);
+        return out;
+      });
+    } catch (err) {
+      if (!(err instanceof ClaimLost) || attempt >= 8) throw err;
+    }
+  }
+}
 
 export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ results: OpResult[] }> {
   const user = ctx.actor;
@@ -91,24 +121,39 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
     firstIndex.set(opId, index);
     // A clock too far ahead of the server is pulled back, so a wrong phone clock cannot win forever.
     const clamped = hlc.wall > horizon;
+    const at = clamped ? { ...hlc, wall: horizon } : hlc;
     valid.push({
       index,
       ...parsed.data,
       fields: parsed.data.fields ?? {},
-      hlc: clamped ? { ...hlc, wall: horizon } : hlc,
+      hlc: at,
+      // Clocks are fixed-width, so a valid unclamped clock string is already its canonical form.
+      hlcText: clamped ? formatHlc(at) : parsed.data.hlc,
       clamped,
     });
   });
 
+  const syncState = {
+    userId: user.userId,
+    deviceId: input.deviceId,
+    entities: [...new Set(valid.map((o) => o.entity).filter((e) => entityDef(e)))],
+    pushedAt: ctx.now,
+    pending: input.pending,
+  };
+  // Recorded in the batch's transaction when the batch commits as one; otherwise afterwards.
+  let stateRecorded = false;
   if (valid.length) {
     try {
-      const out = await inTransaction(ctx, (tx) => applyBatch(tx, user, input.deviceId, valid));
+      const out = await applyInTransaction(ctx, user, input.deviceId, valid, true, async (tx) => {
+        await recordSyncState(tx, syncState, { savepoint: true });
+      });
       for (const [i, r] of out) results[i] = r;
+      stateRecorded = true;
     } catch (err) {
       if (!isIntegrityError(err)) throw err;
       for (const op of valid) {
         try {
-          const out = await inTransaction(ctx, (tx) => applyBatch(tx, user, input.deviceId, [op]));
+          const out = await applyInTransaction(ctx, user, input.deviceId, [op], false);
           for (const [i, r] of out) results[i] = r;
         } catch (e) {
           if (!isIntegrityError(e)) throw e;
@@ -118,8 +163,7 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
             reason: "CONSTRAINT_VIOLATION",
             detail: "the op conflicts with existing data (duplicate number, unknown user, ...)",
           };
-          await storeResult(ctx.db, user.userId, input.deviceId, r);
-          results[op.index] = r;
+          results[op.index] = await storeResult(ctx.db, user.userId, input.deviceId, r);
         }
       }
     }
@@ -130,21 +174,8 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
     results[index] = results[firstIndex.get(opId)!]!;
   });
 
-  await recordSyncState(ctx, {
-    userId: user.userId,
-    deviceId: input.deviceId,
-    entities: [...new Set(valid.map((o) => o.entity).filter((e) => entityDef(e)))],
-    pushedAt: ctx.now,
-    pending: input.pending,
-  });
+  if (!stateRecorded) await recordSyncState(ctx, syncState);
   return { results };
-}
-
-async function storeResult(db: DbOrTx, userId: string, deviceId: string, result: OpResult): Promise<void> {
-  await db.execute(sql`
-    insert into sync_processed_ops (user_id, op_id, device_id, result)
-    values (${userId}, ${result.opId}, ${deviceId}, ${JSON.stringify(result)}::jsonb)
-    on conflict do nothing`);
 }
 
 async function applyBatch(
@@ -152,34 +183,28 @@ async function applyBatch(
   user: { userId: string; isAdmin: boolean },
   deviceId: string,
   ops: ParsedOp[],
+  lookUp: boolean,
 ): Promise<Map<number, OpResult>> {
   const db = ctx.db;
   const out = new Map<number, OpResult>();
-  // 1. Claim op ids, sorted so that two overlapping duplicate batches wait instead of deadlocking.
-  const ids = ops.map((o) => o.opId).sort();
-  const claimed = (await db.execute(sql`
-    insert into sync_processed_ops (user_id, op_id, device_id)
-    select ${user.userId}::uuid, x, ${deviceId} from jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) as x
-    on conflict do nothing returning op_id`)) as unknown as { rows: Array<{ op_id: string }> };
-  const mine = new Set(claimed.rows.map((r) => r.op_id));
-  const replays = ops.filter((o) => !mine.has(o.opId));
-  if (replays.length) {
-    const prior = (await db.execute(sql`
-      select op_id, result from sync_processed_ops
-      where user_id = ${user.userId} and op_id in (${sql.join(
-        replays.map((o) => sql`${o.opId}`),
-        sql`, `,
-      )})`)) as unknown as { rows: Array<{ op_id: string; result: OpResult | string | null }> };
-    const byId = new Map(
-      prior.rows.map((r) => [r.op_id, typeof r.result === "string" ? JSON.parse(r.result) : r.result]),
-    );
-    for (const o of replays)
+  // 1. Replays: an op already recorded answers its stored result and touches nothing. Fresh ops
+  // are recorded (with their results) at the end of this transaction, see persistBatch.
+  const prior = lookUp
+    ? await recordedResults(
+        db,
+        user.userId,
+        ops.map((o) => o.opId),
+      )
+    : null;
+  const fresh: ParsedOp[] = [];
+  for (const o of ops) {
+    if (!prior?.has(o.opId)) fresh.push(o);
+    else
       out.set(
         o.index,
-        byId.get(o.opId) ?? { opId: o.opId, status: "rejected", reason: "IN_PROGRESS", detail: "retry" },
+        prior.get(o.opId) ?? { opId: o.opId, status: "rejected", reason: "IN_PROGRESS", detail: "retry" },
       );
   }
-  const fresh = ops.filter((o) => mine.has(o.opId));
   if (fresh.length === 0) return out;
 
   // 2. Which buildings the ops touch, the caller's role there; lock and bump each once.
@@ -231,13 +256,15 @@ async function applyBatch(
   for (const o of fresh) {
     const r = applyOp(state, o);
     out.set(o.index, r);
-    stored.push({ opId: o.opId, result: r, hlc: formatHlc(o.hlc) });
+    stored.push({ opId: o.opId, result: r, hlc: o.hlcText });
   }
-  await persistBatch(
+  const claimed = await persistBatch(
     db,
     state,
     { userId: user.userId, deviceId, correlationId: ctx.correlationId, now: ctx.now },
     stored,
   );
+  // A concurrent duplicate committed some of these ops first: undo this attempt and answer theirs.
+  if (claimed < stored.length) throw new ClaimLost();
   return out;
 }

@@ -3,7 +3,8 @@
  * their parents (a comment's request, a request's apartment) and their per-field clocks. Ops then
  * apply in memory, in order, and the batch writes the final rows back in a few statements.
  */
-import { and, inArray, isNull } from "drizzle-orm";
+import { and, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Hlc } from "../../client/sync/hlc";
 import type { SyncEntity } from "../../client/sync/protocol";
 import { memberships, syncRowClocks } from "../../db/schema";
@@ -34,6 +35,14 @@ const PARENT_OF: Partial<Record<SyncEntity, { field: string; entity: SyncEntity 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A Postgres array literal: a list travels as one bind parameter instead of one per element. */
+export const arrayLiteral = (xs: string[]): string =>
+  `{${xs.map((x) => `"${x.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+
+/** `column = any(ids)` with the ids in one parameter (cheaper to bind and plan than `in ($1, …, $500)`). */
+const anyUuid = (column: AnyPgColumn, ids: string[]): SQL =>
+  sql`${column} = any(${arrayLiteral(ids)}::uuid[])`;
+
 export interface LoadRequest {
   /** ids per entity named by ops, plus parent ids named in create fields */
   ids: Map<SyncEntity, Set<string>>;
@@ -45,7 +54,7 @@ export async function loadWorkingSet(db: DbOrTx, req: LoadRequest): Promise<Map<
     const ids = [...(req.ids.get(entity) ?? [])].filter((id) => UUID.test(id));
     if (ids.length === 0) continue;
     const def = ENTITIES[entity];
-    const rows = (await db.select().from(def.table).where(inArray(def.table.id, ids))) as Array<
+    const rows = (await db.select().from(def.table).where(anyUuid(def.table.id, ids))) as Array<
       Record<string, any>
     >;
     for (const row of rows) {
@@ -73,9 +82,12 @@ export async function loadWorkingSet(db: DbOrTx, req: LoadRequest): Promise<Map<
       .select()
       .from(syncRowClocks)
       .where(
-        inArray(
-          syncRowClocks.rowId,
-          loaded.map((w) => w.id),
+        and(
+          sql`${syncRowClocks.entity} = any(${arrayLiteral([...new Set(loaded.map((w) => w.entity))])}::text[])`,
+          anyUuid(
+            syncRowClocks.rowId,
+            loaded.map((w) => w.id),
+          ),
         ),
       );
     const byKey = new Map(clocks.map((c) => [workKey(c.entity, c.rowId), c]));
@@ -115,7 +127,7 @@ export async function buildingsOf(
     const rows = (await db
       .select({ id: def.table.id, buildingId: def.table.buildingId })
       .from(def.table)
-      .where(inArray(def.table.id, list))) as Array<{ id: string; buildingId: string }>;
+      .where(anyUuid(def.table.id, list))) as Array<{ id: string; buildingId: string }>;
     for (const r of rows) out.set(workKey(entity, r.id), r.buildingId);
   }
   return out;

@@ -1,0 +1,67 @@
+/**
+ * The idempotency record of pushed ops (ADR 0002): `sync_processed_ops` holds each op under
+ * (user, opId) with the result it was first answered. An op is claimed and its result stored in
+ * one statement at the end of the transaction that applied it; a claim that finds the op already
+ * recorded means another transaction got there first, and this attempt must roll back.
+ */
+import { sql } from "drizzle-orm";
+import type { OpResult } from "../../client/sync/protocol";
+import type { DbOrTx } from "../../platform/db";
+import { arrayLiteral } from "./working-set";
+
+/** Another transaction recorded one of the batch's ops first; the attempt is rolled back and rerun. */
+export class ClaimLost extends Error {
+  constructor() {
+    super("an op of this push was recorded by another transaction");
+  }
+}
+
+type Stored = OpResult | string | null;
+const decode = (r: Stored): OpResult | null => (typeof r === "string" ? JSON.parse(r) : r);
+
+/** Results recorded for any of `opIds` (null: claimed by a transaction from before results were stored with the claim). */
+export async function recordedResults(
+  db: DbOrTx,
+  userId: string,
+  opIds: string[],
+): Promise<Map<string, OpResult | null>> {
+  const prior = (await db.execute(sql`
+    select op_id, result from sync_processed_ops
+    where user_id = ${userId} and op_id = any(${arrayLiteral(opIds)}::text[])`)) as unknown as {
+    rows: Array<{ op_id: string; result: Stored }>;
+  };
+  return new Map(prior.rows.map((r) => [r.op_id, decode(r.result)]));
+}
+
+/**
+ * Claims each op with its result, sorted by op id so overlapping duplicate batches wait on each
+ * other instead of deadlocking. Returns how many were claimed: fewer than given means some op
+ * was already recorded (by a replayed or concurrent duplicate push).
+ */
+export async function claimOps(
+  db: DbOrTx,
+  userId: string,
+  deviceId: string,
+  results: Array<{ opId: string; result: OpResult }>,
+): Promise<number> {
+  if (results.length === 0) return 0;
+  const sorted = results.map((r) => ({ op_id: r.opId, result: r.result }));
+  sorted.sort((a, b) => (a.op_id < b.op_id ? -1 : a.op_id > b.op_id ? 1 : 0));
+  const claimed = (await db.execute(sql`
+    insert into sync_processed_ops (user_id, op_id, device_id, result)
+    select ${userId}::uuid, x.op_id, ${deviceId}, x.result
+    from json_to_recordset(${JSON.stringify(sorted)}::json) as x(op_id text, result jsonb)
+    on conflict do nothing returning 1`)) as unknown as { rows: unknown[] };
+  return claimed.rows.length;
+}
+
+/** Records one op's result on its own; if the op was recorded meanwhile, answers that result instead. */
+export async function storeResult(
+  db: DbOrTx,
+  userId: string,
+  deviceId: string,
+  result: OpResult,
+): Promise<OpResult> {
+  if ((await claimOps(db, userId, deviceId, [{ opId: result.opId, result }])) === 1) return result;
+  return (await recordedResults(db, userId, [result.opId])).get(result.opId) ?? result;
+}
