@@ -24,7 +24,7 @@ export interface AuditEvent {
   changes?: { before?: unknown; after?: unknown } | Record<string, unknown> | null;
 }
 
-type ChainFields = {
+export type ChainFields = {
   scope: string;
   seq: number;
   buildingId: string | null;
@@ -71,6 +71,26 @@ export async function chainHash(prevHash: string, fields: ChainFields): Promise<
   const bytes = new TextEncoder().encode(`${prevHash}\n${canonical(fields)}`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export type AuditRow = typeof auditLogs.$inferSelect;
+
+/** The hashed content of a stored row (what recordAudit hashed when it wrote it). */
+export function chainFieldsOf(row: AuditRow): ChainFields {
+  return {
+    scope: row.scope,
+    seq: row.seq,
+    buildingId: row.buildingId,
+    userId: row.userId,
+    action: row.action,
+    entityType: row.entityType,
+    entityId: row.entityId,
+    changes: row.changes ?? null,
+    ipAddress: row.ipAddress,
+    userAgent: row.userAgent,
+    correlationId: row.correlationId,
+    timestamp: row.timestamp.toISOString(),
+  };
 }
 
 /** Appends one audit row in `ctx.db` (pass the transaction of the change). */
@@ -136,20 +156,7 @@ export async function verifyAuditChain(db: DbOrTx, scope: string, batch = 1000):
       });
       if (row.seq !== expectedSeq) return broken("sequence_gap");
       if (row.prevHash !== prevHash) return broken("prev_hash_mismatch");
-      const recomputed = await chainHash(prevHash, {
-        scope: row.scope,
-        seq: row.seq,
-        buildingId: row.buildingId,
-        userId: row.userId,
-        action: row.action,
-        entityType: row.entityType,
-        entityId: row.entityId,
-        changes: row.changes,
-        ipAddress: row.ipAddress,
-        userAgent: row.userAgent,
-        correlationId: row.correlationId,
-        timestamp: row.timestamp.toISOString(),
-      });
+      const recomputed = await chainHash(prevHash, chainFieldsOf(row));
       if (recomputed !== row.hash) return broken("hash_mismatch");
       prevHash = row.hash;
       expectedSeq++;

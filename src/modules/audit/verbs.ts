@@ -7,9 +7,16 @@ import { auditLogs } from "../../db/schema";
 import { ApiError } from "../../http/errors";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
 import type { VerbContext } from "../../verbs";
-import { type ChainReport, PLATFORM_SCOPE, verifyAuditChain } from "./chain";
+import {
+  type AuditRow,
+  type ChainFields,
+  type ChainReport,
+  chainFieldsOf,
+  PLATFORM_SCOPE,
+  verifyAuditChain,
+} from "./chain";
 
-export type AuditRow = typeof auditLogs.$inferSelect;
+export type { AuditRow };
 
 export interface AuditFilters {
   userId?: string;
@@ -20,40 +27,12 @@ export interface AuditFilters {
   to?: string;
 }
 
-export interface AuditEntry {
-  id: string;
-  seq: number;
-  buildingId: string | null;
-  userId: string | null;
-  action: string;
-  entityType: string;
-  entityId: string;
-  changes: unknown;
-  ipAddress: string;
-  userAgent: string;
-  correlationId: string;
-  timestamp: string;
-  hash: string;
-  prevHash: string;
-}
+/** What the API shows of a row: its hashed content (less the chain scope) plus id and hashes. */
+export type AuditEntry = Omit<ChainFields, "scope"> & { id: string; hash: string; prevHash: string };
 
 export function toAuditEntry(row: AuditRow): AuditEntry {
-  return {
-    id: row.id,
-    seq: row.seq,
-    buildingId: row.buildingId,
-    userId: row.userId,
-    action: row.action,
-    entityType: row.entityType,
-    entityId: row.entityId,
-    changes: row.changes ?? null,
-    ipAddress: row.ipAddress,
-    userAgent: row.userAgent,
-    correlationId: row.correlationId,
-    timestamp: row.timestamp.toISOString(),
-    hash: row.hash,
-    prevHash: row.prevHash,
-  };
+  const { scope: _scope, ...fields } = chainFieldsOf(row);
+  return { id: row.id, ...fields, hash: row.hash, prevHash: row.prevHash };
 }
 
 /** A building's audit entries, newest first (chain order), filtered and paginated. */
