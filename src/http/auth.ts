@@ -7,7 +7,7 @@
  * Routes opt in through defineRoute({ access: ... }) in ./openapi.ts.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { currentContext } from "../context";
 import { buildings, memberships } from "../db/schema";
 import { verifyAccessToken } from "../modules/identity/tokens";
@@ -33,6 +33,8 @@ declare module "./env" {
   interface AppVariables {
     auth: AuthInfo;
     membership: MembershipInfo;
+    /** the bearer token's verification, shared by every middleware of the request */
+    bearer: Promise<AuthInfo | ApiError | null>;
   }
 }
 
@@ -47,23 +49,36 @@ function challenge(err: ApiError): ApiError {
   });
 }
 
-/** Reads and verifies `Authorization: Bearer <jwt>`; sets `c.var.auth` and the request context. */
+/**
+ * The request's bearer token, verified once: null without one, an ApiError (401, with its
+ * challenge) when it is invalid or expired, else its claims. Memoized on the context, so the rate
+ * limiter (which runs first, to key by user) and requireAuth share one verification.
+ */
+export function bearerClaims(c: Context<AppEnv>): Promise<AuthInfo | ApiError | null> {
+  const known = c.get("bearer");
+  if (known) return known;
+  const match = c.req.header("authorization")?.match(/^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i);
+  const { config, clock } = c.var.services;
+  const result: Promise<AuthInfo | ApiError | null> = !match
+    ? Promise.resolve(null)
+    : verifyAccessToken(match[1]!, config.JWT_SECRET ?? "", clock.now()).catch((err) => {
+        if (err instanceof ApiError) return challenge(err);
+        throw err;
+      });
+  c.set("bearer", result);
+  return result;
+}
+
+/** Requires a valid bearer access token; sets `c.var.auth` and the request context. */
 export function requireAuth(options: { adminOnly?: boolean } = {}): MiddlewareHandler<AppEnv> {
   return async function requireAuthMiddleware(c, next) {
-    const header = c.req.header("authorization");
-    const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i);
-    if (!match) {
+    const claims = await bearerClaims(c);
+    if (claims === null) {
       throw new ApiError("UNAUTHENTICATED", "missing bearer token", {
         headers: { "WWW-Authenticate": 'Bearer realm="horizon"' },
       });
     }
-    const { config, clock } = c.var.services;
-    let claims: AuthInfo;
-    try {
-      claims = await verifyAccessToken(match[1]!, config.JWT_SECRET!, clock.now());
-    } catch (err) {
-      throw err instanceof ApiError ? challenge(err) : err;
-    }
+    if (claims instanceof ApiError) throw claims;
     if (options.adminOnly && !claims.isAdmin) throw new ApiError("FORBIDDEN", "platform administrators only");
     c.set("auth", claims);
     const ctx = currentContext();

@@ -4,8 +4,8 @@
  *
  * - Who: the authenticated user when the request proves one, else the client IP. Because it runs
  *   before the auth middleware, it reads a user already put in the context (`c.var.auth`,
- *   `currentContext().userId`) and otherwise verifies the bearer access token itself with the
- *   identity module's `verifyAccessToken` (the same check requireAuth makes); an invalid token
+ *   `currentContext().userId`) and otherwise verifies the bearer access token through
+ *   `bearerClaims` (the one verification requireAuth then reuses); an invalid token
  *   counts against the IP, and auth then refuses it.
  * - Class: `auth` when the path (after `/api/vN`) contains one of RATE_LIMIT_AUTH_PATHS, `read`
  *   for GET/HEAD/OPTIONS, `write` otherwise; each class has its own rule and counter
@@ -21,8 +21,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { currentContext } from "../context";
-import { verifyAccessToken } from "../modules/identity/tokens";
 import { limitWithin, type RateLimitDecision, type RateLimitRule } from "../platform/ratelimit";
+import { bearerClaims } from "./auth";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
@@ -55,16 +55,9 @@ export function ruleFor(c: Context<AppEnv>, cls: RateLimitClass): RateLimitRule 
 export async function callerKey(c: Context<AppEnv>): Promise<string> {
   const known = c.var.auth?.userId ?? currentContext()?.userId;
   if (known) return `user:${known}`;
-  const header = c.req.header("authorization");
-  const { config, clock } = c.get("services");
-  const token = /^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1];
-  if (config.JWT_SECRET && token) {
-    try {
-      return `user:${(await verifyAccessToken(token, config.JWT_SECRET, clock.now())).userId}`;
-    } catch {
-      // Not a valid token: auth will answer 401; meanwhile it counts against the IP.
-    }
-  }
+  // Shares the one verification requireAuth will use; an invalid token counts against the IP.
+  const claims = await bearerClaims(c);
+  if (claims && !(claims instanceof ApiError)) return `user:${claims.userId}`;
   return `ip:${clientIp(c)}`;
 }
 
