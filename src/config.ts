@@ -121,6 +121,8 @@ export const ConfigSchema = z.object({
   SYNC_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(60_000),
   /** Sync push: most ops accepted in one request; more answers 413 PAYLOAD_TOO_LARGE. */
   SYNC_MAX_OPS_PER_PUSH: z.coerce.number().int().min(1).max(10_000).default(500),
+  /** Sync: tombstones (soft-deleted rows) older than this are purged; older cursors then get 410. */
+  SYNC_TOMBSTONE_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   /** Versions mounted under /api (`v1,v2`); deprecations above apply to these. */
   API_VERSIONS: z
     .string()

@@ -2,11 +2,13 @@
  * Edge host: the Cloudflare Worker. Neon serverless Pool (WebSocket) and Upstash Redis (REST),
  * wired from bindings. Workers forbid sharing I/O objects between requests, so the Pool lives
  * for one request and is closed after the response; config, logger and kv are kept per isolate.
+ * The hourly Cron Trigger (wrangler.toml) runs the sync tombstone purge the same way.
  */
-import type { ExecutionContext } from "@cloudflare/workers-types";
+import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import { ApiError, problemResponse } from "../src/http/errors";
+import { purgeExpiredTombstones } from "../src/modules/sync/purge-job";
 import { createNeonDatabase } from "../src/platform/db/neon";
 import type { Kv } from "../src/platform/kv";
 import { createUpstashKv } from "../src/platform/kv/upstash";
@@ -18,7 +20,7 @@ import type { RateLimiter } from "../src/platform/ratelimit";
 import { createUpstashRateLimiter } from "../src/platform/ratelimit/upstash";
 import type { RealtimeBus } from "../src/platform/realtime";
 import { createPartyKitBus } from "../src/platform/realtime/partykit";
-import { assembleServices } from "../src/services";
+import { assembleServices, type Services } from "../src/services";
 
 interface Isolate {
   config: Config;
@@ -75,11 +77,34 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
   return value;
 }
 
+function logBadEnvironment(err: ConfigError): void {
+  console.error(JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: err.message }));
+}
+
+/** Services for one invocation: a fresh Neon Pool (closed by the caller), the rest per isolate. */
+function invocationServices(state: Isolate, logger = state.logger): Services {
+  const database = createNeonDatabase({
+    url: state.config.DATABASE_URL!,
+    wsProxy: state.config.NEON_WS_PROXY,
+  });
+  return assembleServices({
+    config: state.config,
+    database,
+    kv: state.kv,
+    logger,
+    passwords: state.passwords,
+    rateLimiter: state.rateLimiter,
+    runtime: "workerd",
+    ...(state.realtime ? { realtime: state.realtime } : {}),
+    startedAt: state.startedAt,
+  });
+}
+
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
     const state = setup(env);
     if (state instanceof ConfigError) {
-      console.error(JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: state.message }));
+      logBadEnvironment(state);
       const variables = state.issues.map((i) => i.variable);
       return problemResponse(
         new ApiError("BAD_ENVIRONMENT", `the worker's environment is invalid: ${variables.join(", ")}`, {
@@ -88,25 +113,32 @@ export default {
         request.headers.get("x-correlation-id") ?? crypto.randomUUID(),
       );
     }
-    const database = createNeonDatabase({
-      url: state.config.DATABASE_URL!,
-      wsProxy: state.config.NEON_WS_PROXY,
-    });
-    const services = assembleServices({
-      config: state.config,
-      database,
-      kv: state.kv,
-      logger: state.logger,
-      passwords: state.passwords,
-      rateLimiter: state.rateLimiter,
-      runtime: "workerd",
-      ...(state.realtime ? { realtime: state.realtime } : {}),
-      startedAt: state.startedAt,
-    });
+    const services = invocationServices(state);
     try {
       return await createApp(services).fetch(request, env, ctx);
     } finally {
-      ctx.waitUntil(database.close());
+      ctx.waitUntil(services.database.close());
     }
+  },
+
+  /** Cron Trigger (wrangler.toml `[triggers]`): purges sync tombstones older than the retention. */
+  async scheduled(controller: ScheduledController, env: Record<string, unknown>, ctx: ExecutionContext) {
+    const state = setup(env);
+    if (state instanceof ConfigError) {
+      logBadEnvironment(state);
+      return;
+    }
+    const services = invocationServices(state, state.logger.child({ cron: controller.cron }));
+    ctx.waitUntil(
+      purgeExpiredTombstones(services)
+        .then(() => undefined)
+        .catch((err) =>
+          services.logger.warn(
+            { event: "tombstone_purge_failed", err: String(err) },
+            "tombstone purge failed",
+          ),
+        )
+        .finally(() => services.database.close()),
+    );
   },
 };

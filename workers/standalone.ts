@@ -14,6 +14,7 @@ import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { RoomHub } from "../src/modules/realtime/hub";
 import { pruneDispatchedRealtime, retryPendingRealtime } from "../src/modules/realtime/publish";
+import { purgeExpiredTombstones } from "../src/modules/sync/purge-job";
 import { createPinoLogger } from "../src/platform/log/pino";
 import { selectRateLimiter } from "../src/platform/ratelimit/select";
 import type { RoomGateway } from "../src/platform/realtime/gateway";
@@ -109,13 +110,15 @@ export async function startStandalone() {
   return { server, services };
 }
 
+const TOMBSTONE_PURGE_INTERVAL_MS = 3600_000;
+
 type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
 /**
  * Serves the app and, unless rooms live on PartyKit, the in-process building rooms over
  * WebSocket on the same port (`/parties/building/{id}`, PartyKit's URL shape, so clients use one
  * scheme). Also retries realtime outbox rows whose publish did not happen after commit, and prunes
- * dispatched ones.
+ * dispatched ones; and purges expired sync tombstones at start and every hour after.
  */
 export async function serveStandalone(services: Services, port: number) {
   const app = createApp(services);
@@ -131,14 +134,31 @@ export async function serveStandalone(services: Services, port: number) {
       );
   }, 10_000);
   retry.unref();
+  // One purge at a time; close() waits for a running one so the database is not closed under it.
+  let purging: Promise<void> | undefined;
+  const purge = () => {
+    purging ??= purgeExpiredTombstones(services)
+      .then(() => undefined)
+      .catch((err) =>
+        services.logger.warn({ event: "tombstone_purge_failed", err: String(err) }, "tombstone purge failed"),
+      )
+      .finally(() => {
+        purging = undefined;
+      });
+  };
+  purge();
+  const purgeTimer = setInterval(purge, TOMBSTONE_PURGE_INTERVAL_MS);
+  purgeTimer.unref();
   const server = await listen(app.fetch, port, services.runtime, hub);
   return {
     port: server.port,
     hub,
     close: async () => {
       clearInterval(retry);
+      clearInterval(purgeTimer);
       hub?.stop();
       await server.close();
+      await purging;
     },
   };
 }

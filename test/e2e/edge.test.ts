@@ -2,11 +2,13 @@
  * The edge host end to end: the real Worker (wrangler.toml, workers/edge.ts) runs in workerd via
  * `wrangler dev`, reaching the local PostgreSQL through the Neon WebSocket bridge and the local
  * Redis through the Upstash REST bridge — the same drivers and wire protocols as in production.
+ * The Cron Trigger's scheduled() handler is fired through wrangler dev's /cdn-cgi/handler/scheduled.
  * A second Worker, started without DATABASE_URL, proves a broken environment answers 500
  * problem+json BAD_ENVIRONMENT instead of crashing.
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
@@ -138,6 +140,58 @@ describe("edge Worker under wrangler dev", () => {
     });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("content-type")).toBe("application/problem+json");
+  });
+
+  it("purges expired sync tombstones from its Cron Trigger", async () => {
+    const db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+    try {
+      const {
+        rows: [building],
+      } = await db.query<{ id: string }>(
+        `insert into buildings (name, address_line, city, country, sync_version)
+         values ('Cron', '1 Edge St', 'Haifa', 'IL', 2) returning id`,
+      );
+      const {
+        rows: [, kept],
+      } = await db.query<{ id: string }>(
+        `insert into apartments (building_id, number, sync_version, deleted_at)
+         values ($1, '1', 1, now() - interval '40 days'), ($1, '2', 2, now()) returning id`,
+        [building!.id],
+      );
+      // wrangler dev's trigger for the scheduled() handler, as the Cron Trigger in wrangler.toml fires it.
+      const res = await fetch(
+        `${edge.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("17 * * * *")}`,
+      );
+      expect(res.status, await res.clone().text()).toBe(200);
+      const floor = async () =>
+        (
+          await db.query<{ floor: string }>(
+            "select floor_version as floor from sync_tombstone_floors where building_id = $1",
+            [building!.id],
+          )
+        ).rows[0]?.floor;
+      for (let i = 0; i < 100 && (await floor()) === undefined; i++) await sleep(100);
+      expect(await floor()).toBe("1");
+      const left = await db.query<{ id: string }>("select id from apartments where building_id = $1", [
+        building!.id,
+      ]);
+      expect(left.rows.map((r) => r.id)).toEqual([kept!.id]);
+      // The job's summary line, from the cron invocation's logger.
+      let summary: Record<string, unknown> | undefined;
+      for (let i = 0; i < 50 && !summary; i++) {
+        summary = edge
+          .output()
+          .split("\n")
+          .filter((l) => l.includes('"event":"tombstones_purged"'))
+          .map((l) => JSON.parse(l.slice(l.indexOf("{"))))
+          .find((l) => l.cron === "17 * * * *");
+        if (!summary) await sleep(100);
+      }
+      expect(summary).toMatchObject({ buildings: 1, purged: 1, failed: 0 });
+    } finally {
+      await db.end();
+    }
   });
 
   it("answers 500 problem+json BAD_ENVIRONMENT naming a missing variable, without secrets", async () => {

@@ -1,0 +1,103 @@
+/**
+ * The scheduled side of tombstone purging: hosts run this on a timer (standalone: hourly interval;
+ * edge: Cron Trigger). Per building it picks the highest version up to which every tombstone is
+ * older than the retention and hands it to `purgeTombstones`, which deletes and raises the floor.
+ */
+import { sql } from "drizzle-orm";
+import type { Services } from "../../services";
+import { purgeTombstones } from "./tombstones";
+
+/** Every table whose soft-deleted rows travel to clients as tombstones (see tombstones.ts). */
+const TOMBSTONE_TABLES = [
+  "apartments",
+  "memberships",
+  "maintenance_requests",
+  "request_comments",
+  "announcements",
+  "payments",
+] as const;
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface PurgeJobOptions {
+  /** Tombstones deleted longer ago than this go. Default: SYNC_TOMBSTONE_RETENTION_DAYS. */
+  retentionDays?: number;
+  /** Default: the services' clock. */
+  now?: Date;
+}
+
+export interface PurgeJobSummary {
+  /** Buildings whose purge ran (and committed). */
+  buildings: number;
+  /** Rows removed across them. */
+  purged: number;
+}
+
+/**
+ * Buildings with expired tombstones above their floor, each with its `upTo`: the highest expired
+ * version below the building's first unexpired one. Deletion times follow versions only roughly
+ * (`now()` is the transaction's start, versions are taken at the lock), so a younger tombstone
+ * with a lower version caps `upTo` instead of being purged before its time. Tombstones at or under
+ * the floor are left out: those still there were kept on purpose (a live row references them).
+ */
+async function expiredByBuilding(
+  services: Pick<Services, "database">,
+  cutoff: Date,
+): Promise<Array<{ buildingId: string; upTo: number }>> {
+  const tombstones = sql.join(
+    TOMBSTONE_TABLES.map(
+      (table) =>
+        sql`select building_id, sync_version as v, deleted_at from ${sql.identifier(table)} where deleted_at is not null`,
+    ),
+    sql` union all `,
+  );
+  const res = (await services.database.db.execute(sql`
+    with tombstones as (${tombstones}),
+    pending as (
+      select t.building_id, t.v, t.deleted_at < ${cutoff.toISOString()}::timestamptz as expired
+      from tombstones t left join sync_tombstone_floors f on f.building_id = t.building_id
+      where t.v > coalesce(f.floor_version, 0)),
+    young as (select building_id, min(v) as first_young from pending where not expired group by building_id)
+    select p.building_id, max(p.v) as up_to
+    from pending p left join young y on y.building_id = p.building_id
+    where p.expired and (y.first_young is null or p.v < y.first_young)
+    group by p.building_id
+    order by p.building_id`)) as unknown as { rows: Array<{ building_id: string; up_to: unknown }> };
+  return res.rows.map((r) => ({ buildingId: r.building_id, upTo: Number(r.up_to) }));
+}
+
+/** The driver's own message (drizzle wraps it in "Failed query: …" with the SQL and params). */
+const causeOf = (err: unknown) =>
+  err instanceof Error && err.cause !== undefined ? String(err.cause) : undefined;
+
+/**
+ * Purges tombstones older than the retention in every building that has some. Buildings are
+ * independent: one that fails is logged (`tombstone_purge_failed`) and the rest still run.
+ */
+export async function purgeExpiredTombstones(
+  services: Pick<Services, "config" | "database" | "logger" | "clock">,
+  options: PurgeJobOptions = {},
+): Promise<PurgeJobSummary> {
+  const retentionDays = options.retentionDays ?? services.config.SYNC_TOMBSTONE_RETENTION_DAYS;
+  const now = options.now ?? services.clock.now();
+  const cutoff = new Date(now.getTime() - retentionDays * DAY_MS);
+  const summary: PurgeJobSummary = { buildings: 0, purged: 0 };
+  let failed = 0;
+  for (const { buildingId, upTo } of await expiredByBuilding(services, cutoff)) {
+    try {
+      summary.purged += await purgeTombstones(services.database.db, buildingId, upTo);
+      summary.buildings++;
+    } catch (err) {
+      failed++;
+      services.logger.warn(
+        { event: "tombstone_purge_failed", buildingId, upTo, err: String(err), cause: causeOf(err) },
+        "tombstone purge failed for a building",
+      );
+    }
+  }
+  services.logger.info(
+    { event: "tombstones_purged", ...summary, failed, retentionDays, cutoff: cutoff.toISOString() },
+    "tombstone purge done",
+  );
+  return summary;
+}
