@@ -10,6 +10,7 @@ import { ApiError } from "../../http/errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { bumpBuildingVersion } from "../sync/version";
+import { cascadeDeletes } from "../sync/working-set";
 import { listPage, membershipOf, requireManager } from "./common";
 
 export type ApartmentRow = typeof apartments.$inferSelect;
@@ -97,7 +98,10 @@ export async function updateApartment(args: {
   });
 }
 
-/** Soft delete. An apartment that still has residents cannot go (409): move or remove them first. */
+/**
+ * Soft delete, with its requests and their comments. An apartment that still has residents cannot
+ * go (409): move or remove them first.
+ */
 export async function deleteApartment(args: {
   ctx: VerbContext;
   buildingId: string;
@@ -126,6 +130,9 @@ export async function deleteApartment(args: {
       .set({ deletedAt: tx.now, syncVersion: version, updatedAt: tx.now })
       .where(and(eq(apartments.id, apartmentId), eq(apartments.buildingId, buildingId)))
       .returning();
+    // Its maintenance requests and their comments go with it, at the same version, as a sync
+    // delete of the apartment does (clients see one consistent deletion either way).
+    await cascadeDeletes(tx.db, "apartments", [apartmentId], version, tx.now);
     return row!;
   });
 }

@@ -257,6 +257,37 @@ describe.each(DB_KINDS)("buildings, apartments and members on %s", (kind) => {
       );
       expect(patched.status).toBe(409);
     });
+
+    it("deletes an apartment's requests and their comments with it, at the same version", async () => {
+      const b = await createBuilding(t.services);
+      const empty = b.apartments[2]!.id;
+      const opened = await call(t, "POST", `/buildings/${b.id}/requests`, b.manager, {
+        apartmentId: empty,
+        title: "Broken window",
+      });
+      expect(opened.status).toBe(201);
+      const requestId = opened.body.id as string;
+      const commented = await call(
+        t,
+        "POST",
+        `/buildings/${b.id}/requests/${requestId}/comments`,
+        b.manager,
+        {
+          body: "Glazier booked",
+        },
+      );
+      expect(commented.status).toBe(201);
+      const v0 = await buildingVersion(t, b.id);
+      expect((await call(t, "DELETE", `/buildings/${b.id}/apartments/${empty}`, b.manager)).status).toBe(204);
+      const rows = await queryOne<{ r: string; c: string }>(
+        t,
+        sql`select (select json_build_object('d', deleted_at is not null, 'v', sync_version) from maintenance_requests where id = ${requestId})::text as r,
+                (select json_agg(json_build_object('d', deleted_at is not null, 'v', sync_version)) from request_comments where request_id = ${requestId})::text as c`,
+      );
+      expect(JSON.parse(rows!.r)).toEqual({ d: true, v: v0 + 1 });
+      expect(JSON.parse(rows!.c)).toEqual([{ d: true, v: v0 + 1 }]);
+      expect((await call(t, "GET", `/buildings/${b.id}/requests/${requestId}`, b.manager)).status).toBe(404);
+    });
   });
 
   describe("members", () => {
