@@ -1,6 +1,6 @@
 /** Column helpers shared by every table: uuid ids and timestamps with time zone. */
 import { sql } from "drizzle-orm";
-import { timestamp, uuid } from "drizzle-orm/pg-core";
+import { json, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const id = () => uuid("id").primaryKey().defaultRandom();
 /** Millisecond precision, like JS Dates: a value read back compares equal to the one written,
@@ -14,3 +14,14 @@ export const updatedAt = () =>
     .$onUpdate(() => sql`now()` as unknown as Date);
 export const deletedAt = () => tstz("deleted_at");
 export const timestamps = () => ({ createdAt: createdAt(), updatedAt: updatedAt() });
+
+/** A field's last-write-wins clock: the HLC that wrote it and the user (null: a REST write). */
+export type FieldClock = { h: string; u: string | null };
+/**
+ * Sync's per-field clocks of a row that clients may edit offline (ADR 0002): `v` is the row's
+ * sync_version when sync last wrote it (a row whose version moved on was written elsewhere since),
+ * `f` the clock of each field (and `_deleted`). Null until sync first writes the row.
+ */
+export type SyncClocks = { v: number; f: Record<string, FieldClock> };
+// json, not jsonb: only JavaScript reads it, and storing json skips building a jsonb per write.
+export const syncClocks = () => json("sync_clocks").$type<SyncClocks>();

@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps, tstz } from "../../db/columns";
+import { deletedAt, id, timestamps, tstz, syncClocks } from "../../db/columns";
 import { buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 
@@ -20,6 +20,7 @@ export const announcements = pgTable(
       .default("normal"),
     publishedAt: tstz("published_at").notNull().defaultNow(),
     syncVersion: bigint("sync_version", { mode: "number" }).notNull().default(0),
+    syncClocks: syncClocks(),
     ...timestamps(),
     deletedAt: deletedAt(),
   },

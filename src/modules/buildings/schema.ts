@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps } from "../../db/columns";
+import { deletedAt, id, timestamps, syncClocks } from "../../db/columns";
 import { users } from "../identity/schema";
 
 export const buildings = pgTable("buildings", {
@@ -31,6 +31,7 @@ export const apartments = pgTable(
     areaSqm: integer("area_sqm"),
     rooms: integer("rooms"),
     syncVersion: bigint("sync_version", { mode: "number" }).notNull().default(0),
+    syncClocks: syncClocks(),
     ...timestamps(),
     deletedAt: deletedAt(),
   },

@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps } from "../../db/columns";
+import { deletedAt, id, timestamps, syncClocks } from "../../db/columns";
 import { apartments, buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 
@@ -27,6 +27,7 @@ export const maintenanceRequests = pgTable(
       .default("normal"),
     status: text("status", { enum: REQUEST_STATUSES }).notNull().default("open"),
     syncVersion: bigint("sync_version", { mode: "number" }).notNull().default(0),
+    syncClocks: syncClocks(),
     ...timestamps(),
     deletedAt: deletedAt(),
   },
@@ -52,6 +53,7 @@ export const requestComments = pgTable(
       .references(() => users.id),
     body: text("body").notNull(),
     syncVersion: bigint("sync_version", { mode: "number" }).notNull().default(0),
+    syncClocks: syncClocks(),
     ...timestamps(),
     deletedAt: deletedAt(),
   },

@@ -36,10 +36,16 @@ async function record(tx: DbOrTx, topic: string, message: BusMessage): Promise<v
   pendingStore.getStore()?.messages.push({ outboxId: row!.id, message });
 }
 
-/** Called by bumpBuildingVersion: the building's members get `{ type: "poke", version }` after commit. */
-export function recordPoke(tx: DbOrTx, buildingId: string, version: number): Promise<void> {
-  return record(tx, REALTIME_TOPICS.poke, { type: "poke", buildingId, version });
+/**
+ * Queues an outbox row the caller inserted itself (bumpBuildingVersion writes the poke row in the
+ * statement that bumps the version) for publishing after commit, like `record` does.
+ */
+export function notePending(outboxId: string, message: BusMessage): void {
+  pendingStore.getStore()?.messages.push({ outboxId, message });
 }
+
+/** The correlation id recorded with outbox rows written now. */
+export const outboxCorrelationId = (): string => currentContext()?.correlationId ?? "";
 
 /**
  * Records a domain event in the writing transaction; it reaches the room (and SSE) after

@@ -4,16 +4,28 @@
  * one statement at the end of the transaction that applied it; a claim that finds the op already
  * recorded means another transaction got there first, and this attempt must roll back.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { OpResult } from "../../client/sync/protocol";
 import type { DbOrTx } from "../../platform/db";
 import { arrayLiteral } from "./working-set";
 
-/** Another transaction recorded one of the batch's ops first; the attempt is rolled back and rerun. */
-export class ClaimLost extends Error {
-  constructor() {
-    super("an op of this push was recorded by another transaction");
+/**
+ * An optimistic attempt's assumption did not hold — another transaction recorded one of the
+ * batch's ops first, or a row the batch creates exists already — so the attempt is rolled back,
+ * having changed nothing, and rerun with look-ups.
+ */
+export class Rerun extends Error {
+  constructor(why: string) {
+    super(why);
   }
+}
+
+/** Did `err` come from a unique violation of `constraint`? */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  for (let e: any = err, i = 0; e && i < 5; e = e.cause, i++) {
+    if (e.code === "23505" && String(e.constraint ?? e.message).includes(constraint)) return true;
+  }
+  return false;
 }
 
 type Stored = OpResult | string | null;
@@ -36,22 +48,39 @@ export async function recordedResults(
 /**
  * Claims each op with its result, sorted by op id so overlapping duplicate batches wait on each
  * other instead of deadlocking. Returns how many were claimed: fewer than given means some op
- * was already recorded (by a replayed or concurrent duplicate push).
+ * was already recorded (by a replayed or concurrent duplicate push). With `strict` (a batch that
+ * did not look for recorded ops first) a plain INSERT is used, which costs about half of
+ * ON CONFLICT's speculative insertion, and a recorded op surfaces as Rerun.
  */
 export async function claimOps(
   db: DbOrTx,
   userId: string,
   deviceId: string,
   results: Array<{ opId: string; result: OpResult }>,
+  strict = false,
+  alongside?: SQL,
 ): Promise<number> {
   if (results.length === 0) return 0;
   const sorted = results.map((r) => ({ op_id: r.opId, result: r.result }));
   sorted.sort((a, b) => (a.op_id < b.op_id ? -1 : a.op_id > b.op_id ? 1 : 0));
-  const claimed = (await db.execute(sql`
+  // `alongside`: another write of the same transaction, sent in this statement (one round trip).
+  const insert = sql`${alongside ? sql`with alongside as (${alongside}) ` : sql``}
     insert into sync_processed_ops (user_id, op_id, device_id, result)
     select ${userId}::uuid, x.op_id, ${deviceId}, x.result
-    from json_to_recordset(${JSON.stringify(sorted)}::json) as x(op_id text, result jsonb)
-    on conflict do nothing returning 1`)) as unknown as { rows: unknown[] };
+    from json_to_recordset(${JSON.stringify(sorted)}::json) as x(op_id text, result json)`;
+  if (strict) {
+    try {
+      await db.execute(insert);
+    } catch (err) {
+      throw isUniqueViolation(err, "sync_processed_ops_pkey")
+        ? new Rerun("an op of this push was recorded by another transaction")
+        : err;
+    }
+    return sorted.length;
+  }
+  const claimed = (await db.execute(sql`${insert} on conflict do nothing returning 1`)) as unknown as {
+    rows: unknown[];
+  };
   return claimed.rows.length;
 }
 

@@ -1,17 +1,18 @@
 /**
  * Writes a push batch back in a handful of statements: new rows, changed rows (one upsert per
- * entity), their clocks, the cascades of deletes, the conflicts with one `sync.conflict` outbox
- * event each (same transaction: a conflict is never recorded without its notification), and the
- * ops with their results, which makes replays idempotent. Returns how many ops it recorded.
+ * entity, each row carrying its field clocks), the cascades of deletes, the conflicts with one
+ * `sync.conflict` outbox event each (same transaction: a conflict is never recorded without its
+ * notification), and the ops with their results, which makes replays idempotent. Returns how many ops it recorded.
  */
-import { getTableColumns, is, SQL, sql } from "drizzle-orm";
+import { getTableColumns, getTableName, is, SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { compareHlc, formatHlc, parseHlc } from "../../client/sync/hlc";
 import type { OpResult, SyncEntity } from "../../client/sync/protocol";
-import { outbox, syncConflicts, syncTombstoneFloors } from "../../db/schema";
+import type { SyncClocks } from "../../db/columns";
+import { outbox, syncConflicts } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
 import type { BatchState } from "./apply";
-import { claimOps } from "./claims";
+import { claimOps, isUniqueViolation, Rerun } from "./claims";
 import { ENTITIES } from "./entities";
 import { cascadeDeletes, type Work } from "./working-set";
 
@@ -45,7 +46,7 @@ function upsertPlan(entity: SyncEntity): UpsertPlan {
     sql`, `,
   );
   const writable = sql.join(
-    [...Object.keys(def.fields), "syncVersion", "updatedAt", "deletedAt"].map((k) => {
+    [...Object.keys(def.fields), "syncVersion", "syncClocks", "updatedAt", "deletedAt"].map((k) => {
       const name = (def.table[k] as AnyPgColumn).name;
       return sql`${sql.identifier(name)} = excluded.${sql.identifier(name)}`;
     }),
@@ -63,7 +64,13 @@ function upsertPlan(entity: SyncEntity): UpsertPlan {
  * plainly inserted (cheaper than an upsert, and a row another batch created meanwhile is a
  * constraint violation rather than silently overwritten); changed rows are upserted.
  */
-async function upsertRows(db: DbOrTx, entity: SyncEntity, list: Work[], now: Date): Promise<void> {
+async function upsertRows(
+  db: DbOrTx,
+  entity: SyncEntity,
+  list: Work[],
+  now: Date,
+  strict: boolean,
+): Promise<void> {
   const def = ENTITIES[entity];
   const { cols, names, writable } = upsertPlan(entity);
   const fresh: Record<string, unknown>[] = [];
@@ -84,10 +91,18 @@ async function upsertRows(db: DbOrTx, entity: SyncEntity, list: Work[], now: Dat
       insert into ${def.table} (${names})
       select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(changed)}::json)
       on conflict (id) do update set ${writable}`);
-  if (fresh.length)
-    await db.execute(sql`
-      insert into ${def.table} (${names})
-      select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(fresh)}::json)`);
+  if (fresh.length) {
+    try {
+      await db.execute(sql`
+        insert into ${def.table} (${names})
+        select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(fresh)}::json)`);
+    } catch (err) {
+      // An optimistic batch did not look its creates' ids up: one exists, rerun with look-ups.
+      if (strict && isUniqueViolation(err, `${getTableName(def.table)}_pkey`))
+        throw new Rerun(`a ${entity} row this push creates exists already`);
+      throw err;
+    }
+  }
 }
 
 /** A REST write's floor clock becomes explicit once sync writes the row (its version moves on). */
@@ -106,6 +121,7 @@ export async function persistBatch(
   state: BatchState,
   ctx: { userId: string; deviceId: string; correlationId: string; now: Date },
   results: Array<{ opId: string; result: OpResult; hlc: string }>,
+  strict: boolean,
 ): Promise<number> {
   const dirty = [...state.work.values()].filter((w) => w.dirty);
   const byEntity = new Map<SyncEntity, Work[]>();
@@ -115,25 +131,12 @@ export async function persistBatch(
     w.row!.updatedAt = ctx.now;
     if (w.row!.deletedAt) w.row!.deletedAt = ctx.now;
     materializeFloor(w);
+    w.row!.syncClocks = { v: version, f: w.clocks } satisfies SyncClocks;
     const list = byEntity.get(w.entity) ?? [];
     list.push(w);
     byEntity.set(w.entity, list);
   }
-  for (const [entity, list] of byEntity) await upsertRows(db, entity, list, ctx.now);
-  if (dirty.length) {
-    const clocks = dirty.map((w) => ({
-      entity: w.entity,
-      row_id: w.id,
-      building_id: w.row!.buildingId as string,
-      version: w.row!.syncVersion as number,
-      clocks: w.clocks,
-    }));
-    await db.execute(sql`
-      insert into sync_row_clocks (entity, row_id, building_id, version, clocks)
-      select entity, row_id, building_id, version, clocks
-      from json_populate_recordset(null::sync_row_clocks, ${JSON.stringify(clocks)}::json)
-      on conflict (entity, row_id) do update set version = excluded.version, clocks = excluded.clocks`);
-  }
+  for (const [entity, list] of byEntity) await upsertRows(db, entity, list, ctx.now, strict);
   for (const [entity, ids] of state.deleted) {
     const building = state.work.get(`${entity}:${ids[0]}`)!.row!.buildingId as string;
     // Ids of one entity may span buildings; each cascade runs at its own building's version.
@@ -183,15 +186,14 @@ export async function persistBatch(
     const prev = newest.get(result.buildingId);
     if (!prev || hlc > prev) newest.set(result.buildingId, hlc);
   }
-  if (newest.size) {
-    await db
-      .insert(syncTombstoneFloors)
-      .values([...newest].map(([buildingId, maxHlc]) => ({ buildingId, maxHlc })))
-      .onConflictDoUpdate({
-        target: syncTombstoneFloors.buildingId,
-        set: { maxHlc: sql`greatest(coalesce(${syncTombstoneFloors.maxHlc}, ''), excluded.max_hlc)` },
-      });
-  }
+  const floors = newest.size
+    ? sql`insert into sync_tombstone_floors (building_id, max_hlc)
+        select x.b, x.h from json_to_recordset(${JSON.stringify([...newest].map(([b, h]) => ({ b, h })))}::json)
+          as x(b uuid, h text)
+        on conflict (building_id) do update
+        set max_hlc = greatest(coalesce(sync_tombstone_floors.max_hlc, ''), excluded.max_hlc)`
+    : undefined;
   // Last: each op is recorded with its result in the statement that claims it (see claims.ts).
-  return claimOps(db, ctx.userId, ctx.deviceId, results);
+  // (The buildings' newest clocks ride in the same statement.)
+  return claimOps(db, ctx.userId, ctx.deviceId, results, strict, floors);
 }

@@ -17,10 +17,10 @@ import { ApiError } from "../../http/errors";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { loadAccess } from "./access";
 import { applyOp, type BatchState, type ParsedOp } from "./apply";
-import { ClaimLost, recordedResults, storeResult } from "./claims";
+import { Rerun, recordedResults, storeResult } from "./claims";
 import { entityDef } from "./entities";
 import { persistBatch } from "./persist";
-import { recordSyncState } from "./state";
+import { recordSyncState, syncStateDue, syncStateRecorded } from "./state";
 import { bumpBuildingVersion } from "./version";
 import { buildingsOf, loadWorkingSet, occupiedApartments, workKey } from "./working-set";
 
@@ -50,9 +50,10 @@ const isIntegrityError = (err: unknown): boolean => {
 
 /**
  * One transaction for `ops`. With `optimistic`, the first attempt skips the look-up of recorded
- * ops (almost every push is new); if any op turns out to be recorded already (a replay, or a
- * concurrent duplicate that committed first), its claim comes up short, the attempt rolls back
- * having changed nothing, and the rerun answers those ops from their stored results.
+ * ops (almost every push is new) and of the rows its creates name (fresh ids); if any op turns
+ * out to be recorded already (a replay, or a concurrent duplicate that committed first) or a
+ * created row exists, the attempt fails with Rerun having changed nothing, and the rerun looks
+ * both up: recorded ops answer their stored results, existing rows reject their creates.
  */
 async function applyInTransaction(
   ctx: VerbContext,
@@ -71,7 +72,7 @@ async function applyInTransaction(
         return out;
       });
     } catch (err) {
-      if (!(err instanceof ClaimLost) || attempt >= 8) throw err;
+      if (!(err instanceof Rerun) || attempt >= 8) throw err;
     }
   }
 }
@@ -141,13 +142,16 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
     pending: input.pending,
   };
   // Recorded in the batch's transaction when the batch commits as one; otherwise afterwards.
-  let stateRecorded = false;
+  // Skipped when this device's push state was written moments ago with the same pending counts.
+  const due = syncStateDue(ctx, syncState, "push");
+  let stateRecorded = !due;
   if (valid.length) {
     try {
       const out = await applyInTransaction(ctx, user, input.deviceId, valid, true, async (tx) => {
-        await recordSyncState(tx, syncState, { savepoint: true });
+        if (due) await recordSyncState(tx, syncState, { savepoint: true });
       });
       for (const [i, r] of out) results[i] = r;
+      if (due) syncStateRecorded(ctx, syncState, "push");
       stateRecorded = true;
     } catch (err) {
       if (!isIntegrityError(err)) throw err;
@@ -174,7 +178,10 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
     results[index] = results[firstIndex.get(opId)!]!;
   });
 
-  if (!stateRecorded) await recordSyncState(ctx, syncState);
+  if (!stateRecorded) {
+    await recordSyncState(ctx, syncState);
+    syncStateRecorded(ctx, syncState, "push");
+  }
   return { results };
 }
 
@@ -218,7 +225,9 @@ async function applyBatch(
   for (const o of fresh) {
     const def = entityDef(o.entity);
     if (!def || def.readOnly) continue;
-    want(def.name, o.id);
+    // Optimistic: a create's own id is assumed new (it is a fresh client uuid); if it exists, the
+    // insert fails on the primary key and the batch reruns with look-ups (ALREADY_EXISTS).
+    if (o.type !== "create" || lookUp) want(def.name, o.id);
     if (o.type === "create" && def.parent) want(def.parent.entity, o.fields[def.parent.field]);
   }
   // Only existing rows need their building looked up; a create names its building.
@@ -263,8 +272,9 @@ async function applyBatch(
     state,
     { userId: user.userId, deviceId, correlationId: ctx.correlationId, now: ctx.now },
     stored,
+    !lookUp,
   );
   // A concurrent duplicate committed some of these ops first: undo this attempt and answer theirs.
-  if (claimed < stored.length) throw new ClaimLost();
+  if (claimed < stored.length) throw new Rerun("an op of this push was recorded by another transaction");
   return out;
 }

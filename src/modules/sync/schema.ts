@@ -2,6 +2,7 @@ import {
   bigint,
   index,
   integer,
+  json,
   jsonb,
   pgTable,
   primaryKey,
@@ -40,34 +41,17 @@ export const syncProcessedOps = pgTable(
     userId: uuid("user_id").notNull(),
     opId: text("op_id").notNull(),
     deviceId: text("device_id").notNull(),
-    /** The op's result as answered the first time (null only inside the claiming transaction). */
-    result: jsonb("result"),
+    /**
+     * The op's result as answered the first time (null only for claims from before results were
+     * stored with the claim). json, not jsonb: only JavaScript reads it back, and every pushed op
+     * writes one, so the cheaper write wins.
+     */
+    result: json("result"),
     createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ columns: [t.userId, t.opId] }),
     index("sync_processed_ops_created_idx").on(t.createdAt),
-  ],
-);
-
-/**
- * Per-field hybrid logical clocks of synced rows, for last-write-wins. `version` is the row's
- * sync_version when sync last wrote it: a row whose version moved on was written elsewhere (REST),
- * so its updated_at becomes the floor clock of every field (see ADR 0002).
- */
-export const syncRowClocks = pgTable(
-  "sync_row_clocks",
-  {
-    entity: text("entity").notNull(),
-    rowId: uuid("row_id").notNull(),
-    buildingId: uuid("building_id").notNull(),
-    version: bigint("version", { mode: "number" }).notNull(),
-    /** { field: { h: hlc, u: userId | null } } */
-    clocks: jsonb("clocks").notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.entity, t.rowId] }),
-    index("sync_row_clocks_building_idx").on(t.buildingId),
   ],
 );
 

@@ -1,7 +1,8 @@
 /**
  * Sync state per user, device and entity (design: SyncState): when the device last pulled and
  * pushed, and how many ops it still had queued. Written after the sync work itself, best effort:
- * bookkeeping never fails a pull or push that already succeeded. A push writes it as the last
+ * bookkeeping never fails a pull or push that already succeeded, and a device syncing often is
+ * recorded at most every SYNC_STATE_EVERY_MS (see syncStateDue). A push writes it as the last
  * statement of its own transaction (one commit instead of two), inside a savepoint so that a
  * failure here rolls back only the bookkeeping.
  */
@@ -58,4 +59,44 @@ export async function recordSyncState(
       "sync state not recorded",
     );
   }
+}
+
+/** A device's pulls and pushes are each recorded at most this often while its pending counts stay the same. */
+export const SYNC_STATE_EVERY_MS = 15_000;
+type Kind = "pull" | "push";
+const recent = new WeakMap<object, Map<string, { at: number; value: string }>>();
+
+const keyOf = (u: SyncStateUpdate, kind: Kind) => `${kind} ${u.userId} ${u.deviceId}`;
+/** What must match for a write to be skipped: the entities touched and the pending counts. */
+const stateValue = (u: SyncStateUpdate) => JSON.stringify([u.entities, u.pending ?? null]);
+const atOf = (ctx: VerbContext, u: SyncStateUpdate) => (u.pulledAt ?? u.pushedAt ?? ctx.now).getTime();
+
+/**
+ * Whether a pull or push should be recorded now. A device that syncs often (on every poke) would
+ * otherwise rewrite its rows and commit on every request: it is skipped when this process
+ * recorded the same device and kind less than SYNC_STATE_EVERY_MS ago with the same entities
+ * and pending counts, so `last_sync_at` / `last_push_at` may trail by that much; changed counts go at once.
+ */
+export function syncStateDue(ctx: VerbContext, u: SyncStateUpdate, kind: Kind): boolean {
+  const prev = recent.get(ctx.services.database)?.get(keyOf(u, kind));
+  const at = atOf(ctx, u);
+  return !(prev && prev.value === stateValue(u) && at >= prev.at && at - prev.at < SYNC_STATE_EVERY_MS);
+}
+
+/** Notes that `u` was written (after its transaction committed). */
+export function syncStateRecorded(ctx: VerbContext, u: SyncStateUpdate, kind: Kind): void {
+  let seen = recent.get(ctx.services.database);
+  if (!seen) {
+    seen = new Map();
+    recent.set(ctx.services.database, seen);
+  }
+  if (seen.size >= 10_000) seen.clear();
+  seen.set(keyOf(u, kind), { at: atOf(ctx, u), value: stateValue(u) });
+}
+
+/** Records a pull unless the same device's state was written moments ago (see syncStateDue). */
+export async function recordPullState(ctx: VerbContext, u: SyncStateUpdate): Promise<void> {
+  if (!syncStateDue(ctx, u, "pull")) return;
+  await recordSyncState(ctx, u);
+  syncStateRecorded(ctx, u, "pull");
 }

@@ -7,19 +7,17 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../platform/db";
 
-const ORDER: Array<{ table: string; entity: string; guard?: string }> = [
-  { table: "request_comments", entity: "request_comments" },
+const ORDER: Array<{ table: string; guard?: string }> = [
+  { table: "request_comments" },
   {
     table: "maintenance_requests",
-    entity: "maintenance_requests",
     guard: "not exists (select 1 from request_comments c where c.request_id = t.id)",
   },
-  { table: "announcements", entity: "announcements" },
-  { table: "payments", entity: "payments" },
-  { table: "memberships", entity: "memberships" },
+  { table: "announcements" },
+  { table: "payments" },
+  { table: "memberships" },
   {
     table: "apartments",
-    entity: "apartments",
     guard:
       "not exists (select 1 from maintenance_requests r where r.apartment_id = t.id) and not exists (select 1 from payments p where p.apartment_id = t.id) and not exists (select 1 from memberships m where m.apartment_id = t.id)",
   },
@@ -29,14 +27,13 @@ const ORDER: Array<{ table: string; entity: string; guard?: string }> = [
 export async function purgeTombstones(db: DbOrTx, buildingId: string, upTo: number): Promise<number> {
   return db.transaction(async (tx) => {
     let purged = 0;
-    for (const { table, entity, guard } of ORDER) {
+    for (const { table, guard } of ORDER) {
       const res = (await tx.execute(sql`
         with gone as (
           delete from ${sql.identifier(table)} t
           where t.building_id = ${buildingId} and t.deleted_at is not null and t.sync_version <= ${upTo}
           ${guard ? sql.raw(`and ${guard}`) : sql``}
-          returning t.id),
-        clocks as (delete from sync_row_clocks k using gone where k.entity = ${entity} and k.row_id = gone.id)
+          returning t.id)
         select count(*)::int as n from gone`)) as unknown as { rows: Array<{ n: number }> };
       purged += Number(res.rows[0]?.n ?? 0);
     }

@@ -1,17 +1,19 @@
 /**
  * The rows a push batch touches, loaded once after the building locks are held: the op targets,
- * their parents (a comment's request, a request's apartment) and their per-field clocks. Ops then
- * apply in memory, in order, and the batch writes the final rows back in a few statements.
+ * their parents (a comment's request, a request's apartment), each with its per-field clocks (the
+ * row's sync_clocks column). Ops then apply in memory, in order, and the batch writes the final
+ * rows back in a few statements.
  */
 import { and, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Hlc } from "../../client/sync/hlc";
 import type { SyncEntity } from "../../client/sync/protocol";
-import { memberships, syncRowClocks } from "../../db/schema";
+import type { FieldClock, SyncClocks } from "../../db/columns";
+import { memberships } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
 import { ENTITIES } from "./entities";
 
-export type StoredClock = { h: string; u: string | null };
+export type StoredClock = FieldClock;
 
 export interface Work {
   entity: SyncEntity;
@@ -76,29 +78,13 @@ export async function loadWorkingSet(db: DbOrTx, req: LoadRequest): Promise<Map<
       }
     }
   }
-  const loaded = [...work.values()];
-  if (loaded.length) {
-    const clocks = await db
-      .select()
-      .from(syncRowClocks)
-      .where(
-        and(
-          sql`${syncRowClocks.entity} = any(${arrayLiteral([...new Set(loaded.map((w) => w.entity))])}::text[])`,
-          anyUuid(
-            syncRowClocks.rowId,
-            loaded.map((w) => w.id),
-          ),
-        ),
-      );
-    const byKey = new Map(clocks.map((c) => [workKey(c.entity, c.rowId), c]));
-    for (const w of loaded) {
-      const c = byKey.get(workKey(w.entity, w.id));
-      if (c) w.clocks = c.clocks as Record<string, StoredClock>;
-      // A row written elsewhere after sync last wrote it (or never written by sync): every field
-      // counts as written at the row's updated_at, by no node in particular (sorts first on ties).
-      if (!c || Number(c.version) !== Number(w.row!.syncVersion)) {
-        w.floor = { wall: (w.row!.updatedAt as Date).getTime(), counter: 0, node: "" };
-      }
+  for (const w of work.values()) {
+    const c = w.row!.syncClocks as SyncClocks | null;
+    if (c) w.clocks = c.f;
+    // A row written elsewhere after sync last wrote it (or never written by sync): every field
+    // counts as written at the row's updated_at, by no node in particular (sorts first on ties).
+    if (!c || c.v !== Number(w.row!.syncVersion)) {
+      w.floor = { wall: (w.row!.updatedAt as Date).getTime(), counter: 0, node: "" };
     }
   }
   return work;

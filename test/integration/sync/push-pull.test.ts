@@ -78,6 +78,32 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
     expect((await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]).toBe(head);
   });
 
+  it("applies a batch sent several times at once exactly once, answering every copy alike", async () => {
+    const b = await createBuilding(t.services);
+    const before = (await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]!;
+    const now = Date.now();
+    const ops = Array.from({ length: 40 }, (_, i) => ({
+      opId: opId("dup"),
+      type: "create",
+      entity: "announcements",
+      id: randomUUID(),
+      fields: { buildingId: b.id, title: `Notice ${i}`, body: "x" },
+      hlc: hlcAt(now + i),
+    }));
+    // Overlapping copies too: the second half again, then the whole batch in reverse order.
+    const copies = [ops, ops, ops.slice(20), [...ops].reverse()];
+    const answers = await Promise.all(copies.map((c) => push(t, b.manager, c)));
+    for (const a of answers) expect(a.status).toBe(200);
+    const byOp = new Map(answers[0]!.body.results.map((r) => [r.opId, r]));
+    for (const a of answers) for (const r of a.body.results) expect(r).toEqual(byOp.get(r.opId));
+    expect(answers[0]!.body.results.every((r) => r.status === "applied")).toBe(true);
+    // One version per batch that applied something; every row exactly once.
+    const after = await pull(t, b.manager, { [b.id]: before });
+    expect(after.body.changes.announcements?.updated).toHaveLength(40);
+    const versions = new Set(answers[0]!.body.results.map((r) => r.version));
+    expect(after.body.cursors[b.id]! - before).toBeGreaterThanOrEqual(versions.size);
+  });
+
   it("resolves concurrent field edits by HLC and records the loser's conflict with an outbox event", async () => {
     const b = await createBuilding(t.services);
     const id = randomUUID();
