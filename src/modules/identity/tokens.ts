@@ -15,11 +15,13 @@ export interface AccessClaims {
   isAdmin: boolean;
 }
 
-const keys = new Map<string, Uint8Array>();
-function key(secret: string): Uint8Array {
+// Imported once per secret: handing jose the raw bytes would import the key again on every call.
+const keys = new Map<string, Promise<CryptoKey>>();
+function key(secret: string): Promise<CryptoKey> {
   let k = keys.get(secret);
   if (!k) {
-    k = new TextEncoder().encode(secret);
+    const raw = new TextEncoder().encode(secret);
+    k = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     keys.set(secret, k);
   }
   return k;
@@ -40,13 +42,13 @@ export async function signAccessToken(
     .setIssuedAt(iat)
     .setExpirationTime(iat + ttlSeconds)
     .setJti(crypto.randomUUID())
-    .sign(key(secret));
+    .sign(await key(secret));
 }
 
 /** Verifies signature, issuer, audience, type and expiry against `now`; 401 problem otherwise. */
 export async function verifyAccessToken(token: string, secret: string, now: Date): Promise<AccessClaims> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
+    const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,
       audience: AUDIENCE,
       algorithms: ["HS256"],
