@@ -8,7 +8,8 @@
  *   `bearerClaims` (the one verification requireAuth then reuses); an invalid token
  *   counts against the IP, and auth then refuses it.
  * - Class: `auth` when the path (after `/api/vN`) contains one of RATE_LIMIT_AUTH_PATHS, `read`
- *   for GET/HEAD/OPTIONS, `write` otherwise; each class has its own rule and counter
+ *   for GET/HEAD/OPTIONS and for the POSTs that only read (READ_POSTS: a sync pull carries its
+ *   cursors in a body, and a device pulls on every poke), `write` otherwise; each class has its own rule and counter
  *   (RATE_LIMIT_AUTH / _WRITE / _READ, `<requests>/<window>`). A route may add a stricter class
  *   with `rateLimit({ only: "auth" })` in its own middleware list.
  * - Headers (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Limit`, `RateLimit-Remaining`,
@@ -38,10 +39,14 @@ export interface RateLimitOptions {
   identify?: (c: Context<AppEnv>) => Promise<string> | string;
 }
 
+/** POST routes (path after `/api/vN`) that change nothing but bookkeeping: counted as reads. */
+export const READ_POSTS: readonly string[] = ["/sync/pull"];
+
 export function classify(method: string, path: string, authPaths: readonly string[]): RateLimitClass {
   const rest = path.replace(/^\/api\/v\d+/, "");
   if (authPaths.some((p) => rest.includes(p))) return "auth";
-  return method === "GET" || method === "HEAD" || method === "OPTIONS" ? "read" : "write";
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return "read";
+  return method === "POST" && READ_POSTS.includes(rest) ? "read" : "write";
 }
 
 export function ruleFor(c: Context<AppEnv>, cls: RateLimitClass): RateLimitRule {

@@ -47,10 +47,13 @@ export interface EntityDef {
   /** Fields a create must carry (besides id and buildingId). */
   required: string[];
   readOnly: boolean;
-  /** Extra SQL filter on rows the actor may read (undefined = every row of the building). */
-  readFilter(actor: SyncActor): SQL | undefined;
-  /** Fields of `row` the actor may read (undefined = all). */
-  hiddenFields?(actor: SyncActor, row: Row): string[];
+  /**
+   * Rows a resident reads, as SQL over the table and the caller's standing `acc` (`acc.user_id`,
+   * `acc.apartment_id`); undefined: every row of the building. Managers read every row.
+   */
+  residentReads?: SQL;
+  /** Fields a resident reads only where `when` holds (elsewhere the row goes without them). */
+  residentHides?: { fields: string[]; when: SQL };
   /** Columns the server fills on create. */
   serverFields?(actor: SyncActor): Record<string, unknown>;
   /** The parent a row hangs off (create checks it exists and is not deleted). */
@@ -66,7 +69,6 @@ const intOrNull = z.number().int().min(0).max(1_000_000).nullable();
 const M: Role[] = ["manager"];
 const MR: Role[] = ["manager", "resident"];
 const never = () => false;
-const none = () => undefined;
 
 const cols = <T extends object>(table: T, names: Array<keyof T & string>) =>
   Object.fromEntries(names.map((n) => [n, table[n] as unknown as AnyPgColumn]));
@@ -86,8 +88,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["number"],
     readOnly: false,
-    readFilter: none,
-    hiddenFields: (a, row) => (a.role === "manager" || a.apartmentId === row.id ? [] : ["areaSqm", "rooms"]),
+    residentHides: { fields: ["areaSqm", "rooms"], when: sql`${apartments.id} = acc.apartment_id` },
     canWrite: (a) => a.role === "manager",
     children: [{ entity: "maintenance_requests", field: "apartmentId" }],
   },
@@ -98,7 +99,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     fields: {},
     required: [],
     readOnly: true,
-    readFilter: (a) => (a.role === "manager" ? undefined : sql`${memberships.userId} = ${a.userId}`),
+    residentReads: sql`${memberships.userId} = acc.user_id`,
     canWrite: never,
   },
   maintenance_requests: {
@@ -128,10 +129,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["apartmentId", "title"],
     readOnly: false,
-    readFilter: (a) =>
-      a.role === "manager"
-        ? undefined
-        : sql`${maintenanceRequests.apartmentId} = ${a.apartmentId ?? null}::uuid`,
+    residentReads: sql`${maintenanceRequests.apartmentId} = acc.apartment_id`,
     serverFields: (a) => ({ openedBy: a.userId }),
     parent: { field: "apartmentId", entity: "apartments" },
     canWrite: (a, type, row) =>
@@ -149,10 +147,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["requestId", "body"],
     readOnly: false,
-    readFilter: (a) =>
-      a.role === "manager"
-        ? undefined
-        : sql`${requestComments.requestId} in (select id from maintenance_requests where apartment_id = ${a.apartmentId ?? null}::uuid)`,
+    residentReads: sql`${requestComments.requestId} in (select r.id from maintenance_requests r where r.apartment_id = acc.apartment_id)`,
     serverFields: (a) => ({ authorId: a.userId }),
     parent: { field: "requestId", entity: "maintenance_requests" },
     // Visibility of the parent request is checked by the push verb; here: only authors edit.
@@ -180,7 +175,6 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["title", "body"],
     readOnly: false,
-    readFilter: none,
     serverFields: (a) => ({ authorId: a.userId }),
     canWrite: (a) => a.role === "manager",
   },
@@ -204,8 +198,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     fields: {},
     required: [],
     readOnly: true,
-    readFilter: (a) =>
-      a.role === "manager" ? undefined : sql`${payments.apartmentId} = ${a.apartmentId ?? null}::uuid`,
+    residentReads: sql`${payments.apartmentId} = acc.apartment_id`,
     canWrite: never,
   },
 };

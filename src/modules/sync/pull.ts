@@ -2,22 +2,30 @@
  * Delta pull (design property 25). For each building the caller names with a cursor (the last
  * building version it has fully seen), answer every visible row whose sync_version is above the
  * cursor, oldest version first, in pages that never split a version: a page ends on a version
- * boundary, and a single version larger than the page is sent whole. Consistency without a
- * transaction: the head version is read first and rows are bounded by it; a version is taken under
- * the building row lock and committed in order, so every row at or below a visible head is visible.
+ * boundary, and a single version larger than the page is sent whole.
+ *
+ * One statement per building does the whole usual pull: the caller's standing (role, apartment,
+ * head version, tombstone floor), the page cut, and the rows as JSON text, all from one snapshot —
+ * so rows are bounded by a head read in the same snapshot, and a version, taken under the building
+ * row lock and committed in order, is either wholly visible or not at all. The standing decides
+ * afterwards whether the answer stands (member, cursor within the kept range, own membership
+ * unchanged); when it does not, nothing of it is used. It is one prepared statement (Postgres
+ * plans it once per connection) whose role filters are SQL over the standing, and its rows go into
+ * the response as the JSON text Postgres built, without being parsed and serialized again.
  */
 import { type SQL, sql } from "drizzle-orm";
-import type { EntityChanges, PullResponse, SyncEntity, SyncRow } from "../../client/sync/protocol";
+import type { SyncEntity } from "../../client/sync/protocol";
 import { isUuid } from "../../http/auth";
 import { ApiError } from "../../http/errors";
-import type { DbOrTx } from "../../platform/db";
+import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
 import type { VerbContext } from "../../verbs";
-import { type BuildingAccess, loadAccess } from "./access";
-import { ENTITIES, type EntityDef, type SyncActor } from "./entities";
-import { recordSyncState } from "./state";
+import { ENTITIES, type EntityDef } from "./entities";
+import { recordPullState } from "./state";
 
 export const DEFAULT_PULL_LIMIT = 1000;
 export const MAX_PULL_LIMIT = 10_000;
+/** "No limit" for the statement (a page that must be sent whole). */
+const UNBOUNDED = 2 ** 31 - 1;
 
 export interface PullInput {
   deviceId?: string;
@@ -26,165 +34,228 @@ export interface PullInput {
   pending?: Record<string, number>;
 }
 
-interface Change {
-  entity: SyncEntity;
-  version: number;
-  id: string;
-  deleted: boolean;
-  row: SyncRow | null;
+const p = (name: string) => sql.placeholder(name);
+
+const jsonOf = (def: EntityDef, keys: string[]): SQL =>
+  sql`json_build_object(${sql.join(
+    keys.map((k) => {
+      const col = def.columns[k]!;
+      // Timestamps leave as JavaScript's ISO form, so pushed and pulled values compare equal.
+      return col.columnType === "PgTimestamp"
+        ? sql`${k}::text, to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+        : sql`${k}::text, ${col}`;
+    }),
+    sql`, `,
+  )})`;
+
+/** A live row as the client receives it: every column, less those the caller's role may not read here. */
+function rowJson(def: EntityDef): SQL {
+  const all = Object.keys(def.columns);
+  const full = jsonOf(def, all);
+  const hides = def.residentHides;
+  if (!hides) return full;
+  const partial = jsonOf(
+    def,
+    all.filter((k) => !hides.fields.includes(k)),
+  );
+  return sql`case when acc.eff = 'manager' or ${hides.when} then ${full} else ${partial} end`;
 }
 
-const wireColumn = (def: EntityDef, key: string): SQL => {
-  const col = def.columns[key]!;
-  const ref = sql`${col}`;
-  // Timestamps leave as JavaScript's ISO form, so pushed and pulled values compare equal.
-  return col.columnType === "PgTimestamp"
-    ? sql`to_char(${ref} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-    : ref;
+/** Rows of one table in (lo, min(head, hi)] the caller may read (the tables of `from`: the table and acc). */
+function inRange(def: EntityDef): SQL {
+  const t = def.table;
+  const reads = def.residentReads ? sql`and (acc.eff = 'manager' or ${def.residentReads})` : sql``;
+  return sql`acc.eff is not null and ${t.buildingId} = acc.building_id
+      and ${t.syncVersion} > ${p("lo")}::bigint and ${t.syncVersion} <= least(acc.head, ${p("hi")}::bigint)
+      and (not ${p("live")}::boolean or ${t.deletedAt} is null) ${reads}`;
+}
+
+/** The changes of one table as plain columns (entity, version, id), for ordering and cutting the page. */
+function slim(def: EntityDef): SQL {
+  const t = def.table;
+  return sql`select ${def.name}::text as e, ${t.syncVersion} as v, ${t.id} as id from ${t}, acc where ${inRange(def)}`;
+}
+
+/**
+ * The page's rows of one table, as JSON text: the same range read again, bounded by the page's cut
+ * (every row below the last version of a full page is in the page: it is ordered by version).
+ */
+function rows(def: EntityDef): SQL {
+  const t = def.table;
+  return sql`select ${def.name}::text as e, ${t.id} as id, (${t.deletedAt} is not null) as d,
+      case when ${t.deletedAt} is null then ${rowJson(def)}::text end as r
+    from ${t}, acc, meta
+    where ${inRange(def)} and (meta.n < ${p("limit")}::bigint or ${t.syncVersion} < meta.top)`;
+}
+
+type StatementRow = { e: SyncEntity | "access"; id: string | null; d: boolean | null; r: string | null };
+type Standing = {
+  head: number;
+  floor: number;
+  maxHlc: string | null;
+  eff: "manager" | "resident" | null;
+  mversion: number | null;
+  n: number;
+  top: number | null;
 };
 
-function entitySelect(
-  def: EntityDef,
-  actor: SyncActor,
-  b: string,
-  lo: number,
-  hi: number,
-  live: boolean,
-): SQL {
-  const t = def.table;
-  const pairs = Object.keys(def.columns).map((k) => sql`${k}::text, ${wireColumn(def, k)}`);
-  const filter = def.readFilter(actor);
-  return sql`select ${def.name}::text as e, ${t.syncVersion} as v, ${t.id} as id,
-      (${t.deletedAt} is not null) as d,
-      case when ${t.deletedAt} is null then json_build_object(${sql.join(pairs, sql`, `)}) end as r
-    from ${t}
-    where ${t.buildingId} = ${b}::uuid and ${t.syncVersion} > ${lo} and ${t.syncVersion} <= ${hi}
-      ${live ? sql`and ${t.deletedAt} is null` : sql``} ${filter ? sql`and ${filter}` : sql``}`;
-}
-
 /**
- * One table alone (the usual delta): order and cut the plain columns first and build the JSON of
- * only the rows kept, above the LIMIT, so the sort never carries (or spills) the JSON text.
- * Same rows and order as the union form: `e` is constant, so (v, id) orders as (v, e, id).
+ * The statement: `acc` is the caller's standing (no row: no such building), `page` the first
+ * `limit` changes by (version, entity, id) — plain columns only, so the sort stays small — and
+ * `meta` its size and last version. A full page is sent less its last version (which may continue
+ * past it); the rows come out as JSON text, and the first output row is the standing.
  */
-function singleEntityQuery(
-  def: EntityDef,
-  actor: SyncActor,
-  b: string,
-  range: { lo: number; hi: number; live: boolean },
-  limit?: number,
-): SQL {
-  const t = def.table;
-  const keys = Object.keys(def.columns).filter((k) => k !== "id");
-  const inner = keys.map((k) => sql`${def.columns[k]!} as ${sql.identifier(k)}`);
-  const pairs = ["id", ...keys].map((k) => {
-    const ref = sql`p.${sql.identifier(k)}`;
-    return def.columns[k]!.columnType === "PgTimestamp"
-      ? sql`${k}::text, to_char(${ref} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-      : sql`${k}::text, ${ref}`;
-  });
-  const filter = def.readFilter(actor);
-  return sql`select p.e, p.v, p.id, p.d,
-      case when not p.d then json_build_object(${sql.join(pairs, sql`, `)}) end as r
-    from (select ${def.name}::text as e, ${t.syncVersion} as v, ${t.id} as id,
-        (${t.deletedAt} is not null) as d, ${sql.join(inner, sql`, `)}
-      from ${t}
-      where ${t.buildingId} = ${b}::uuid and ${t.syncVersion} > ${range.lo} and ${t.syncVersion} <= ${range.hi}
-        ${range.live ? sql`and ${t.deletedAt} is null` : sql``} ${filter ? sql`and ${filter}` : sql``}
-      order by v, id ${limit !== undefined ? sql`limit ${limit}` : sql``}) p`;
+const pullStatement: PreparedSql<StatementRow> = preparedSql("horizon_sync_pull_v1", () => {
+  const defs = Object.values(ENTITIES);
+  return sql`with acc as (
+      select b.id as building_id, b.sync_version as head, coalesce(f.floor_version, 0) as floor,
+             f.max_hlc, m.apartment_id, m.sync_version as mversion, ${p("user")}::uuid as user_id,
+             coalesce(m.role, case when ${p("admin")}::boolean then 'manager' end) as eff
+      from buildings b
+      left join memberships m
+        on m.building_id = b.id and m.user_id = ${p("user")}::uuid and m.deleted_at is null
+      left join sync_tombstone_floors f on f.building_id = b.id
+      where b.id = ${p("building")}::uuid and b.deleted_at is null),
+    page as (
+      select u.* from (${sql.join(defs.map(slim), sql` union all `)}) u
+      order by u.v, u.e, u.id limit ${p("limit")}::bigint),
+    meta as (select count(*) as n, max(v) as top from page)
+    select 'access' as e, null::uuid as id, null::boolean as d,
+      json_build_object('head', acc.head, 'floor', acc.floor, 'maxHlc', acc.max_hlc, 'eff', acc.eff,
+        'mversion', acc.mversion, 'n', meta.n, 'top', meta.top)::text as r
+    from acc, meta
+    ${sql.join(
+      defs.map((def) => sql` union all ${rows(def)}`),
+      sql``,
+    )}`;
+});
+
+interface PageRange {
+  lo: number;
+  hi: number;
+  live: boolean;
+  limit: number;
 }
 
-type RawChange = { e: SyncEntity; v: string | number; id: string; d: boolean; r: SyncRow | null };
+/** Rows of one building's page, bucketed as JSON text, ready to be written into the response. */
+interface Buckets {
+  upserts: Map<SyncEntity, string[]>;
+  deleted: Map<SyncEntity, string[]>;
+}
 
-/** Visible changes of one building with lo < version <= hi, ordered by version; at most `limit` (if given). */
-async function fetchChanges(
-  db: DbOrTx,
-  actor: SyncActor,
-  b: string,
-  range: { lo: number; hi: number; live: boolean },
-  limit?: number,
-  tableHeads?: BuildingAccess["tableHeads"],
-): Promise<Change[]> {
-  // Tables whose newest row is at or below the cursor cannot contribute: leave them out of the query.
-  const defs = Object.values(ENTITIES).filter((def) => {
-    if (!tableHeads) return true;
-    const top = tableHeads[def.name];
-    return top !== null && top !== undefined && top > range.lo;
+async function runPull(
+  ctx: VerbContext,
+  buildingId: string,
+  range: PageRange,
+): Promise<{ standing: Standing | null; rows: StatementRow[] }> {
+  const user = ctx.actor!;
+  const out = await pullStatement(ctx.db, {
+    building: buildingId,
+    user: user.userId,
+    admin: user.isAdmin,
+    lo: range.lo,
+    hi: range.hi,
+    live: range.live,
+    limit: range.limit,
   });
-  if (defs.length === 0) return [];
-  const parts = defs.map((def) => entitySelect(def, actor, b, range.lo, range.hi, range.live));
-  const query =
-    defs.length === 1
-      ? singleEntityQuery(defs[0]!, actor, b, range, limit)
-      : sql`${sql.join(parts, sql` union all `)} order by v, e, id ${limit !== undefined ? sql`limit ${limit}` : sql``}`;
-  const result = (await db.execute(query)) as unknown as { rows: RawChange[] };
-  return result.rows.map((r) => {
-    const def = ENTITIES[r.e];
-    let row = r.r;
-    if (row && def.hiddenFields) {
-      for (const f of def.hiddenFields(actor, row)) delete row[f];
-      row = row as SyncRow;
+  let standing: Standing | null = null;
+  const rows: StatementRow[] = [];
+  for (const row of out) {
+    if (row.e !== "access") rows.push(row);
+    else {
+      const s = JSON.parse(row.r!) as Record<string, number | string | null>;
+      standing = {
+        head: Number(s.head),
+        floor: Number(s.floor),
+        maxHlc: (s.maxHlc as string | null) ?? null,
+        eff: (s.eff as Standing["eff"]) ?? null,
+        mversion: s.mversion === null ? null : Number(s.mversion),
+        n: Number(s.n),
+        top: s.top === null ? null : Number(s.top),
+      };
     }
-    return { entity: r.e, version: Number(r.v), id: r.id, deleted: r.d, row };
-  });
+  }
+  return { standing, rows };
 }
 
-/**
- * One building's page: at most `budget` changes above `cursor`, cut on a version boundary.
- * Returns the changes, the new cursor (every version ≤ it is complete) and whether more remain.
- */
-export async function pullBuilding(
-  db: DbOrTx,
-  access: BuildingAccess,
-  cursor: number | null,
-  budget: number,
-): Promise<{ changes: Change[]; cursor: number; more: boolean }> {
-  const { actor, head, buildingId: b } = access;
-  const live = cursor === null;
-  const lo = cursor ?? -1;
-  const fetched = await fetchChanges(db, actor, b, { lo, hi: head, live }, budget + 1, access.tableHeads);
-  if (fetched.length <= budget) return { changes: fetched, cursor: head, more: false };
-  // The (budget+1)-th change is not sent; neither is anything of its version (it may continue).
-  const cut = fetched[budget]!.version;
-  const page = fetched.filter((c) => c.version < cut);
-  if (page.length > 0) return { changes: page, cursor: cut - 1, more: true };
-  // One version alone exceeds the budget: send it whole rather than split it or stall.
-  const whole = await fetchChanges(
-    db,
-    actor,
-    b,
-    { lo: cut - 1, hi: cut, live },
-    undefined,
-    access.tableHeads,
-  );
-  return { changes: whole, cursor: cut, more: cut < head };
+function bucket(into: Buckets, rows: StatementRow[]): number {
+  for (const row of rows) {
+    const e = row.e as SyncEntity;
+    const list = row.d ? into.deleted : into.upserts;
+    let bucket = list.get(e);
+    if (!bucket) {
+      bucket = [];
+      list.set(e, bucket);
+    }
+    bucket.push(row.d ? JSON.stringify(row.id) : row.r!);
+  }
+  return rows.length;
 }
 
-export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<PullResponse> {
+/** The serialized pull response (see PullResponse in the client protocol). */
+export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<string> {
   const user = ctx.actor;
   if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
   const requested = Object.keys(input.buildings).sort();
-  const access = await loadAccess(ctx.db, user, requested.filter(isUuid), { tableHeads: true });
 
-  const response: PullResponse = {
-    changes: {},
-    cursors: {},
-    hasMore: false,
-    reset: [],
-    errors: {},
-    clock: null,
-  };
+  const cursors: Record<string, number | null> = {};
+  const errors: Record<string, { code: string; detail: string }> = {};
+  const reset: string[] = [];
   const stale: string[] = [];
+  const snapshot: Buckets = { upserts: new Map(), deleted: new Map() };
+  const delta: Buckets = { upserts: new Map(), deleted: new Map() };
+  let clock: string | null = null;
+  let hasMore = false;
+  let budget = limit;
+
   for (const b of requested) {
-    const a = access.get(b);
     const cursor = input.buildings[b] ?? null;
-    if (!a) {
-      response.errors[b] = { code: "NOT_FOUND", detail: "building not found" };
+    if (!isUuid(b)) {
+      errors[b] = { code: "NOT_FOUND", detail: "building not found" };
       continue;
     }
-    if (a.maxHlc && (!response.clock || a.maxHlc > response.clock)) response.clock = a.maxHlc;
-    if (cursor !== null && (cursor < a.floor || cursor > a.head)) stale.push(b);
+    if (budget <= 0) {
+      // The page is full: later buildings keep their cursors and come next time.
+      cursors[b] = cursor;
+      hasMore = true;
+      continue;
+    }
+    const live = cursor === null;
+    const range = { lo: cursor ?? -1, hi: Number.MAX_SAFE_INTEGER, live, limit: budget + 1 };
+    let { standing, rows } = await runPull(ctx, b, range);
+    if (!standing?.eff) {
+      errors[b] = { code: "NOT_FOUND", detail: "building not found" };
+      continue;
+    }
+    if (standing.maxHlc && (!clock || standing.maxHlc > clock)) clock = standing.maxHlc;
+    if (cursor !== null && (cursor < standing.floor || cursor > standing.head)) {
+      stale.push(b);
+      continue;
+    }
+    let next = standing.head;
+    let full = cursor === null;
+    if (cursor !== null && standing.mversion !== null && standing.mversion > cursor) {
+      // The caller's own membership changed (role, apartment): what they may see changed, so
+      // they get a fresh snapshot up to the change, whole, and continue with deltas from there.
+      next = Math.min(standing.mversion, standing.head);
+      ({ rows } = await runPull(ctx, b, { lo: -1, hi: next, live: true, limit: UNBOUNDED }));
+      full = true;
+      hasMore ||= next < standing.head;
+    } else if (standing.n > budget) {
+      // Full page: it ends before its last version, which may continue past the page.
+      const cut = standing.top!;
+      if (rows.length > 0) next = cut - 1;
+      else {
+        // One version alone exceeds the budget: send it whole rather than split it or stall.
+        ({ rows } = await runPull(ctx, b, { lo: cut - 1, hi: cut, live, limit: UNBOUNDED }));
+        next = cut;
+      }
+      hasMore ||= next < standing.head;
+    }
+    if (full) reset.push(b);
+    cursors[b] = next;
+    budget -= bucket(full ? snapshot : delta, rows);
   }
   if (stale.length) {
     throw new ApiError(
@@ -194,37 +265,8 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<P
     );
   }
 
-  let budget = limit;
-  for (const b of requested) {
-    const a = access.get(b);
-    if (!a) continue;
-    const cursor = input.buildings[b] ?? null;
-    if (budget <= 0) {
-      response.cursors[b] = cursor;
-      response.hasMore = true;
-      continue;
-    }
-    let page: Awaited<ReturnType<typeof pullBuilding>>;
-    if (cursor !== null && a.membershipVersion !== null && a.membershipVersion > cursor) {
-      // The caller's own membership changed (role, apartment): what they may see changed, so
-      // they get a fresh snapshot up to the change, whole, and continue with deltas from there.
-      const upto = Math.min(a.membershipVersion, a.head);
-      const range = { lo: -1, hi: upto, live: true };
-      const changes = await fetchChanges(ctx.db, a.actor, b, range, undefined, a.tableHeads);
-      page = { changes, cursor: upto, more: upto < a.head };
-      response.reset.push(b);
-    } else {
-      page = await pullBuilding(ctx.db, a, cursor, budget);
-      if (cursor === null) response.reset.push(b);
-    }
-    budget -= page.changes.length;
-    response.cursors[b] = page.cursor;
-    response.hasMore ||= page.more;
-    for (const c of page.changes) addChange(response, c, cursor === null || response.reset.includes(b));
-  }
-
   if (input.deviceId) {
-    await recordSyncState(ctx, {
+    await recordPullState(ctx, {
       userId: user.userId,
       deviceId: input.deviceId,
       entities: Object.keys(ENTITIES),
@@ -232,18 +274,40 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<P
       pending: input.pending,
     });
   }
-  return response;
+  return serialize({ snapshot, delta, cursors, hasMore, reset, errors, clock });
 }
 
-function addChange(res: PullResponse, c: Change, snapshot: boolean): void {
-  let bucket: EntityChanges | undefined = res.changes[c.entity];
-  if (!bucket) {
-    bucket = { created: [], updated: [], deleted: [] };
-    res.changes[c.entity] = bucket;
+/**
+ * Rows of a snapshot (or a reset building) go to `created`, rows of a delta to `updated` — rows
+ * carry no creation version, so a delta sends every live row as an upsert (see ADR 0001).
+ */
+function serialize(r: {
+  snapshot: Buckets;
+  delta: Buckets;
+  cursors: Record<string, number | null>;
+  hasMore: boolean;
+  reset: string[];
+  errors: Record<string, { code: string; detail: string }>;
+  clock: string | null;
+}): string {
+  const entities = Object.keys(ENTITIES) as SyncEntity[];
+  const parts: string[] = [];
+  const list = (xs: string[] | undefined) => (xs ? xs.join(",") : "");
+  for (const e of entities) {
+    const created = r.snapshot.upserts.get(e);
+    const updated = r.delta.upserts.get(e);
+    const gone = [...(r.snapshot.deleted.get(e) ?? []), ...(r.delta.deleted.get(e) ?? [])];
+    if (!created && !updated && gone.length === 0) continue;
+    parts.push(
+      `${JSON.stringify(e)}:{"created":[${list(created)}],"updated":[${list(updated)}],"deleted":[${gone.join(",")}]}`,
+    );
   }
-  if (c.deleted || !c.row) bucket.deleted.push(c.id);
-  // Rows carry no creation version, so a delta sends every live row as an upsert in `updated`;
-  // `created` holds the rows of a snapshot (see ADR 0001).
-  else if (snapshot) bucket.created.push(c.row);
-  else bucket.updated.push(c.row);
+  const rest = JSON.stringify({
+    cursors: r.cursors,
+    hasMore: r.hasMore,
+    reset: r.reset,
+    errors: r.errors,
+    clock: r.clock,
+  });
+  return `{"changes":{${parts.join(",")}},${rest.slice(1)}`;
 }

@@ -430,3 +430,25 @@ describe.each(DB_KINDS)("sync tombstones and unresolvable conflicts on %s", (kin
     expect(events.rows.every((e) => e.payload.userId === b.resident.id)).toBe(true);
   });
 });
+
+describe("sync pull and the rate limiter", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { RATE_LIMIT_WRITE: "2/60s", RATE_LIMIT_READ: "5/60s" } });
+  });
+  afterAll(() => t.close());
+
+  it("counts a pull against the read budget (a device pulls on every poke), a push against the write budget", async () => {
+    const b = await createBuilding(t.services);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await t.request("/api/v1/sync/pull", json({ buildings: { [b.id]: null } }, b.manager.auth));
+      statuses.push(res.status);
+      if (i === 0) expect(res.headers.get("ratelimit-policy")).toMatch(/^5;w=60/);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const pushes: number[] = [];
+    for (let i = 0; i < 3; i++) pushes.push((await push(t, b.manager, [])).status);
+    expect(pushes.slice(-1)).toEqual([429]);
+  });
+});

@@ -75,7 +75,8 @@ const route = defineRoute({
 export function registerPull(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    const result = await pullChanges(verbContext(c), body);
-    return c.json(result as z.infer<typeof PullResponseSchema>, 200);
+    // Already serialized: the rows are the JSON text Postgres built (see pull.ts).
+    const text = await pullChanges(verbContext(c), body);
+    return c.body(text, 200, { "content-type": "application/json" }) as never;
   });
 }
