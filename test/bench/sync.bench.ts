@@ -27,6 +27,8 @@ import { createBuilding, json } from "../support/fixtures";
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
 const NS = [10, 100, 1000, 10_000];
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 15);
+/** `pull` or `push` measures only that half (while working on one); default both. */
+const PART = process.env.BENCH_PART ?? "all";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 async function time(fn: () => Promise<unknown>, repeat = REPEAT): Promise<number> {
@@ -84,156 +86,164 @@ async function main() {
       hlc: formatHlc({ wall: wall++, counter: 0, node: "bench" }),
     }));
 
-  console.log(
-    "sync pull (PostgreSQL): N rows | pull ms | raw SELECT ms | ratio | pull rows/s | app+SELECT+JSON ms | ratio 2",
-  );
-  const pullRatios: Array<{ n: number; ratio: number; ms: number }> = [];
-  for (const n of NS) {
-    const b = await createBuilding(services);
-    for (let done = 0; done < n; done += 500) {
-      const res = await call(
-        "/api/v1/sync/push",
-        { deviceId: "bench", ops: createOps(b.id, Math.min(500, n - done)) },
-        b.manager.auth,
-      );
-      if (res.status !== 200) throw new Error(`seed push failed: ${res.status} ${await res.text()}`);
-    }
-    const cursor = 0;
-    const pullMs = await time(async () => {
-      // The body the SDK sends (device id and pending counts included).
-      const res = await call(
-        "/api/v1/sync/pull",
-        { deviceId: "bench", buildings: { [b.id]: cursor }, limit: 10_000, pending: {} },
-        b.manager.auth,
-      );
-      if (process.env.BENCH_TIMING) console.log(res.headers.get("server-timing"));
-      const body = (await res.json()) as { changes: { announcements?: { updated: unknown[] } } };
-      if (body.changes.announcements?.updated.length !== n)
-        throw new Error("pull returned the wrong row count");
-    });
-    const rawSelect = async () => {
-      const r = await raw.query(
-        `select id, building_id, author_id, title, body, priority, published_at, created_at, updated_at, sync_version, deleted_at
-         from announcements where building_id = $1 and sync_version > $2 order by sync_version, id`,
-        [b.id, cursor],
-      );
-      if (r.rows.length !== n) throw new Error("raw select returned the wrong row count");
-      return r.rows;
-    };
-    const rawMs = await time(rawSelect);
-    // Second baseline (not a replacement): the app's per-request floor + the same SELECT + JSON.
-    const appRawMs = await time(async () => {
-      const res = await app.request(`/api/v1/buildings/${b.id}`, { headers: b.manager.auth });
-      if (res.status !== 200) throw new Error(`building GET failed: ${res.status}`);
-      await res.text();
-      JSON.stringify(await rawSelect());
-    });
-    const ratio = pullMs / rawMs;
-    pullRatios.push({ n, ratio, ms: pullMs });
-    console.log(
-      `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)} | ${appRawMs.toFixed(2).padStart(8)} | ${(pullMs / appRawMs).toFixed(2)}`,
-    );
-  }
-  const big = pullRatios.at(-1)!;
-  const mid = pullRatios.at(-2)!;
-  console.log(`pull linearity: time(10000)/time(1000) = ${(big.ms / mid.ms).toFixed(2)} (10.0 = linear)`);
-  console.log(`pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s (target ≥ 20000)`);
-
-  // Push vs raw upsert, 500 rows per request/statement.
-  const b = await createBuilding(services);
-  const batches = Number(process.env.BATCHES ?? 10);
-  const pushMs = await time(async () => {
-    for (let i = 0; i < batches; i++) {
-      const res = await call(
-        "/api/v1/sync/push",
-        { deviceId: "bench", ops: createOps(b.id, 500) },
-        b.manager.auth,
-      );
-      if (res.status !== 200) throw new Error(`push failed ${res.status}`);
-    }
-  }, 5);
-  const rawUpsertMs = await time(async () => {
-    for (let i = 0; i < batches; i++) {
-      const values: unknown[] = [];
-      const rows = Array.from({ length: 500 }, (_, j) => {
-        values.push(
-          randomUUID(),
-          b.id,
-          b.manager.id,
-          `Notice ${j}`,
-          "The water will be off between 10:00 and 12:00 for maintenance.",
-        );
-        const k = j * 5;
-        return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1)`;
-      });
-      await raw.query(
-        `insert into announcements (id, building_id, author_id, title, body, sync_version) values ${rows.join(", ")}
-         on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version`,
-        values,
-      );
-    }
-  }, 5);
-  // Second push baseline (not a replacement): per op, the durable rows ADR 0002 requires — the
-  // entity row with its field clocks and the op's idempotency record — raw, one transaction per batch.
-  const rawDurableMs = await time(async () => {
-    for (let i = 0; i < batches; i++) {
-      const ids = Array.from({ length: 500 }, () => randomUUID());
-      const client = await raw.connect();
-      try {
-        await client.query("begin");
-        const hlc = formatHlc({ wall: wall++, counter: 0, node: "bench" });
-        const clocks = JSON.stringify({
-          v: 1,
-          f: { title: { h: hlc, u: b.manager.id }, body: { h: hlc, u: b.manager.id } },
-        });
-        const values: unknown[] = [];
-        const rows = ids.map((id, j) => {
-          values.push(
-            id,
-            b.id,
-            b.manager.id,
-            `Notice ${j}`,
-            "The water will be off between 10:00 and 12:00 for maintenance.",
-            clocks,
-          );
-          const k = j * 6;
-          return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1, $${k + 6}::jsonb)`;
-        });
-        await client.query(
-          `insert into announcements (id, building_id, author_id, title, body, sync_version, sync_clocks) values ${rows.join(", ")}
-           on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version, sync_clocks = excluded.sync_clocks`,
-          values,
-        );
-        const pv: unknown[] = [b.manager.id];
-        const prows = ids.map((_, j) => {
-          const op = `raw:${++seq}`;
-          pv.push(op, JSON.stringify({ opId: op, status: "applied" }));
-          return `($1, $${j * 2 + 2}, 'bench', $${j * 2 + 3}::jsonb)`;
-        });
-        await client.query(
-          `insert into sync_processed_ops (user_id, op_id, device_id, result) values ${prows.join(", ")} on conflict do nothing`,
-          pv,
-        );
-        await client.query("commit");
-      } finally {
-        client.release();
-      }
-    }
-  }, 5);
-  const pushRate = (batches * 500 * 1000) / pushMs;
-  const rawRate = (batches * 500 * 1000) / rawUpsertMs;
-  console.log(
-    `push: ${Math.round(pushRate)} ops/s | raw upsert: ${Math.round(rawRate)} rows/s | ratio ${(pushRate / rawRate).toFixed(2)} (target ≥ 0.5)`,
-  );
-  const durableRate = (batches * 500 * 1000) / rawDurableMs;
-  console.log(
-    `push vs raw entity(+clocks) and processed-op rows (one tx per 500): ${Math.round(durableRate)} ops/s | ratio ${(pushRate / durableRate).toFixed(2)}`,
-  );
+  if (PART !== "push") await benchPull();
+  if (PART !== "pull") await benchPush();
 
   await raw.end();
   await database.close();
   if (!process.env.BENCH_KEEP) await admin.query(`drop database if exists "${name}" with (force)`);
   await admin.end();
+  return;
+
+  async function benchPull() {
+    console.log(
+      "sync pull (PostgreSQL): N rows | pull ms | raw SELECT ms | ratio | pull rows/s | app+SELECT+JSON ms | ratio 2",
+    );
+    const pullRatios: Array<{ n: number; ratio: number; ms: number }> = [];
+    for (const n of NS) {
+      const b = await createBuilding(services);
+      for (let done = 0; done < n; done += 500) {
+        const res = await call(
+          "/api/v1/sync/push",
+          { deviceId: "bench", ops: createOps(b.id, Math.min(500, n - done)) },
+          b.manager.auth,
+        );
+        if (res.status !== 200) throw new Error(`seed push failed: ${res.status} ${await res.text()}`);
+      }
+      const cursor = 0;
+      const pullMs = await time(async () => {
+        // The body the SDK sends (device id and pending counts included).
+        const res = await call(
+          "/api/v1/sync/pull",
+          { deviceId: "bench", buildings: { [b.id]: cursor }, limit: 10_000, pending: {} },
+          b.manager.auth,
+        );
+        if (process.env.BENCH_TIMING) console.log(res.headers.get("server-timing"));
+        const body = (await res.json()) as { changes: { announcements?: { updated: unknown[] } } };
+        if (body.changes.announcements?.updated.length !== n)
+          throw new Error("pull returned the wrong row count");
+      });
+      const rawSelect = async () => {
+        const r = await raw.query(
+          `select id, building_id, author_id, title, body, priority, published_at, created_at, updated_at, sync_version, deleted_at
+         from announcements where building_id = $1 and sync_version > $2 order by sync_version, id`,
+          [b.id, cursor],
+        );
+        if (r.rows.length !== n) throw new Error("raw select returned the wrong row count");
+        return r.rows;
+      };
+      const rawMs = await time(rawSelect);
+      // Second baseline (not a replacement): the app's per-request floor + the same SELECT + JSON.
+      const appRawMs = await time(async () => {
+        const res = await app.request(`/api/v1/buildings/${b.id}`, { headers: b.manager.auth });
+        if (res.status !== 200) throw new Error(`building GET failed: ${res.status}`);
+        await res.text();
+        JSON.stringify(await rawSelect());
+      });
+      const ratio = pullMs / rawMs;
+      pullRatios.push({ n, ratio, ms: pullMs });
+      console.log(
+        `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)} | ${appRawMs.toFixed(2).padStart(8)} | ${(pullMs / appRawMs).toFixed(2)}`,
+      );
+    }
+    const big = pullRatios.at(-1)!;
+    const mid = pullRatios.at(-2)!;
+    console.log(`pull linearity: time(10000)/time(1000) = ${(big.ms / mid.ms).toFixed(2)} (10.0 = linear)`);
+    console.log(`pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s (target ≥ 20000)`);
+  }
+
+  async function benchPush() {
+    // Push vs raw upsert, 500 rows per request/statement.
+    const b = await createBuilding(services);
+    const batches = Number(process.env.BATCHES ?? 10);
+    const pushMs = await time(async () => {
+      for (let i = 0; i < batches; i++) {
+        const res = await call(
+          "/api/v1/sync/push",
+          { deviceId: "bench", ops: createOps(b.id, 500) },
+          b.manager.auth,
+        );
+        if (res.status !== 200) throw new Error(`push failed ${res.status}`);
+      }
+    }, 5);
+    const rawUpsertMs = await time(async () => {
+      for (let i = 0; i < batches; i++) {
+        const values: unknown[] = [];
+        const rows = Array.from({ length: 500 }, (_, j) => {
+          values.push(
+            randomUUID(),
+            b.id,
+            b.manager.id,
+            `Notice ${j}`,
+            "The water will be off between 10:00 and 12:00 for maintenance.",
+          );
+          const k = j * 5;
+          return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1)`;
+        });
+        await raw.query(
+          `insert into announcements (id, building_id, author_id, title, body, sync_version) values ${rows.join(", ")}
+         on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version`,
+          values,
+        );
+      }
+    }, 5);
+    // Second push baseline (not a replacement): per op, the durable rows ADR 0002 requires — the
+    // entity row with its field clocks and the op's idempotency record — raw, one transaction per batch.
+    const rawDurableMs = await time(async () => {
+      for (let i = 0; i < batches; i++) {
+        const ids = Array.from({ length: 500 }, () => randomUUID());
+        const client = await raw.connect();
+        try {
+          await client.query("begin");
+          const hlc = formatHlc({ wall: wall++, counter: 0, node: "bench" });
+          const clocks = JSON.stringify({
+            v: 1,
+            f: { title: { h: hlc, u: b.manager.id }, body: { h: hlc, u: b.manager.id } },
+          });
+          const values: unknown[] = [];
+          const rows = ids.map((id, j) => {
+            values.push(
+              id,
+              b.id,
+              b.manager.id,
+              `Notice ${j}`,
+              "The water will be off between 10:00 and 12:00 for maintenance.",
+              clocks,
+            );
+            const k = j * 6;
+            return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1, $${k + 6}::jsonb)`;
+          });
+          await client.query(
+            `insert into announcements (id, building_id, author_id, title, body, sync_version, sync_clocks) values ${rows.join(", ")}
+           on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version, sync_clocks = excluded.sync_clocks`,
+            values,
+          );
+          const pv: unknown[] = [b.manager.id];
+          const prows = ids.map((_, j) => {
+            const op = `raw:${++seq}`;
+            pv.push(op, JSON.stringify({ opId: op, status: "applied" }));
+            return `($1, $${j * 2 + 2}, 'bench', $${j * 2 + 3}::jsonb)`;
+          });
+          await client.query(
+            `insert into sync_processed_ops (user_id, op_id, device_id, result) values ${prows.join(", ")} on conflict do nothing`,
+            pv,
+          );
+          await client.query("commit");
+        } finally {
+          client.release();
+        }
+      }
+    }, 5);
+    const pushRate = (batches * 500 * 1000) / pushMs;
+    const rawRate = (batches * 500 * 1000) / rawUpsertMs;
+    console.log(
+      `push: ${Math.round(pushRate)} ops/s | raw upsert: ${Math.round(rawRate)} rows/s | ratio ${(pushRate / rawRate).toFixed(2)} (target ≥ 0.5)`,
+    );
+    const durableRate = (batches * 500 * 1000) / rawDurableMs;
+    console.log(
+      `push vs raw entity(+clocks) and processed-op rows (one tx per 500): ${Math.round(durableRate)} ops/s | ratio ${(pushRate / durableRate).toFixed(2)}`,
+    );
+  }
 }
 
 main().catch((err) => {

@@ -16,10 +16,12 @@ import { WebSocket } from "ws";
 import { newMetrics, runWithContext } from "../../src/context";
 import * as schema from "../../src/db/schema";
 import { apartments, buildings, outbox } from "../../src/db/schema";
+import { isUniqueViolation } from "../../src/modules/sync/claims";
 import type { Database } from "../../src/platform/db";
 import { createNeonDatabase } from "../../src/platform/db/neon";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createPgliteDatabase } from "../../src/platform/db/pglite";
+import { preparedSql } from "../../src/platform/db/prepared";
 import { createTestDatabase, MIGRATIONS_FOLDER } from "../support/db";
 import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
@@ -174,6 +176,36 @@ describe.each(adapters)("db contract: $name", (adapter) => {
 
       const found = await database.db.query.buildings.findFirst({ where: eq(buildings.id, b.id) });
       expect(found?.name).toBe("Contract House");
+    });
+
+    it("runs a prepared statement again and again, with placeholders, also inside a transaction", async () => {
+      const b = await newBuilding(`prepared-${randomUUID()}`);
+      const byId = preparedSql<{ name: string; n: string | number }>(
+        "contract_building_by_id",
+        () =>
+          sql`select name, ${sql.placeholder("n")}::int + 1 as n from buildings where id = ${sql.placeholder("id")}::uuid`,
+      );
+      for (let i = 0; i < 8; i++) {
+        const rows = await byId(database.db, { id: b.id, n: i });
+        expect(rows.map((r) => ({ name: r.name, n: Number(r.n) }))).toEqual([{ name: b.name, n: i + 1 }]);
+      }
+      await database.db.transaction(async (tx) => {
+        expect(await byId(tx, { id: randomUUID(), n: 0 })).toEqual([]);
+        expect((await byId(tx, { id: b.id, n: 41 })).map((r) => Number(r.n))).toEqual([42]);
+      });
+    });
+
+    it("reports a unique violation with its code and constraint (sync push relies on both)", async () => {
+      const b = await newBuilding();
+      const err = await database.db
+        .insert(buildings)
+        .values({ id: b.id, name: "twin", addressLine: "x", city: "y", country: "PT" })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(isUniqueViolation(err, "buildings_pkey")).toBe(true);
+      expect(isUniqueViolation(err, "apartments_pkey")).toBe(false);
     });
 
     it("rolls back a transaction that throws", async () => {

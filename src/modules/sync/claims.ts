@@ -45,6 +45,13 @@ export async function recordedResults(
   return new Map(prior.rows.map((r) => [r.op_id, decode(r.result)]));
 }
 
+/** A write sent in the claim statement; in a strict claim, a unique violation of `rerunOn` means Rerun. */
+export interface Alongside {
+  write: SQL;
+  rerunOn?: string;
+  why?: string;
+}
+
 /**
  * Claims each op with its result, sorted by op id so overlapping duplicate batches wait on each
  * other instead of deadlocking. Returns how many were claimed: fewer than given means some op
@@ -58,13 +65,14 @@ export async function claimOps(
   deviceId: string,
   results: Array<{ opId: string; result: OpResult }>,
   strict = false,
-  alongside?: SQL,
+  alongside: Alongside[] = [],
 ): Promise<number> {
   if (results.length === 0) return 0;
   const sorted = results.map((r) => ({ op_id: r.opId, result: r.result }));
   sorted.sort((a, b) => (a.op_id < b.op_id ? -1 : a.op_id > b.op_id ? 1 : 0));
-  // `alongside`: another write of the same transaction, sent in this statement (one round trip).
-  const insert = sql`${alongside ? sql`with alongside as (${alongside}) ` : sql``}
+  // Other writes of the same transaction ride in this statement as CTEs (one round trip).
+  const ctes = alongside.map((a, i) => sql`${sql.identifier(`w${i}`)} as (${a.write})`);
+  const insert = sql`${ctes.length ? sql`with ${sql.join(ctes, sql`, `)} ` : sql``}
     insert into sync_processed_ops (user_id, op_id, device_id, result)
     select ${userId}::uuid, x.op_id, ${deviceId}, x.result
     from json_to_recordset(${JSON.stringify(sorted)}::json) as x(op_id text, result json)`;
@@ -72,9 +80,10 @@ export async function claimOps(
     try {
       await db.execute(insert);
     } catch (err) {
-      throw isUniqueViolation(err, "sync_processed_ops_pkey")
-        ? new Rerun("an op of this push was recorded by another transaction")
-        : err;
+      if (isUniqueViolation(err, "sync_processed_ops_pkey"))
+        throw new Rerun("an op of this push was recorded by another transaction");
+      const hit = alongside.find((a) => a.rerunOn && isUniqueViolation(err, a.rerunOn));
+      throw hit ? new Rerun(hit.why ?? "an optimistic assumption failed") : err;
     }
     return sorted.length;
   }

@@ -12,7 +12,7 @@ import type { SyncClocks } from "../../db/columns";
 import { outbox, syncConflicts } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
 import type { BatchState } from "./apply";
-import { claimOps, isUniqueViolation, Rerun } from "./claims";
+import { type Alongside, claimOps, isUniqueViolation, Rerun } from "./claims";
 import { ENTITIES } from "./entities";
 import { cascadeDeletes, type Work } from "./working-set";
 
@@ -70,17 +70,25 @@ async function upsertRows(
   list: Work[],
   now: Date,
   strict: boolean,
+  defer: Alongside[] | null,
 ): Promise<void> {
   const def = ENTITIES[entity];
   const { cols, names, writable } = upsertPlan(entity);
   const fresh: Record<string, unknown>[] = [];
   const changed: Record<string, unknown>[] = [];
+  const nowIso = now.toISOString();
   for (const w of list) {
+    // Null columns are left out (json_populate_recordset reads a missing key as null): less to
+    // build, send and parse.
     const out: Record<string, unknown> = {};
     for (const col of cols) {
       let v = w.row![col.key];
-      if (v === undefined && col.fill !== "none") v = col.fill === "now" ? now : col.value;
-      out[col.name] = v instanceof Date ? v.toISOString() : (v ?? null);
+      if (v === undefined) {
+        if (col.fill === "none") continue;
+        v = col.fill === "now" ? now : col.value;
+      }
+      if (v === null || v === undefined) continue;
+      out[col.name] = v === now ? nowIso : v instanceof Date ? v.toISOString() : v;
     }
     (w.isNew ? fresh : changed).push(out);
   }
@@ -91,17 +99,24 @@ async function upsertRows(
       insert into ${def.table} (${names})
       select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(changed)}::json)
       on conflict (id) do update set ${writable}`);
-  if (fresh.length) {
-    try {
-      await db.execute(sql`
-        insert into ${def.table} (${names})
-        select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(fresh)}::json)`);
-    } catch (err) {
-      // An optimistic batch did not look its creates' ids up: one exists, rerun with look-ups.
-      if (strict && isUniqueViolation(err, `${getTableName(def.table)}_pkey`))
-        throw new Rerun(`a ${entity} row this push creates exists already`);
-      throw err;
-    }
+  if (!fresh.length) return;
+  // An optimistic batch did not look its creates' ids up: if one exists, rerun with look-ups.
+  const insert: Alongside = {
+    write: sql`insert into ${def.table} (${names})
+      select ${names} from json_populate_recordset(null::${def.table}, ${JSON.stringify(fresh)}::json)`,
+    rerunOn: `${getTableName(def.table)}_pkey`,
+    why: `a ${entity} row this push creates exists already`,
+  };
+  // With `defer`, the insert rides in the claim statement instead of taking its own round trip.
+  if (defer) {
+    defer.push(insert);
+    return;
+  }
+  try {
+    await db.execute(insert.write);
+  } catch (err) {
+    if (strict && isUniqueViolation(err, insert.rerunOn!)) throw new Rerun(insert.why!);
+    throw err;
   }
 }
 
@@ -136,7 +151,11 @@ export async function persistBatch(
     list.push(w);
     byEntity.set(w.entity, list);
   }
-  for (const [entity, list] of byEntity) await upsertRows(db, entity, list, ctx.now, strict);
+  // New rows can ride in the final claim statement unless a cascade must see them (its UPDATE
+  // would not, within one statement).
+  const alongside: Alongside[] = [];
+  const defer = state.deleted.size === 0 ? alongside : null;
+  for (const [entity, list] of byEntity) await upsertRows(db, entity, list, ctx.now, strict, defer);
   for (const [entity, ids] of state.deleted) {
     const building = state.work.get(`${entity}:${ids[0]}`)!.row!.buildingId as string;
     // Ids of one entity may span buildings; each cascade runs at its own building's version.
@@ -186,14 +205,15 @@ export async function persistBatch(
     const prev = newest.get(result.buildingId);
     if (!prev || hlc > prev) newest.set(result.buildingId, hlc);
   }
-  const floors = newest.size
-    ? sql`insert into sync_tombstone_floors (building_id, max_hlc)
+  if (newest.size)
+    alongside.push({
+      write: sql`insert into sync_tombstone_floors (building_id, max_hlc)
         select x.b, x.h from json_to_recordset(${JSON.stringify([...newest].map(([b, h]) => ({ b, h })))}::json)
           as x(b uuid, h text)
         on conflict (building_id) do update
-        set max_hlc = greatest(coalesce(sync_tombstone_floors.max_hlc, ''), excluded.max_hlc)`
-    : undefined;
+        set max_hlc = greatest(coalesce(sync_tombstone_floors.max_hlc, ''), excluded.max_hlc)`,
+    });
   // Last: each op is recorded with its result in the statement that claims it (see claims.ts).
-  // (The buildings' newest clocks ride in the same statement.)
-  return claimOps(db, ctx.userId, ctx.deviceId, results, strict, floors);
+  // (The buildings' newest clocks, and the new rows when deferred, ride in the same statement.)
+  return claimOps(db, ctx.userId, ctx.deviceId, results, strict, alongside);
 }
