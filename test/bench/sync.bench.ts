@@ -31,16 +31,23 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 15);
 const PART = process.env.BENCH_PART ?? "all";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-async function time(fn: () => Promise<unknown>, repeat = REPEAT): Promise<number> {
-  // Warm up until the code is optimized: at least 3 calls and 500 ms (2 calls left N = 10 cold).
-  for (let i = 0, s = performance.now(); i < 3 || performance.now() - s < 500; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    const s = performance.now();
-    await fn();
-    out.push(performance.now() - s);
+/**
+ * Medians of `fns`, measured interleaved — round after round, each fn once per round — so a noisy
+ * stretch of the machine hits the measurement and its baseline alike. Each is warmed up first
+ * until optimized: at least 3 calls and 500 ms.
+ */
+async function time(fns: Array<() => Promise<unknown>>, repeat = REPEAT): Promise<number[]> {
+  for (const fn of fns)
+    for (let i = 0, s = performance.now(); i < 3 || performance.now() - s < 500; i++) await fn();
+  const out: number[][] = fns.map(() => []);
+  for (let r = 0; r < repeat; r++) {
+    for (const [k, fn] of fns.entries()) {
+      const s = performance.now();
+      await fn();
+      out[k]!.push(performance.now() - s);
+    }
   }
-  return median(out);
+  return out.map(median);
 }
 
 async function main() {
@@ -111,7 +118,7 @@ async function main() {
         if (res.status !== 200) throw new Error(`seed push failed: ${res.status} ${await res.text()}`);
       }
       const cursor = 0;
-      const pullMs = await time(async () => {
+      const pull = async () => {
         // The body the SDK sends (device id and pending counts included).
         const res = await call(
           "/api/v1/sync/pull",
@@ -122,7 +129,7 @@ async function main() {
         const body = (await res.json()) as { changes: { announcements?: { updated: unknown[] } } };
         if (body.changes.announcements?.updated.length !== n)
           throw new Error("pull returned the wrong row count");
-      });
+      };
       const rawSelect = async () => {
         const r = await raw.query(
           `select id, building_id, author_id, title, body, priority, published_at, created_at, updated_at, sync_version, deleted_at
@@ -132,14 +139,14 @@ async function main() {
         if (r.rows.length !== n) throw new Error("raw select returned the wrong row count");
         return r.rows;
       };
-      const rawMs = await time(rawSelect);
       // Second baseline (not a replacement): the app's per-request floor + the same SELECT + JSON.
-      const appRawMs = await time(async () => {
+      const appRaw = async () => {
         const res = await app.request(`/api/v1/buildings/${b.id}`, { headers: b.manager.auth });
         if (res.status !== 200) throw new Error(`building GET failed: ${res.status}`);
         await res.text();
         JSON.stringify(await rawSelect());
-      });
+      };
+      const [pullMs, rawMs, appRawMs] = (await time([pull, rawSelect, appRaw])) as [number, number, number];
       const ratio = pullMs / rawMs;
       pullRatios.push({ n, ratio, ms: pullMs });
       console.log(
@@ -156,7 +163,7 @@ async function main() {
     // Push vs raw upsert, 500 rows per request/statement.
     const b = await createBuilding(services);
     const batches = Number(process.env.BATCHES ?? 10);
-    const pushMs = await time(async () => {
+    const push = async () => {
       for (let i = 0; i < batches; i++) {
         const res = await call(
           "/api/v1/sync/push",
@@ -165,8 +172,8 @@ async function main() {
         );
         if (res.status !== 200) throw new Error(`push failed ${res.status}`);
       }
-    }, 5);
-    const rawUpsertMs = await time(async () => {
+    };
+    const rawUpsert = async () => {
       for (let i = 0; i < batches; i++) {
         const values: unknown[] = [];
         const rows = Array.from({ length: 500 }, (_, j) => {
@@ -186,10 +193,10 @@ async function main() {
           values,
         );
       }
-    }, 5);
+    };
     // Second push baseline (not a replacement): per op, the durable rows ADR 0002 requires — the
     // entity row with its field clocks and the op's idempotency record — raw, one transaction per batch.
-    const rawDurableMs = await time(async () => {
+    const rawDurable = async () => {
       for (let i = 0; i < batches; i++) {
         const ids = Array.from({ length: 500 }, () => randomUUID());
         const client = await raw.connect();
@@ -211,7 +218,7 @@ async function main() {
               clocks,
             );
             const k = j * 6;
-            return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1, $${k + 6}::jsonb)`;
+            return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1, $${k + 6}::json)`;
           });
           await client.query(
             `insert into announcements (id, building_id, author_id, title, body, sync_version, sync_clocks) values ${rows.join(", ")}
@@ -222,7 +229,7 @@ async function main() {
           const prows = ids.map((_, j) => {
             const op = `raw:${++seq}`;
             pv.push(op, JSON.stringify({ opId: op, status: "applied" }));
-            return `($1, $${j * 2 + 2}, 'bench', $${j * 2 + 3}::jsonb)`;
+            return `($1, $${j * 2 + 2}, 'bench', $${j * 2 + 3}::json)`;
           });
           await client.query(
             `insert into sync_processed_ops (user_id, op_id, device_id, result) values ${prows.join(", ")} on conflict do nothing`,
@@ -233,7 +240,12 @@ async function main() {
           client.release();
         }
       }
-    }, 5);
+    };
+    const [pushMs, rawUpsertMs, rawDurableMs] = (await time([push, rawUpsert, rawDurable], 5)) as [
+      number,
+      number,
+      number,
+    ];
     const pushRate = (batches * 500 * 1000) / pushMs;
     const rawRate = (batches * 500 * 1000) / rawUpsertMs;
     console.log(
