@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps, tstz, syncClocks } from "../../db/columns";
+import { deletedAt, id, syncClocks, timestamps, tstz } from "../../db/columns";
 import { buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps, syncClocks } from "../../db/columns";
+import { deletedAt, id, syncClocks, timestamps } from "../../db/columns";
 import { users } from "../identity/schema";
 
 export const buildings = pgTable("buildings", {

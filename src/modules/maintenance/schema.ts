@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps, syncClocks } from "../../db/columns";
+import { deletedAt, id, syncClocks, timestamps } from "../../db/columns";
 import { apartments, buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 
