@@ -10,6 +10,7 @@ import { signRoomToken } from "../../src/modules/realtime/token";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
 import { openRoom } from "../integration/realtime/harness";
 import { TEST_JWT_SECRET } from "../support/app";
+import { stopGroup } from "./wrangler";
 
 const PARTY_SECRET = "party-secret-for-tests-0123456789";
 
@@ -40,7 +41,9 @@ describe("realtime rooms under partykit dev", () => {
     child = spawn(
       "node_modules/.bin/partykit",
       ["dev", "--port", String(port), ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}=${v}`])],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } },
+      // Its own process group, so stopping it also ends the workerd it starts (a plain kill of
+      // partykit left workerd running after the suite).
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" }, detached: true },
     );
     let out = "";
     await new Promise<void>((resolve, reject) => {
@@ -57,8 +60,8 @@ describe("realtime rooms under partykit dev", () => {
       child.on("exit", (code) => reject(new Error(`partykit dev exited ${code}:\n${out}`)));
     });
   }, 120_000);
-  afterAll(() => {
-    if (child?.pid) child.kill("SIGTERM");
+  afterAll(async () => {
+    if (child) await stopGroup(child);
   });
 
   const building = () => crypto.randomUUID();

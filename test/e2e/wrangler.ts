@@ -45,6 +45,20 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals) {
   }
 }
 
+/**
+ * Stops a child spawned with `detached: true` (its own process group) and everything it started:
+ * SIGTERM to the group, SIGKILL after 10 s, then SIGKILL again so no workerd child outlives it.
+ */
+export async function stopGroup(child: ChildProcess): Promise<void> {
+  signalGroup(child, "SIGTERM");
+  const done = await Promise.race([exited(child).then(() => true), sleep(10_000).then(() => false)]);
+  if (!done) {
+    signalGroup(child, "SIGKILL");
+    await exited(child);
+  }
+  signalGroup(child, "SIGKILL");
+}
+
 /** Starts `wrangler dev` with `vars` as the Worker's environment and waits until it answers. */
 export async function startWranglerDev(
   vars: Record<string, string>,
@@ -96,14 +110,7 @@ export async function startWranglerDev(
 
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    signalGroup(child, "SIGTERM");
-    const done = await Promise.race([exited(child).then(() => true), sleep(10_000).then(() => false)]);
-    if (!done) {
-      signalGroup(child, "SIGKILL");
-      await exited(child);
-    }
-    // workerd children share the group; make sure none outlives wrangler.
-    signalGroup(child, "SIGKILL");
+    await stopGroup(child);
     await rm(dir, { recursive: true, force: true });
   };
 
