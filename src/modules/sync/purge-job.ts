@@ -5,17 +5,8 @@
  */
 import { sql } from "drizzle-orm";
 import type { Services } from "../../services";
+import { ENTITIES } from "./entities";
 import { purgeTombstones } from "./tombstones";
-
-/** Every table whose soft-deleted rows travel to clients as tombstones (see tombstones.ts). */
-const TOMBSTONE_TABLES = [
-  "apartments",
-  "memberships",
-  "maintenance_requests",
-  "request_comments",
-  "announcements",
-  "payments",
-] as const;
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -45,9 +36,10 @@ async function expiredByBuilding(
   cutoff: Date,
 ): Promise<Array<{ buildingId: string; upTo: number }>> {
   const tombstones = sql.join(
-    TOMBSTONE_TABLES.map(
-      (table) =>
-        sql`select building_id, sync_version as v, deleted_at from ${sql.identifier(table)} where deleted_at is not null`,
+    // Every synced table keeps tombstones (see tombstones.ts).
+    Object.values(ENTITIES).map(
+      ({ table }) =>
+        sql`select building_id, sync_version as v, deleted_at from ${table} where deleted_at is not null`,
     ),
     sql` union all `,
   );
