@@ -45,8 +45,20 @@ export async function signAccessToken(
     .sign(await key(secret));
 }
 
+/**
+ * Tokens that verified, by secret and token text, with their expiry. A device sends the same
+ * token on every request for its 15 minutes, so the HMAC and claim checks run once per token,
+ * not once per request; a hit still checks expiry against `now`. Only exact token strings hit (a
+ * different signature is a different key), and the map is bounded: the oldest entries go first.
+ */
+const VERIFIED_MAX = 10_000;
+const verified = new Map<string, { claims: AccessClaims; exp: number }>();
+
 /** Verifies signature, issuer, audience, type and expiry against `now`; 401 problem otherwise. */
 export async function verifyAccessToken(token: string, secret: string, now: Date): Promise<AccessClaims> {
+  const cacheKey = `${secret.length}:${secret}${token}`;
+  const hit = verified.get(cacheKey);
+  if (hit && now.getTime() < hit.exp * 1000) return hit.claims;
   try {
     const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,
@@ -57,7 +69,12 @@ export async function verifyAccessToken(token: string, secret: string, now: Date
     if (payload.typ !== "access" || typeof payload.sub !== "string") {
       throw new ApiError("UNAUTHENTICATED", "not an access token");
     }
-    return { userId: payload.sub, isAdmin: payload.adm === true };
+    const claims = { userId: payload.sub, isAdmin: payload.adm === true };
+    if (typeof payload.exp === "number") {
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(cacheKey, { claims, exp: payload.exp });
+    }
+    return claims;
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (err instanceof joseErrors.JWTExpired)

@@ -141,6 +141,27 @@ describe.each(DB_KINDS)("accounts and sessions on %s", (kind) => {
     expect(stored!.tokenHash).not.toBe(s.refreshToken);
   });
 
+
+  it("expires an access token on time, though its verification is remembered, and refuses a forged twin", async () => {
+    const a = await signUp(t);
+    const s = await signIn(t, a);
+    const me = () => t.request("/api/v1/me", { headers: bearer(s.accessToken) });
+    expect((await me()).status).toBe(200);
+    expect((await me()).status).toBe(200); // the remembered verification
+    const [head, payload, signature] = s.accessToken.split(".");
+    const flipped = signature!.startsWith("A") ? `B${signature!.slice(1)}` : `A${signature!.slice(1)}`;
+    const forged = await t.request("/api/v1/me", { headers: bearer(`${head}.${payload}.${flipped}`) });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ code: "UNAUTHENTICATED" });
+    clock.advance(s.expiresIn * 1000);
+    try {
+      const res = await me();
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ code: "TOKEN_EXPIRED" });
+    } finally {
+      clock.advance(-s.expiresIn * 1000);
+    }
+  });
   it("answers a wrong password and an unknown email alike (401 INVALID_CREDENTIALS), auditing both", async () => {
     const a = await signUp(t);
     const wrong = await t.request(
