@@ -40,8 +40,12 @@ export function withBody(res: Response, body: Body): Response {
   return res;
 }
 
+/** Node and Bun count a string's UTF-8 bytes natively, without encoding a copy of it. */
+const nativeByteLength = (globalThis as { Buffer?: { byteLength(s: string): number } }).Buffer?.byteLength;
+
 export function byteLength(body: Body): number {
-  return typeof body === "string" ? encoder.encode(body).byteLength : body.byteLength;
+  if (typeof body !== "string") return body.byteLength;
+  return nativeByteLength ? nativeByteLength(body) : encoder.encode(body).byteLength;
 }
 
 export function toBytes(body: Body): Uint8Array {

@@ -48,8 +48,8 @@ export interface EntityDef {
   required: string[];
   readOnly: boolean;
   /**
-   * Rows a resident reads, as SQL over the table and the caller's standing `acc` (`acc.user_id`,
-   * `acc.apartment_id`); undefined: every row of the building. Managers read every row.
+   * Rows a resident reads, as SQL over the table and the caller's `standing` (below); undefined:
+   * every row of the building. Managers read every row.
    */
   residentReads?: SQL;
   /** Fields a resident reads only where `when` holds (elsewhere the row goes without them). */
@@ -63,6 +63,18 @@ export interface EntityDef {
   /** Children soft-deleted with the row. */
   children?: Array<{ entity: SyncEntity; field: string }>;
 }
+
+/**
+ * The caller's standing inside the pull statement (its one-row CTE `acc`), as scalar subqueries:
+ * Postgres evaluates each once per statement, and a table's filters stay conditions on the table
+ * alone, so the pull reads each table in index order (see pull.ts).
+ */
+export const standing = {
+  userId: sql.raw("(select acc.user_id from acc)"),
+  apartmentId: sql.raw("(select acc.apartment_id from acc)"),
+  role: sql.raw("(select acc.eff from acc)"),
+  head: sql.raw("(select acc.head from acc)"),
+};
 
 const text = (max: number, min = 1) => z.string().trim().min(min).max(max);
 const intOrNull = z.number().int().min(0).max(1_000_000).nullable();
@@ -88,7 +100,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["number"],
     readOnly: false,
-    residentHides: { fields: ["areaSqm", "rooms"], when: sql`${apartments.id} = acc.apartment_id` },
+    residentHides: { fields: ["areaSqm", "rooms"], when: sql`${apartments.id} = ${standing.apartmentId}` },
     canWrite: (a) => a.role === "manager",
     children: [{ entity: "maintenance_requests", field: "apartmentId" }],
   },
@@ -99,7 +111,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     fields: {},
     required: [],
     readOnly: true,
-    residentReads: sql`${memberships.userId} = acc.user_id`,
+    residentReads: sql`${memberships.userId} = ${standing.userId}`,
     canWrite: never,
   },
   maintenance_requests: {
@@ -129,7 +141,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["apartmentId", "title"],
     readOnly: false,
-    residentReads: sql`${maintenanceRequests.apartmentId} = acc.apartment_id`,
+    residentReads: sql`${maintenanceRequests.apartmentId} = ${standing.apartmentId}`,
     serverFields: (a) => ({ openedBy: a.userId }),
     parent: { field: "apartmentId", entity: "apartments" },
     canWrite: (a, type, row) =>
@@ -147,7 +159,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["requestId", "body"],
     readOnly: false,
-    residentReads: sql`${requestComments.requestId} in (select r.id from maintenance_requests r where r.apartment_id = acc.apartment_id)`,
+    residentReads: sql`${requestComments.requestId} in (select r.id from maintenance_requests r where r.apartment_id = ${standing.apartmentId})`,
     serverFields: (a) => ({ authorId: a.userId }),
     parent: { field: "requestId", entity: "maintenance_requests" },
     // Visibility of the parent request is checked by the push verb; here: only authors edit.
@@ -198,7 +210,7 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     fields: {},
     required: [],
     readOnly: true,
-    residentReads: sql`${payments.apartmentId} = acc.apartment_id`,
+    residentReads: sql`${payments.apartmentId} = ${standing.apartmentId}`,
     canWrite: never,
   },
 };

@@ -5,7 +5,7 @@
  * boundary, and a single version larger than the page is sent whole.
  *
  * One statement per building does the whole usual pull: the caller's standing (role, apartment,
- * head version, tombstone floor), the page cut, and the rows as JSON text, all from one snapshot —
+ * head version, tombstone floor) and the page's rows as JSON text, all from one snapshot —
  * so rows are bounded by a head read in the same snapshot, and a version, taken under the building
  * row lock and committed in order, is either wholly visible or not at all. The standing decides
  * afterwards whether the answer stands (member, cursor within the kept range, own membership
@@ -19,7 +19,7 @@ import { isUuid } from "../../http/auth";
 import { ApiError } from "../../http/errors";
 import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
 import type { VerbContext } from "../../verbs";
-import { ENTITIES, type EntityDef } from "./entities";
+import { standing as caller, ENTITIES, type EntityDef } from "./entities";
 import { recordPullState } from "./state";
 
 export const DEFAULT_PULL_LIMIT = 1000;
@@ -34,7 +34,16 @@ export interface PullInput {
   pending?: Record<string, number>;
 }
 
-const p = (name: string) => sql.placeholder(name);
+/**
+ * The statement's parameters, each bound once and referenced by position (Drizzle would bind a
+ * placeholder again at every use: 55 values instead of 7).
+ */
+const PARAMS = ["building", "user", "admin", "lo", "hi", "live", "limit"] as const;
+const TYPES = ["uuid", "uuid", "boolean", "bigint", "bigint", "boolean", "bigint"];
+const p = (name: (typeof PARAMS)[number]) => {
+  const i = PARAMS.indexOf(name);
+  return sql.raw(`$${i + 1}::${TYPES[i]}`);
+};
 
 /**
  * One column's JSON value as text, never NULL (a NULL would void the whole concatenation). Written
@@ -78,77 +87,70 @@ function rowJson(def: EntityDef): SQL {
     def,
     all.filter((k) => !hides.fields.includes(k)),
   );
-  return sql`case when acc.eff = 'manager' or ${hides.when} then ${full} else ${partial} end`;
-}
-
-/** Rows of one table in (lo, min(head, hi)] the caller may read (the tables of `from`: the table and acc). */
-function inRange(def: EntityDef): SQL {
-  const t = def.table;
-  const reads = def.residentReads ? sql`and (acc.eff = 'manager' or ${def.residentReads})` : sql``;
-  return sql`acc.eff is not null and ${t.buildingId} = acc.building_id
-      and ${t.syncVersion} > ${p("lo")}::bigint and ${t.syncVersion} <= least(acc.head, ${p("hi")}::bigint)
-      and (not ${p("live")}::boolean or ${t.deletedAt} is null) ${reads}`;
-}
-
-/** The changes of one table as plain columns (entity, version, id), for ordering and cutting the page. */
-function slim(def: EntityDef): SQL {
-  const t = def.table;
-  return sql`select ${def.name}::text as e, ${t.syncVersion} as v, ${t.id} as id from ${t}, acc where ${inRange(def)}`;
+  return sql`case when ${caller.role} = 'manager' or ${hides.when} then ${full} else ${partial} end`;
 }
 
 /**
- * The page's rows of one table, as JSON text: the same range read again, bounded by the page's cut
- * (every row below the last version of a full page is in the page: it is ordered by version).
+ * The first `limit` changes of one table the caller may read, in (lo, min(head, hi)] by version,
+ * as (entity, version, id, deleted, JSON text). The conditions are on the table alone (the
+ * standing enters as scalar subqueries, evaluated once), so the (building_id, sync_version) index
+ * yields the rows in order and a row's JSON is built only when the row is taken.
  */
-function rows(def: EntityDef): SQL {
+function changes(def: EntityDef): SQL {
   const t = def.table;
-  return sql`select ${def.name}::text as e, ${t.id} as id, (${t.deletedAt} is not null) as d,
-      case when ${t.deletedAt} is null then ${rowJson(def)}::text end as r
-    from ${t}, acc, meta
-    where ${inRange(def)} and (meta.n < ${p("limit")}::bigint or ${t.syncVersion} < meta.top)`;
+  const reads = def.residentReads ? sql`and (${caller.role} = 'manager' or ${def.residentReads})` : sql``;
+  return sql`(select ${sql.raw(`'${def.name}'`)}::text as e, ${t.syncVersion} as v, ${t.id} as id,
+      (${t.deletedAt} is not null) as d, case when ${t.deletedAt} is null then ${rowJson(def)} end as r
+    from ${t}
+    where ${caller.role} is not null and ${t.buildingId} = ${p("building")}
+      and ${t.syncVersion} > ${p("lo")} and ${t.syncVersion} <= least(${caller.head}, ${p("hi")})
+      and (not ${p("live")} or ${t.deletedAt} is null) ${reads}
+    order by v limit ${p("limit")})`;
 }
 
-type StatementRow = { e: SyncEntity | "access"; id: string | null; d: boolean | null; r: string | null };
+type StatementRow = {
+  e: SyncEntity | "access";
+  /** sync_version (a bigint: a string from node-postgres) */
+  v: string | number | null;
+  id: string | null;
+  d: boolean | null;
+  r: string | null;
+};
 type Standing = {
   head: number;
   floor: number;
   maxHlc: string | null;
   eff: "manager" | "resident" | null;
   mversion: number | null;
-  n: number;
-  top: number | null;
 };
 
 /**
- * The statement: `acc` is the caller's standing (no row: no such building), `page` the first
- * `limit` changes by (version, entity, id) — plain columns only, so the sort stays small — and
- * `meta` its size and last version. A full page is sent less its last version (which may continue
- * past it); the rows come out as JSON text, and the first output row is the standing.
+ * The statement: `acc` is the caller's standing (no row: no such building), sent first as JSON;
+ * then the first `limit` changes of the building in version order, a merge of the tables' ordered
+ * reads — so however large the backlog, only about a page of rows is read and encoded.
  */
-const pullStatement: PreparedSql<StatementRow> = preparedSql("horizon_sync_pull_v1", () => {
-  const defs = Object.values(ENTITIES);
-  return sql`with acc as (
+const pullStatement: PreparedSql<StatementRow> = preparedSql(
+  "horizon_sync_pull_v2",
+  () => {
+    const defs = Object.values(ENTITIES);
+    return sql`with acc as (
       select b.id as building_id, b.sync_version as head, coalesce(f.floor_version, 0) as floor,
-             f.max_hlc, m.apartment_id, m.sync_version as mversion, ${p("user")}::uuid as user_id,
-             coalesce(m.role, case when ${p("admin")}::boolean then 'manager' end) as eff
+             f.max_hlc, m.apartment_id, m.sync_version as mversion, ${p("user")} as user_id,
+             coalesce(m.role, case when ${p("admin")} then 'manager' end) as eff
       from buildings b
       left join memberships m
-        on m.building_id = b.id and m.user_id = ${p("user")}::uuid and m.deleted_at is null
+        on m.building_id = b.id and m.user_id = ${p("user")} and m.deleted_at is null
       left join sync_tombstone_floors f on f.building_id = b.id
-      where b.id = ${p("building")}::uuid and b.deleted_at is null),
-    page as (
-      select u.* from (${sql.join(defs.map(slim), sql` union all `)}) u
-      order by u.v, u.e, u.id limit ${p("limit")}::bigint),
-    meta as (select count(*) as n, max(v) as top from page)
-    select 'access' as e, null::uuid as id, null::boolean as d,
+      where b.id = ${p("building")} and b.deleted_at is null)
+    select 'access' as e, null::bigint as v, null::uuid as id, null::boolean as d,
       json_build_object('head', acc.head, 'floor', acc.floor, 'maxHlc', acc.max_hlc, 'eff', acc.eff,
-        'mversion', acc.mversion, 'n', meta.n, 'top', meta.top)::text as r
-    from acc, meta
-    ${sql.join(
-      defs.map((def) => sql` union all ${rows(def)}`),
-      sql``,
-    )}`;
-});
+        'mversion', acc.mversion)::text as r
+    from acc
+    union all
+    (select * from (${sql.join(defs.map(changes), sql` union all `)}) u order by u.v limit ${p("limit")})`;
+  },
+  PARAMS,
+);
 
 interface PageRange {
   lo: number;
@@ -190,8 +192,6 @@ async function runPull(
         maxHlc: (s.maxHlc as string | null) ?? null,
         eff: (s.eff as Standing["eff"]) ?? null,
         mversion: s.mversion === null ? null : Number(s.mversion),
-        n: Number(s.n),
-        top: s.top === null ? null : Number(s.top),
       };
     }
   }
@@ -262,9 +262,11 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<s
       ({ rows } = await runPull(ctx, b, { lo: -1, hi: next, live: true, limit: UNBOUNDED }));
       full = true;
       hasMore ||= next < standing.head;
-    } else if (standing.n > budget) {
-      // Full page: it ends before its last version, which may continue past the page.
-      const cut = standing.top!;
+    } else if (rows.length > budget) {
+      // Full page (the statement read one row more than the budget): it ends before its last
+      // version, which may continue past the page.
+      const cut = rows.reduce((top, row) => Math.max(top, Number(row.v)), 0);
+      rows = rows.filter((row) => Number(row.v) < cut);
       if (rows.length > 0) next = cut - 1;
       else {
         // One version alone exceeds the budget: send it whole rather than split it or stall.

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { withBody } from "../../../http/body";
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
@@ -77,6 +78,7 @@ export function registerPull(app: App) {
     const body = c.req.valid("json");
     // Already serialized: the rows are the JSON text Postgres built (see pull.ts).
     const text = await pullChanges(verbContext(c), body);
-    return c.body(text, 200, { "content-type": "application/json" }) as never;
+    // Remembered, so the response log and compression take its size without reading it back.
+    return withBody(c.body(text, 200, { "content-type": "application/json" }), text) as never;
   });
 }
