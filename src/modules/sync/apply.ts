@@ -9,7 +9,6 @@
  */
 import { compareHlc, formatHlc, type Hlc, parseHlc } from "../../client/sync/hlc";
 import type { OpResult, SyncEntity } from "../../client/sync/protocol";
-import type { BuildingAccess } from "./access";
 import { ENTITIES, type EntityDef, entityDef, type SyncActor, toWire } from "./entities";
 import { type Work, workKey } from "./working-set";
 
@@ -44,7 +43,8 @@ export interface ConflictRecord {
 export interface BatchState {
   userId: string;
   work: Map<string, Work>;
-  access: Map<string, BuildingAccess>;
+  /** The caller's standing in each building the batch writes (and may write). */
+  access: Map<string, { buildingId: string; actor: SyncActor }>;
   /** Version each locked building is written at in this batch. */
   versions: Map<string, number>;
   occupied: Set<string>;
@@ -58,6 +58,28 @@ const reject = (op: ParsedOp, reason: string, detail: string): OpResult => ({
   status: "rejected",
   reason,
   detail,
+});
+
+function result(
+  op: ParsedOp,
+  status: "applied" | "superseded",
+  version: number,
+  buildingId: string,
+  extra?: Partial<OpResult>,
+): OpResult {
+  const r: OpResult = { opId: op.opId, status, version, buildingId };
+  if (op.clamped) r.clampedHlc = op.hlcText;
+  return extra ? Object.assign(r, extra) : r;
+}
+
+type ConflictDetail = Omit<ConflictRecord, "buildingId" | "opId" | "entity" | "rowId" | "incomingHlc">;
+const conflictOf = (op: ParsedOp, def: EntityDef, buildingId: string, c: ConflictDetail): ConflictRecord => ({
+  buildingId,
+  opId: op.opId,
+  entity: def.name,
+  rowId: op.id,
+  incomingHlc: op.hlcText,
+  ...c,
 });
 
 /** What a resident may read, mirroring the pull filters of entities.ts. */
@@ -132,24 +154,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   }
   if (!access || version === undefined) return reject(op, "NOT_FOUND", "building not found");
   const actor = access.actor;
-  const clamp = op.clamped ? { clampedHlc: op.hlcText } : {};
-  const done = (status: "applied" | "superseded", extra: Partial<OpResult> = {}): OpResult => ({
-    opId: op.opId,
-    status,
-    version,
-    buildingId: access.buildingId,
-    ...clamp,
-    ...extra,
-  });
-  const conflict = (c: Omit<ConflictRecord, "buildingId" | "opId" | "entity" | "rowId" | "incomingHlc">) =>
-    state.conflicts.push({
-      buildingId: access.buildingId,
-      opId: op.opId,
-      entity: def.name,
-      rowId: op.id,
-      incomingHlc: op.hlcText,
-      ...c,
-    });
+  const b = access.buildingId;
 
   const parsed = op.type === "delete" ? { values: {} } : parseFields(def, actor, op);
   if ("reason" in parsed) return reject(op, parsed.reason, parsed.detail);
@@ -176,15 +181,17 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
         );
       }
       if (parent.row.deletedAt) {
-        conflict({
-          field: null,
-          kind: "unresolvable",
-          rule: "parent-deleted",
-          incomingValue: op.fields,
-          currentValue: null,
-          currentHlc: parent.clocks._deleted?.h ?? null,
-          currentUserId: parent.clocks._deleted?.u ?? null,
-        });
+        state.conflicts.push(
+          conflictOf(op, def, b, {
+            field: null,
+            kind: "unresolvable",
+            rule: "parent-deleted",
+            incomingValue: op.fields,
+            currentValue: null,
+            currentHlc: parent.clocks._deleted?.h ?? null,
+            currentUserId: parent.clocks._deleted?.u ?? null,
+          }),
+        );
         return reject(op, "PARENT_DELETED", `${def.parent.entity} ${parent.id} was deleted`);
       }
     }
@@ -201,7 +208,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
       clocks,
       floor: null,
     });
-    return done("applied");
+    return result(op, "applied", version, b);
   }
 
   const row = existing!;
@@ -214,7 +221,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   const deletedBy = work.clocks._deleted ?? null;
 
   if (op.type === "delete") {
-    if (row.deletedAt) return done("superseded", { detail: "already deleted" });
+    if (row.deletedAt) return result(op, "superseded", version, b, { detail: "already deleted" });
     if (def.name === "apartments" && state.occupied.has(op.id)) {
       return reject(
         op,
@@ -228,7 +235,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
     const list = state.deleted.get(def.name) ?? [];
     list.push(op.id);
     state.deleted.set(def.name, list);
-    return done("applied");
+    return result(op, "applied", version, b);
   }
 
   if (Object.keys(parsed.values).length === 0)
@@ -236,30 +243,34 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   // Deleted with its parent (cascade): report it as the parent's deletion.
   const parentGone = parent?.row?.deletedAt && (!row.deletedAt || !deletedBy);
   if (row.deletedAt && !parentGone) {
-    conflict({
-      field: null,
-      kind: "lww",
-      rule: "delete-wins",
-      incomingValue: op.fields,
-      currentValue: null,
-      currentHlc: deletedBy?.h ?? null,
-      currentUserId: deletedBy?.u ?? null,
-    });
-    return done("superseded", {
+    state.conflicts.push(
+      conflictOf(op, def, b, {
+        field: null,
+        kind: "lww",
+        rule: "delete-wins",
+        incomingValue: op.fields,
+        currentValue: null,
+        currentHlc: deletedBy?.h ?? null,
+        currentUserId: deletedBy?.u ?? null,
+      }),
+    );
+    return result(op, "superseded", version, b, {
       reason: "DELETED",
       detail: `${def.name} ${op.id} was deleted; delete wins over updates`,
     });
   }
   if (parentGone) {
-    conflict({
-      field: null,
-      kind: "unresolvable",
-      rule: "parent-deleted",
-      incomingValue: op.fields,
-      currentValue: null,
-      currentHlc: parent.clocks._deleted?.h ?? null,
-      currentUserId: parent.clocks._deleted?.u ?? null,
-    });
+    state.conflicts.push(
+      conflictOf(op, def, b, {
+        field: null,
+        kind: "unresolvable",
+        rule: "parent-deleted",
+        incomingValue: op.fields,
+        currentValue: null,
+        currentHlc: parent.clocks._deleted?.h ?? null,
+        currentUserId: parent.clocks._deleted?.u ?? null,
+      }),
+    );
     return reject(op, "PARENT_DELETED", `${def.parent!.entity} ${parent.id} was deleted`);
   }
   const lost: string[] = [];
@@ -278,17 +289,25 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
       applied++;
     } else {
       lost.push(f);
-      conflict({
-        field: f,
-        kind: "lww",
-        rule: "field-lww",
-        incomingValue: toWire(value),
-        currentValue: toWire(row[f]),
-        currentHlc: formatHlc(current),
-        currentUserId: currentUser,
-      });
+      state.conflicts.push(
+        conflictOf(op, def, b, {
+          field: f,
+          kind: "lww",
+          rule: "field-lww",
+          incomingValue: toWire(value),
+          currentValue: toWire(row[f]),
+          currentHlc: formatHlc(current),
+          currentUserId: currentUser,
+        }),
+      );
     }
   }
   if (applied) work.dirty = true;
-  return done(applied ? "applied" : "superseded", lost.length ? { superseded: lost } : {});
+  return result(
+    op,
+    applied ? "applied" : "superseded",
+    version,
+    b,
+    lost.length ? { superseded: lost } : undefined,
+  );
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
@@ -243,6 +244,38 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
     // The clock from the year 3000 was clamped to the allowed skew.
     const clamped = Number(body.results[7]!.clampedHlc!.slice(0, 15));
     expect(clamped).toBeLessThanOrEqual(Date.now() + t.services.config.SYNC_MAX_CLOCK_SKEW_MS);
+  });
+
+  it("leaves a building untouched by a stranger's push, and lets a platform admin write as its manager", async () => {
+    const b = await createBuilding(t.services);
+    const stranger = await createUser(t.services);
+    const admin = await createUser(t.services, { admin: true });
+    const version = async () =>
+      (
+        (await t.services.database.db.execute(
+          sql`select sync_version as v, (select count(*) from outbox where building_id = ${b.id}) as pokes from buildings where id = ${b.id}`,
+        )) as unknown as { rows: Array<{ v: string | number; pokes: string | number }> }
+      ).rows[0]!;
+    const before = await version();
+    const create = (id: string) => ({
+      opId: opId(),
+      type: "create",
+      entity: "announcements",
+      id,
+      fields: { buildingId: b.id, title: "Notice", body: "Water off at noon" },
+      hlc: hlcAt(Date.now()),
+    });
+    const refused = await push(t, stranger, [create(randomUUID())]);
+    expect(refused.body.results[0]).toMatchObject({ status: "rejected", reason: "NOT_FOUND" });
+    const after = await version();
+    expect(Number(after.v)).toBe(Number(before.v));
+    expect(Number(after.pokes)).toBe(Number(before.pokes));
+
+    const id = randomUUID();
+    const done = await push(t, admin, [create(id)]);
+    expect(done.body.results[0]).toMatchObject({ status: "applied", version: Number(before.v) + 1 });
+    const { body } = await pull(t, b.manager, { [b.id]: Number(before.v) });
+    expect(body.changes.announcements?.updated.map((r) => r.id)).toEqual([id]);
   });
 
   it("caps ops per push with 413 and refuses a 100,000-op body", async () => {
