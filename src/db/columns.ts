@@ -20,8 +20,13 @@ export type FieldClock = { h: string; u: string | null };
 /**
  * Sync's per-field clocks of a row that clients may edit offline (ADR 0002): `v` is the row's
  * sync_version when sync last wrote it (a row whose version moved on was written elsewhere since),
- * `f` the clock of each field (and `_deleted`). Null until sync first writes the row.
+ * `f` the clock of each field (and `_deleted`), less those listed in `d`, which share the clock
+ * `d` gives (see modules/sync/clocks.ts). Null until sync first writes the row.
  */
-export type SyncClocks = { v: number; f: Record<string, FieldClock> };
+export type SyncClocks = {
+  v: number;
+  d?: { h: string; u: string | null; k: string[] };
+  f: Record<string, FieldClock>;
+};
 // json, not jsonb: only JavaScript reads it, and storing json skips building a jsonb per write.
 export const syncClocks = () => json("sync_clocks").$type<SyncClocks>();

@@ -51,7 +51,9 @@ export const syncProcessedOps = pgTable(
   },
   (t) => [
     primaryKey({ columns: [t.userId, t.opId] }),
-    index("sync_processed_ops_created_idx").on(t.createdAt),
+    // BRIN: rows arrive in created_at order, so a block range summary serves the retention purge
+    // at a fraction of a btree's cost on every pushed op.
+    index("sync_processed_ops_created_brin").using("brin", t.createdAt),
   ],
 );
 

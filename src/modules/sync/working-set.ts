@@ -11,6 +11,7 @@ import type { SyncEntity } from "../../client/sync/protocol";
 import type { FieldClock, SyncClocks } from "../../db/columns";
 import { memberships } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
+import { unpackClocks } from "./clocks";
 import { ENTITIES } from "./entities";
 
 export type StoredClock = FieldClock;
@@ -80,7 +81,7 @@ export async function loadWorkingSet(db: DbOrTx, req: LoadRequest): Promise<Map<
   }
   for (const w of work.values()) {
     const c = w.row!.syncClocks as SyncClocks | null;
-    if (c) w.clocks = c.f;
+    if (c) w.clocks = unpackClocks(c);
     // A row written elsewhere after sync last wrote it (or never written by sync): every field
     // counts as written at the row's updated_at, by no node in particular (sorts first on ties).
     if (!c || c.v !== Number(w.row!.syncVersion)) {
