@@ -141,7 +141,6 @@ describe.each(DB_KINDS)("accounts and sessions on %s", (kind) => {
     expect(stored!.tokenHash).not.toBe(s.refreshToken);
   });
 
-
   it("expires an access token on time, though its verification is remembered, and refuses a forged twin", async () => {
     const a = await signUp(t);
     const s = await signIn(t, a);
