@@ -123,6 +123,12 @@ export const ConfigSchema = z.object({
   SYNC_MAX_OPS_PER_PUSH: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Sync: tombstones (soft-deleted rows) older than this are purged; older cursors then get 410. */
   SYNC_TOMBSTONE_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  /**
+   * Sync: op records (what makes a replayed push op answer its first result) older than this are
+   * purged. A replay after that gets the op's present verdict (a create finds its row, an edit or
+   * delete its own clock); see ADR 0002 for the one case that is not covered.
+   */
+  SYNC_OP_RETENTION_DAYS: z.coerce.number().int().min(1).default(180),
   /** Versions mounted under /api (`v1,v2`); deprecations above apply to these. */
   API_VERSIONS: z
     .string()

@@ -2,13 +2,13 @@
  * Edge host: the Cloudflare Worker. Neon serverless Pool (WebSocket) and Upstash Redis (REST),
  * wired from bindings. Workers forbid sharing I/O objects between requests, so the Pool lives
  * for one request and is closed after the response; config, logger and kv are kept per isolate.
- * The hourly Cron Trigger (wrangler.toml) runs the sync tombstone purge the same way.
+ * The hourly Cron Trigger (wrangler.toml) runs the sync retention (tombstones, op records) the same way.
  */
 import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import { ApiError, problemResponse } from "../src/http/errors";
-import { purgeExpiredTombstones } from "../src/modules/sync/purge-job";
+import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { createNeonDatabase } from "../src/platform/db/neon";
 import type { Kv } from "../src/platform/kv";
 import { createUpstashKv } from "../src/platform/kv/upstash";
@@ -121,7 +121,7 @@ export default {
     }
   },
 
-  /** Cron Trigger (wrangler.toml `[triggers]`): purges sync tombstones older than the retention. */
+  /** Cron Trigger (wrangler.toml `[triggers]`): sync retention (expired tombstones and op records). */
   async scheduled(controller: ScheduledController, env: Record<string, unknown>, ctx: ExecutionContext) {
     const state = setup(env);
     if (state instanceof ConfigError) {
@@ -129,16 +129,6 @@ export default {
       return;
     }
     const services = invocationServices(state, state.logger.child({ cron: controller.cron }));
-    ctx.waitUntil(
-      purgeExpiredTombstones(services)
-        .then(() => undefined)
-        .catch((err) =>
-          services.logger.warn(
-            { event: "tombstone_purge_failed", err: String(err) },
-            "tombstone purge failed",
-          ),
-        )
-        .finally(() => services.database.close()),
-    );
+    ctx.waitUntil(runSyncRetention(services).finally(() => services.database.close()));
   },
 };

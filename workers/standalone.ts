@@ -14,7 +14,7 @@ import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { RoomHub } from "../src/modules/realtime/hub";
 import { pruneDispatchedRealtime, retryPendingRealtime } from "../src/modules/realtime/publish";
-import { purgeExpiredTombstones } from "../src/modules/sync/purge-job";
+import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { createPinoLogger } from "../src/platform/log/pino";
 import { selectRateLimiter } from "../src/platform/ratelimit/select";
 import type { RoomGateway } from "../src/platform/realtime/gateway";
@@ -110,7 +110,7 @@ export async function startStandalone() {
   return { server, services };
 }
 
-const TOMBSTONE_PURGE_INTERVAL_MS = 3600_000;
+const SYNC_RETENTION_INTERVAL_MS = 3600_000;
 
 type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
@@ -137,17 +137,12 @@ export async function serveStandalone(services: Services, port: number) {
   // One purge at a time; close() waits for a running one so the database is not closed under it.
   let purging: Promise<void> | undefined;
   const purge = () => {
-    purging ??= purgeExpiredTombstones(services)
-      .then(() => undefined)
-      .catch((err) =>
-        services.logger.warn({ event: "tombstone_purge_failed", err: String(err) }, "tombstone purge failed"),
-      )
-      .finally(() => {
-        purging = undefined;
-      });
+    purging ??= runSyncRetention(services).finally(() => {
+      purging = undefined;
+    });
   };
   purge();
-  const purgeTimer = setInterval(purge, TOMBSTONE_PURGE_INTERVAL_MS);
+  const purgeTimer = setInterval(purge, SYNC_RETENTION_INTERVAL_MS);
   purgeTimer.unref();
   const server = await listen(app.fetch, port, services.runtime, hub);
   return {

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/config";
-import { purgeExpiredTombstones } from "../../src/modules/sync/purge-job";
+import { purgeExpiredOpRecords, purgeExpiredTombstones } from "../../src/modules/sync/purge-job";
 import { serveStandalone } from "../../workers/standalone";
 import { createTestApp, type TestApp, testConfig } from "../support/app";
 import { DB_KINDS } from "../support/db";
@@ -244,6 +244,91 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
     expect(await row(t, "announcements", brokenAnn)).toBeUndefined();
   });
 
+  it("purges op records past their retention; a replay then gets the row's present verdict, applied once", async () => {
+    const b = await createBuilding(t.services);
+    const reqId = randomUUID();
+    const annId = await postAnnouncement(t, b);
+    const t0 = Date.now();
+    const ops = [
+      {
+        opId: opId(),
+        type: "create",
+        entity: "maintenance_requests",
+        id: reqId,
+        fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "Leak" },
+        hlc: hlcAt(t0, "m"),
+      },
+      {
+        opId: opId(),
+        type: "update",
+        entity: "maintenance_requests",
+        id: reqId,
+        fields: { title: "Big leak" },
+        hlc: hlcAt(t0 + 1, "m"),
+      },
+      { opId: opId(), type: "delete", entity: "announcements", id: annId, hlc: hlcAt(t0 + 2, "m") },
+    ];
+    const first = await push(t, b.manager, ops, "m");
+    expect(first.body.results.map((r) => r.status)).toEqual(["applied", "applied", "applied"]);
+    // A later edit of another field, whose record stays.
+    const young = await push(
+      t,
+      b.manager,
+      [{ ...ops[1]!, opId: opId(), fields: { description: "Under the sink" }, hlc: hlcAt(t0 + 3, "m") }],
+      "m",
+    );
+    expect(young.body.results[0]).toMatchObject({ status: "applied" });
+    const records = async () =>
+      (
+        await queryOne<{ n: string | number }>(
+          t,
+          sql`select count(*) as n from sync_processed_ops where user_id = ${b.manager.id}`,
+        )
+      ).n;
+    expect(Number(await records())).toBe(4);
+    await t.services.database.db.execute(
+      sql`update sync_processed_ops set created_at = created_at - interval '181 days'
+          where op_id in (${sql.join(
+            ops.map((o) => sql`${o.opId}`),
+            sql`, `,
+          )})`,
+    );
+
+    expect(await purgeExpiredOpRecords(t.services)).toBe(3);
+    expect(Number(await records())).toBe(1);
+    expect(t.logs.filter((l) => l.event === "sync_op_records_purged").at(-1)).toMatchObject({
+      purged: 3,
+      retentionDays: 180,
+    });
+
+    // The device never heard back and sends the same ops again: nothing is applied twice and no
+    // edit is reported as lost to itself.
+    const conflicts = async () =>
+      Number(
+        (
+          await queryOne<{ n: string | number }>(
+            t,
+            sql`select count(*) as n from sync_conflicts where user_id = ${b.manager.id}`,
+          )
+        ).n,
+      );
+    const conflictsBefore = await conflicts();
+    const again = await push(t, b.manager, ops, "m");
+    expect(again.body.results.map((r) => r.reason ?? r.status)).toEqual([
+      "ALREADY_EXISTS",
+      "applied",
+      "applied",
+    ]);
+    expect(await conflicts()).toBe(conflictsBefore);
+    const title = await queryOne<{ title: string }>(
+      t,
+      sql`select title from maintenance_requests where id = ${reqId}`,
+    );
+    expect(title.title).toBe("Big leak");
+    expect(await row(t, "announcements", annId)).toMatchObject({ deleted: true });
+    expect(await purgeExpiredOpRecords(t.services)).toBe(0);
+  });
+
   it("runs in the standalone host at start; closing waits for it", async () => {
     const b = await createBuilding(t.services);
     const id = await postAnnouncement(t, b);
@@ -263,5 +348,14 @@ describe("SYNC_TOMBSTONE_RETENTION_DAYS", () => {
     expect(testConfig({ SYNC_TOMBSTONE_RETENTION_DAYS: "7" }).SYNC_TOMBSTONE_RETENTION_DAYS).toBe(7);
     for (const bad of ["0", "-1", "1.5", "soon"])
       expect(() => testConfig({ SYNC_TOMBSTONE_RETENTION_DAYS: bad })).toThrow(ConfigError);
+  });
+});
+
+describe("SYNC_OP_RETENTION_DAYS", () => {
+  it("defaults to 180 days and accepts only whole days from 1", () => {
+    expect(testConfig().SYNC_OP_RETENTION_DAYS).toBe(180);
+    expect(testConfig({ SYNC_OP_RETENTION_DAYS: "400" }).SYNC_OP_RETENTION_DAYS).toBe(400);
+    for (const bad of ["0", "-1", "1.5", "soon"])
+      expect(() => testConfig({ SYNC_OP_RETENTION_DAYS: bad })).toThrow(ConfigError);
   });
 });

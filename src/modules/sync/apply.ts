@@ -72,6 +72,9 @@ function result(
   return extra ? Object.assign(r, extra) : r;
 }
 
+const sameValue = (a: unknown, b: unknown) =>
+  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+
 type ConflictDetail = Omit<ConflictRecord, "buildingId" | "opId" | "entity" | "rowId" | "incomingHlc">;
 const conflictOf = (op: ParsedOp, def: EntityDef, buildingId: string, c: ConflictDetail): ConflictRecord => ({
   buildingId,
@@ -221,7 +224,11 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   const deletedBy = work.clocks._deleted ?? null;
 
   if (op.type === "delete") {
-    if (row.deletedAt) return result(op, "superseded", version, b, { detail: "already deleted" });
+    if (row.deletedAt) {
+      // This very delete (replayed after its op record was purged) stands as applied.
+      if (deletedBy?.h === op.hlcText) return result(op, "applied", version, b);
+      return result(op, "superseded", version, b, { detail: "already deleted" });
+    }
     if (def.name === "apartments" && state.occupied.has(op.id)) {
       return reject(
         op,
@@ -275,7 +282,14 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   }
   const lost: string[] = [];
   let applied = 0;
+  let present = 0;
   for (const [f, value] of Object.entries(parsed.values)) {
+    // The field holds this very edit (its clock and value): an op replayed after its record was
+    // purged (SYNC_OP_RETENTION_DAYS) is answered as applied, with nothing written again.
+    if (work.clocks[f]?.h === op.hlcText && !work.floor && sameValue(row[f], value)) {
+      present++;
+      continue;
+    }
     const stored = work.clocks[f] ? parseHlc(work.clocks[f]!.h) : null;
     let current = stored;
     let currentUser = work.clocks[f]?.u ?? null;
@@ -305,7 +319,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   if (applied) work.dirty = true;
   return result(
     op,
-    applied ? "applied" : "superseded",
+    applied || present ? "applied" : "superseded",
     version,
     b,
     lost.length ? { superseded: lost } : undefined,

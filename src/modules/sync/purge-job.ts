@@ -1,7 +1,9 @@
 /**
- * The scheduled side of tombstone purging: hosts run this on a timer (standalone: hourly interval;
- * edge: Cron Trigger). Per building it picks the highest version up to which every tombstone is
- * older than the retention and hands it to `purgeTombstones`, which deletes and raises the floor.
+ * Sync's scheduled retention (`runSyncRetention`), run by the hosts on a timer (standalone: hourly
+ * interval; edge: Cron Trigger):
+ *  - tombstones: per building, the highest version up to which every tombstone is older than the
+ *    retention goes to `purgeTombstones`, which deletes and raises the floor;
+ *  - op records (sync_processed_ops) older than their retention are deleted in chunks.
  */
 import { sql } from "drizzle-orm";
 import type { Services } from "../../services";
@@ -92,4 +94,58 @@ export async function purgeExpiredTombstones(
     "tombstone purge done",
   );
   return summary;
+}
+
+/** Op records deleted per statement (the BRIN index on created_at finds them). */
+const OP_PURGE_CHUNK = 10_000;
+
+/**
+ * Deletes op records older than SYNC_OP_RETENTION_DAYS, a chunk per statement so no statement
+ * holds many row locks or runs long. Answers how many went.
+ */
+export async function purgeExpiredOpRecords(
+  services: Pick<Services, "config" | "database" | "logger" | "clock">,
+  options: { retentionDays?: number; now?: Date } = {},
+): Promise<number> {
+  const retentionDays = options.retentionDays ?? services.config.SYNC_OP_RETENTION_DAYS;
+  const now = options.now ?? services.clock.now();
+  const cutoff = new Date(now.getTime() - retentionDays * DAY_MS).toISOString();
+  let purged = 0;
+  for (;;) {
+    const res = (await services.database.db.execute(sql`
+      with gone as (
+        delete from sync_processed_ops where ctid = any(array(
+          select ctid from sync_processed_ops where created_at < ${cutoff}::timestamptz limit ${OP_PURGE_CHUNK}))
+        returning 1)
+      select count(*)::int as n from gone`)) as unknown as { rows: Array<{ n: number }> };
+    const n = Number(res.rows[0]?.n ?? 0);
+    purged += n;
+    if (n < OP_PURGE_CHUNK) break;
+  }
+  services.logger.info(
+    { event: "sync_op_records_purged", purged, retentionDays, cutoff },
+    "op record purge done",
+  );
+  return purged;
+}
+
+/**
+ * The hosts' scheduled sync retention: tombstones, then op records. Each runs even if the other
+ * fails (logged: `tombstone_purge_failed`, `op_record_purge_failed`).
+ */
+export async function runSyncRetention(
+  services: Pick<Services, "config" | "database" | "logger" | "clock">,
+): Promise<void> {
+  await purgeExpiredTombstones(services).catch((err) =>
+    services.logger.warn(
+      { event: "tombstone_purge_failed", err: String(err), cause: causeOf(err) },
+      "tombstone purge failed",
+    ),
+  );
+  await purgeExpiredOpRecords(services).catch((err) =>
+    services.logger.warn(
+      { event: "op_record_purge_failed", err: String(err), cause: causeOf(err) },
+      "op record purge failed",
+    ),
+  );
 }
