@@ -1,6 +1,6 @@
 /** Column helpers shared by every table: uuid ids and timestamps with time zone. */
 import { sql } from "drizzle-orm";
-import { json, timestamp, uuid } from "drizzle-orm/pg-core";
+import { type AnyPgColumn, index, json, timestamp, uuid } from "drizzle-orm/pg-core";
 
 export const id = () => uuid("id").primaryKey().defaultRandom();
 /** Millisecond precision, like JS Dates: a value read back compares equal to the one written,
@@ -30,3 +30,13 @@ export type SyncClocks = {
 };
 // json, not jsonb: only JavaScript reads it, and storing json skips building a jsonb per write.
 export const syncClocks = () => json("sync_clocks").$type<SyncClocks>();
+
+/**
+ * A synced table's tombstones (soft-deleted rows) alone, by building and version: what the sync
+ * retention reads every hour and deletes from (src/modules/sync/purge-job.ts, tombstones.ts),
+ * without scanning the live rows. Live rows are not in it, so their writes do not maintain it.
+ */
+export const tombstonesIndex = (
+  name: string,
+  t: { buildingId: AnyPgColumn; syncVersion: AnyPgColumn; deletedAt: AnyPgColumn },
+) => index(name).on(t.buildingId, t.syncVersion, t.deletedAt).where(sql`${t.deletedAt} is not null`);

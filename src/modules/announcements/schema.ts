@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, syncClocks, timestamps, tstz } from "../../db/columns";
+import { deletedAt, id, syncClocks, timestamps, tombstonesIndex, tstz } from "../../db/columns";
 import { buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 
@@ -27,5 +27,6 @@ export const announcements = pgTable(
   (t) => [
     index("announcements_building_published_idx").on(t.buildingId, t.publishedAt),
     index("announcements_building_version_idx").on(t.buildingId, t.syncVersion),
+    tombstonesIndex("announcements_tombstones_idx", t),
   ],
 );

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { bigint, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, syncClocks, timestamps } from "../../db/columns";
+import { deletedAt, id, syncClocks, timestamps, tombstonesIndex } from "../../db/columns";
 import { users } from "../identity/schema";
 
 export const buildings = pgTable("buildings", {
@@ -40,6 +40,7 @@ export const apartments = pgTable(
       .on(t.buildingId, t.number)
       .where(sql`${t.deletedAt} is null`),
     index("apartments_building_version_idx").on(t.buildingId, t.syncVersion),
+    tombstonesIndex("apartments_tombstones_idx", t),
   ],
 );
 
@@ -64,5 +65,6 @@ export const memberships = pgTable(
     uniqueIndex("memberships_building_user_uq").on(t.buildingId, t.userId).where(sql`${t.deletedAt} is null`),
     index("memberships_user_idx").on(t.userId),
     index("memberships_building_version_idx").on(t.buildingId, t.syncVersion),
+    tombstonesIndex("memberships_tombstones_idx", t),
   ],
 );

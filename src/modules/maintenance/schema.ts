@@ -1,5 +1,5 @@
 import { bigint, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, syncClocks, timestamps } from "../../db/columns";
+import { deletedAt, id, syncClocks, timestamps, tombstonesIndex } from "../../db/columns";
 import { apartments, buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 
@@ -35,6 +35,7 @@ export const maintenanceRequests = pgTable(
     index("maintenance_requests_building_status_idx").on(t.buildingId, t.status),
     index("maintenance_requests_apartment_idx").on(t.apartmentId),
     index("maintenance_requests_building_version_idx").on(t.buildingId, t.syncVersion),
+    tombstonesIndex("maintenance_requests_tombstones_idx", t),
   ],
 );
 
@@ -60,5 +61,6 @@ export const requestComments = pgTable(
   (t) => [
     index("request_comments_request_idx").on(t.requestId, t.createdAt),
     index("request_comments_building_version_idx").on(t.buildingId, t.syncVersion),
+    tombstonesIndex("request_comments_tombstones_idx", t),
   ],
 );

@@ -1,5 +1,5 @@
 import { bigint, date, index, pgTable, text, uuid } from "drizzle-orm/pg-core";
-import { deletedAt, id, timestamps, tstz } from "../../db/columns";
+import { deletedAt, id, timestamps, tombstonesIndex, tstz } from "../../db/columns";
 import { apartments, buildings } from "../buildings/schema";
 import { users } from "../identity/schema";
 
@@ -31,5 +31,6 @@ export const payments = pgTable(
   (t) => [
     index("payments_apartment_idx").on(t.apartmentId, t.createdAt),
     index("payments_building_version_idx").on(t.buildingId, t.syncVersion),
+    tombstonesIndex("payments_tombstones_idx", t),
   ],
 );
