@@ -85,6 +85,28 @@ const conflictOf = (op: ParsedOp, def: EntityDef, buildingId: string, c: Conflic
   ...c,
 });
 
+/** An edit under a deleted parent: reported as an unresolvable conflict, and rejected. */
+function parentDeleted(
+  state: BatchState,
+  op: ParsedOp,
+  def: EntityDef,
+  buildingId: string,
+  parent: Work,
+): OpResult {
+  state.conflicts.push(
+    conflictOf(op, def, buildingId, {
+      field: null,
+      kind: "unresolvable",
+      rule: "parent-deleted",
+      incomingValue: op.fields,
+      currentValue: null,
+      currentHlc: parent.clocks._deleted?.h ?? null,
+      currentUserId: parent.clocks._deleted?.u ?? null,
+    }),
+  );
+  return reject(op, "PARENT_DELETED", `${def.parent!.entity} ${parent.id} was deleted`);
+}
+
 /** What a resident may read, mirroring the pull filters of entities.ts. */
 function residentSees(
   def: EntityDef,
@@ -183,20 +205,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
           `${def.parent.entity} ${String(row[def.parent.field])} not found`,
         );
       }
-      if (parent.row.deletedAt) {
-        state.conflicts.push(
-          conflictOf(op, def, b, {
-            field: null,
-            kind: "unresolvable",
-            rule: "parent-deleted",
-            incomingValue: op.fields,
-            currentValue: null,
-            currentHlc: parent.clocks._deleted?.h ?? null,
-            currentUserId: parent.clocks._deleted?.u ?? null,
-          }),
-        );
-        return reject(op, "PARENT_DELETED", `${def.parent.entity} ${parent.id} was deleted`);
-      }
+      if (parent.row.deletedAt) return parentDeleted(state, op, def, b, parent);
     }
     if (!def.canWrite(actor, "create", row))
       return reject(op, "FORBIDDEN", `a ${actor.role} may not create this ${def.name} row`);
@@ -266,20 +275,7 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
       detail: `${def.name} ${op.id} was deleted; delete wins over updates`,
     });
   }
-  if (parentGone) {
-    state.conflicts.push(
-      conflictOf(op, def, b, {
-        field: null,
-        kind: "unresolvable",
-        rule: "parent-deleted",
-        incomingValue: op.fields,
-        currentValue: null,
-        currentHlc: parent.clocks._deleted?.h ?? null,
-        currentUserId: parent.clocks._deleted?.u ?? null,
-      }),
-    );
-    return reject(op, "PARENT_DELETED", `${def.parent!.entity} ${parent.id} was deleted`);
-  }
+  if (parentGone) return parentDeleted(state, op, def, b, parent);
   const lost: string[] = [];
   let applied = 0;
   let present = 0;
