@@ -125,8 +125,8 @@ export const ConfigSchema = z.object({
   SYNC_TOMBSTONE_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   /**
    * Sync: op records (what makes a replayed push op answer its first result) older than this are
-   * purged. A replay after that gets the op's present verdict (a create finds its row, an edit or
-   * delete its own clock); see ADR 0002 for the one case that is not covered.
+   * purged. A replay after that is still not applied twice (a create, edit or delete finds its own
+   * clock on the row and is answered applied); see ADR 0002 for the one case that is not covered.
    */
   SYNC_OP_RETENTION_DAYS: z.coerce.number().int().min(1).default(180),
   /** Versions mounted under /api (`v1,v2`); deprecations above apply to these. */

@@ -244,7 +244,7 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
     expect(await row(t, "announcements", brokenAnn)).toBeUndefined();
   });
 
-  it("purges op records past their retention; a replay then gets the row's present verdict, applied once", async () => {
+  it("purges op records past their retention; a replay then finds its own clocks and is not applied twice", async () => {
     const b = await createBuilding(t.services);
     const reqId = randomUUID();
     const annId = await postAnnouncement(t, b);
@@ -314,12 +314,17 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
       );
     const conflictsBefore = await conflicts();
     const again = await push(t, b.manager, ops, "m");
-    expect(again.body.results.map((r) => r.reason ?? r.status)).toEqual([
-      "ALREADY_EXISTS",
-      "applied",
-      "applied",
-    ]);
+    expect(again.body.results.map((r) => r.reason ?? r.status)).toEqual(["applied", "applied", "applied"]);
     expect(await conflicts()).toBe(conflictsBefore);
+    // Another create of the same id (a new clock, or another user) is still refused.
+    const taken = { ...ops[0]!, opId: opId(), hlc: hlcAt(t0 + 5, "m") };
+    expect((await push(t, b.manager, [taken], "m")).body.results[0]).toMatchObject({
+      reason: "ALREADY_EXISTS",
+    });
+    const other = { ...ops[0]!, opId: opId() };
+    expect((await push(t, b.resident, [other], "r")).body.results[0]).toMatchObject({
+      reason: "ALREADY_EXISTS",
+    });
     const title = await queryOne<{ title: string }>(
       t,
       sql`select title from maintenance_requests where id = ${reqId}`,

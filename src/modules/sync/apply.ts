@@ -85,6 +85,10 @@ const conflictOf = (op: ParsedOp, def: EntityDef, buildingId: string, c: Conflic
   ...c,
 });
 
+/** Did `op` create this row? Some field still carries the op's own clock, written by this user. */
+const ownCreate = (w: Work, op: ParsedOp, userId: string) =>
+  Object.values(w.clocks).some((c) => c.h === op.hlcText && c.u === userId);
+
 /** An edit under a deleted parent: reported as an unresolvable conflict, and rejected. */
 function parentDeleted(
   state: BatchState,
@@ -171,7 +175,9 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   const version = access ? state.versions.get(access.buildingId) : undefined;
 
   if (op.type === "create") {
-    if (existing) return reject(op, "ALREADY_EXISTS", `${def.name} ${op.id} already exists`);
+    // The row exists: unless this very create made it (below), the id is taken.
+    if (existing && !ownCreate(w!, op, state.userId))
+      return reject(op, "ALREADY_EXISTS", `${def.name} ${op.id} already exists`);
     if (typeof buildingId !== "string")
       return reject(op, "MISSING_FIELD", "a create needs fields.buildingId");
   } else if (!existing) {
@@ -180,6 +186,8 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   if (!access || version === undefined) return reject(op, "NOT_FOUND", "building not found");
   const actor = access.actor;
   const b = access.buildingId;
+  // This very create, replayed after its op record was purged (SYNC_OP_RETENTION_DAYS): it stands.
+  if (op.type === "create" && existing) return result(op, "applied", version, b);
 
   const parsed = op.type === "delete" ? { values: {} } : parseFields(def, actor, op);
   if ("reason" in parsed) return reject(op, parsed.reason, parsed.detail);
