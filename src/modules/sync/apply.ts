@@ -243,7 +243,8 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   if (op.type === "delete") {
     if (row.deletedAt) {
       // This very delete (replayed after its op record was purged) stands as applied.
-      if (deletedBy?.h === op.hlcText) return result(op, "applied", version, b);
+      if (deletedBy?.h === op.hlcText && deletedBy.u === state.userId)
+        return result(op, "applied", version, b);
       return result(op, "superseded", version, b, { detail: "already deleted" });
     }
     if (def.name === "apartments" && state.occupied.has(op.id)) {
@@ -290,7 +291,12 @@ export function applyOp(state: BatchState, op: ParsedOp): OpResult {
   for (const [f, value] of Object.entries(parsed.values)) {
     // The field holds this very edit (its clock and value): an op replayed after its record was
     // purged (SYNC_OP_RETENTION_DAYS) is answered as applied, with nothing written again.
-    if (work.clocks[f]?.h === op.hlcText && !work.floor && sameValue(row[f], value)) {
+    if (
+      work.clocks[f]?.h === op.hlcText &&
+      work.clocks[f]!.u === state.userId &&
+      !work.floor &&
+      sameValue(row[f], value)
+    ) {
       present++;
       continue;
     }
