@@ -28,6 +28,17 @@ type Raw = {
   max_hlc: string | null;
 };
 
+/** The caller as sync sees them in a building: their membership's role, or (no membership: a platform admin) its manager. */
+export function actorOf(
+  userId: string,
+  role: SyncActor["role"] | null,
+  apartmentId: string | null | undefined,
+): SyncActor {
+  return role
+    ? { userId, role, apartmentId: apartmentId ?? null }
+    : { userId, role: "manager", apartmentId: null };
+}
+
 export async function loadAccess(
   db: DbOrTx,
   user: { userId: string; isAdmin: boolean },
@@ -50,9 +61,7 @@ export async function loadAccess(
     if (!r.role && !user.isAdmin) continue;
     out.set(r.id, {
       buildingId: r.id,
-      actor: r.role
-        ? { userId: user.userId, role: r.role, apartmentId: r.apartment_id }
-        : { userId: user.userId, role: "manager", apartmentId: null },
+      actor: actorOf(user.userId, r.role, r.apartment_id),
       head: Number(r.head),
       floor: r.floor === null ? 0 : Number(r.floor),
       membershipVersion: r.role ? Number(r.mversion) : null,

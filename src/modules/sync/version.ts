@@ -8,6 +8,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { ApiError } from "../../http/errors";
 import type { DbOrTx } from "../../platform/db";
 import { notePending, outboxCorrelationId, REALTIME_TOPICS } from "../realtime/publish";
+import { actorOf } from "./access";
 import type { SyncActor } from "./entities";
 
 type Bumped = {
@@ -69,8 +70,8 @@ export async function bumpAsMember(
     allow: sql`${user.isAdmin}::boolean`,
   });
   if (!row) return null;
-  const actor: SyncActor = row.role
-    ? { userId: user.userId, role: row.role, apartmentId: row.apartment_id ?? null }
-    : { userId: user.userId, role: "manager", apartmentId: null };
-  return { version: Number(row.sync_version), actor };
+  return {
+    version: Number(row.sync_version),
+    actor: actorOf(user.userId, row.role ?? null, row.apartment_id),
+  };
 }
