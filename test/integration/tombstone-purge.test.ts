@@ -347,20 +347,14 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
   });
 });
 
-describe("SYNC_TOMBSTONE_RETENTION_DAYS", () => {
-  it("defaults to 30 days and accepts only whole days from 1", () => {
-    expect(testConfig().SYNC_TOMBSTONE_RETENTION_DAYS).toBe(30);
-    expect(testConfig({ SYNC_TOMBSTONE_RETENTION_DAYS: "7" }).SYNC_TOMBSTONE_RETENTION_DAYS).toBe(7);
+describe.each([
+  ["SYNC_TOMBSTONE_RETENTION_DAYS", 30],
+  ["SYNC_OP_RETENTION_DAYS", 180],
+] as const)("%s", (name, fallback) => {
+  it(`defaults to ${fallback} days and accepts only whole days from 1`, () => {
+    expect(testConfig()[name]).toBe(fallback);
+    expect(testConfig({ [name]: "7" })[name]).toBe(7);
     for (const bad of ["0", "-1", "1.5", "soon"])
-      expect(() => testConfig({ SYNC_TOMBSTONE_RETENTION_DAYS: bad })).toThrow(ConfigError);
-  });
-});
-
-describe("SYNC_OP_RETENTION_DAYS", () => {
-  it("defaults to 180 days and accepts only whole days from 1", () => {
-    expect(testConfig().SYNC_OP_RETENTION_DAYS).toBe(180);
-    expect(testConfig({ SYNC_OP_RETENTION_DAYS: "400" }).SYNC_OP_RETENTION_DAYS).toBe(400);
-    for (const bad of ["0", "-1", "1.5", "soon"])
-      expect(() => testConfig({ SYNC_OP_RETENTION_DAYS: bad })).toThrow(ConfigError);
+      expect(() => testConfig({ [name]: bad })).toThrow(ConfigError);
   });
 });
