@@ -203,10 +203,13 @@ async function main() {
       },
     };
     let upserts: unknown[][] = [];
-    const upsertSql = `insert into announcements (id, building_id, author_id, title, body, sync_version) values ${Array.from(
-      { length: 500 },
-      (_, j) => `($${j * 5 + 1}, $${j * 5 + 2}, $${j * 5 + 3}, $${j * 5 + 4}, $${j * 5 + 5}, 1)`,
-    ).join(", ")}
+    const placeholders = (rows: number, per: number, cell: (k: number) => string) =>
+      Array.from({ length: rows }, (_, j) => cell(j * per)).join(", ");
+    const upsertSql = `insert into announcements (id, building_id, author_id, title, body, sync_version) values ${placeholders(
+      500,
+      5,
+      (k) => `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1)`,
+    )}
          on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version`;
     const rawUpsert = {
       prepare: () => {
@@ -226,50 +229,56 @@ async function main() {
     };
     // Second push baseline (not a replacement): per op, the durable rows ADR 0002 requires — the
     // entity row with its field clocks and the op's idempotency record — raw, one transaction per batch.
-    const rawDurable = async () => {
-      for (let i = 0; i < batches; i++) {
-        const ids = Array.from({ length: 500 }, () => randomUUID());
-        const client = await raw.connect();
-        try {
-          await client.query("begin");
+    const durableRowsSql = `insert into announcements (id, building_id, author_id, title, body, sync_version, sync_clocks) values ${placeholders(
+      500,
+      6,
+      (k) => `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1, $${k + 6}::json)`,
+    )}
+           on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version, sync_clocks = excluded.sync_clocks`;
+    const durableOpsSql = `insert into sync_processed_ops (user_id, op_id, device_id, result) values ${placeholders(
+      500,
+      2,
+      (k) => `($1, $${k + 2}, 'bench', $${k + 3}::json)`,
+    )} on conflict do nothing`;
+    let durable: Array<{ rows: unknown[]; ops: unknown[] }> = [];
+    const rawDurable = {
+      prepare: () => {
+        durable = Array.from({ length: batches }, () => {
           const hlc = formatHlc({ wall: wall++, counter: 0, node: "bench" });
           const clocks = JSON.stringify({
             v: 1,
             f: { title: { h: hlc, u: b.manager.id }, body: { h: hlc, u: b.manager.id } },
           });
-          const values: unknown[] = [];
-          const rows = ids.map((id, j) => {
-            values.push(
-              id,
+          const rows: unknown[] = [];
+          const ops: unknown[] = [b.manager.id];
+          for (let j = 0; j < 500; j++) {
+            rows.push(
+              randomUUID(),
               b.id,
               b.manager.id,
               `Notice ${j}`,
               "The water will be off between 10:00 and 12:00 for maintenance.",
               clocks,
             );
-            const k = j * 6;
-            return `($${k + 1}, $${k + 2}, $${k + 3}, $${k + 4}, $${k + 5}, 1, $${k + 6}::json)`;
-          });
-          await client.query(
-            `insert into announcements (id, building_id, author_id, title, body, sync_version, sync_clocks) values ${rows.join(", ")}
-           on conflict (id) do update set title = excluded.title, body = excluded.body, sync_version = excluded.sync_version, sync_clocks = excluded.sync_clocks`,
-            values,
-          );
-          const pv: unknown[] = [b.manager.id];
-          const prows = ids.map((_, j) => {
             const op = `raw:${++seq}`;
-            pv.push(op, JSON.stringify({ opId: op, status: "applied" }));
-            return `($1, $${j * 2 + 2}, 'bench', $${j * 2 + 3}::json)`;
-          });
-          await client.query(
-            `insert into sync_processed_ops (user_id, op_id, device_id, result) values ${prows.join(", ")} on conflict do nothing`,
-            pv,
-          );
-          await client.query("commit");
-        } finally {
-          client.release();
+            ops.push(op, JSON.stringify({ opId: op, status: "applied" }));
+          }
+          return { rows, ops };
+        });
+      },
+      run: async () => {
+        for (const batch of durable) {
+          const client = await raw.connect();
+          try {
+            await client.query("begin");
+            await client.query(durableRowsSql, batch.rows);
+            await client.query(durableOpsSql, batch.ops);
+            await client.query("commit");
+          } finally {
+            client.release();
+          }
         }
-      }
+      },
     };
     const [pushMs, rawUpsertMs, rawDurableMs] = (await time([push, rawUpsert, rawDurable])) as [
       number,
