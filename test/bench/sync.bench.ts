@@ -169,9 +169,14 @@ async function main() {
       );
     }
     const big = pullRatios.at(-1)!;
-    const mid = pullRatios.at(-2)!;
-    console.log(`pull linearity: time(10000)/time(1000) = ${(big.ms / mid.ms).toFixed(2)} (10.0 = linear)`);
-    console.log(`pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s (target ≥ 20000)`);
+    const mid = pullRatios.at(-2);
+    if (mid)
+      console.log(
+        `pull linearity: time(${big.n})/time(${mid.n}) = ${(big.ms / mid.ms).toFixed(2)} (${big.n / mid.n} = linear)`,
+      );
+    console.log(
+      `pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s at N = ${big.n} (target ≥ 20000)`,
+    );
   }
 
   async function benchPush() {

@@ -65,15 +65,15 @@ export interface EntityDef {
 }
 
 /**
- * The caller's standing inside the pull statement (its one-row CTE `acc`), as scalar subqueries:
- * Postgres evaluates each once per statement, and a table's filters stay conditions on the table
- * alone, so the pull reads each table in index order (see pull.ts).
+ * The caller's standing inside the pull statement: columns of its one-row CTE `acc`, which the
+ * table reads are lateral to, so to each read they are constants and a table's filters stay
+ * conditions on the table alone (see pull.ts).
  */
 export const standing = {
-  userId: sql.raw("(select acc.user_id from acc)"),
-  apartmentId: sql.raw("(select acc.apartment_id from acc)"),
-  role: sql.raw("(select acc.eff from acc)"),
-  head: sql.raw("(select acc.head from acc)"),
+  userId: sql.raw("acc.user_id"),
+  apartmentId: sql.raw("acc.apartment_id"),
+  role: sql.raw("acc.eff"),
+  head: sql.raw("acc.head"),
 };
 
 const text = (max: number, min = 1) => z.string().trim().min(min).max(max);
