@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { USAGE_FLUSH_MS } from "../../../src/http/versioning";
+import type { Kv } from "../../../src/platform/kv";
+import { createMemoryKv } from "../../../src/platform/kv/memory";
 import { createTestApp, type TestApp } from "../../support/app";
 
 describe("API versions", () => {
@@ -80,5 +83,57 @@ describe("API versions", () => {
     );
     expect(doc.components.parameters.fields.in).toBe("query");
     expect(doc.components.headers["RateLimit-Reset"]).toBeDefined();
+  });
+});
+
+describe("API version usage counts", () => {
+  it("reach kv as one write per version and day every USAGE_FLUSH_MS; a failed write is retried", async () => {
+    let now = new Date("2026-07-01T10:00:00Z");
+    const store = createMemoryKv();
+    let writes = 0;
+    let failures = 0;
+    // The real memory kv, with its writes counted and the next `failures` of them refused.
+    const kv = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name !== "incr") return Reflect.get(target, name, receiver);
+        return (key: string, by?: number, ttlMs?: number) => {
+          writes += 1;
+          if (failures > 0) {
+            failures -= 1;
+            return Promise.reject(new Error("kv unavailable"));
+          }
+          return target.incr(key, by, ttlMs);
+        };
+      },
+    }) as Kv;
+    const t = await createTestApp({ clock: { now: () => now }, kv });
+    const key = "apiver:v2:2026-07-01";
+    const request = async () => expect((await t.request("/api/v2/no-such-route")).status).toBe(404);
+    try {
+      for (let i = 0; i < 3; i++) await request();
+      expect(writes).toBe(0);
+      expect(await store.get(key)).toBeNull();
+
+      now = new Date(now.getTime() + USAGE_FLUSH_MS);
+      await request();
+      await vi.waitFor(async () => expect(await store.get(key)).toBe("4"));
+      expect(writes).toBe(1);
+
+      failures = 1;
+      await request();
+      now = new Date(now.getTime() + USAGE_FLUSH_MS);
+      await request();
+      await vi.waitFor(() => expect(writes).toBe(2));
+      expect(await store.get(key)).toBe("4");
+
+      // The report flushes this process's counts first (the two kept back and its own request).
+      const res = await t.request("/api/v2/meta/versions?days=1");
+      const v2 = (await res.json()).data.find((v: { version: string }) => v.version === "v2");
+      expect(v2.days).toEqual([{ date: "2026-07-01", requests: 7 }]);
+      expect(writes).toBe(3);
+    } finally {
+      await t.close();
+      await store.close();
+    }
   });
 });
