@@ -147,40 +147,79 @@ type Standing = {
   maxHlc: string | null;
   eff: "manager" | "resident" | null;
   mversion: number | null;
+  /** The building's newest version per entity (no key: never written). */
+  heads: Record<string, number | null> | null;
 };
 
+/** The synced entities in a fixed order: bit i of a table mask is DEFS[i]. */
+const DEFS = Object.values(ENTITIES);
+const ALL_TABLES = (1 << DEFS.length) - 1;
+
 /**
- * The statement: `acc` is the caller's standing (no row: no such building), sent first as JSON;
- * then, for a member, the first `limit` changes of the building in version order, a merge of the
- * tables' ordered reads — so however large the backlog, only about a page of rows is read and
- * encoded. The reads are lateral to `acc` rather than filtered by scalar subqueries over it: a
- * subquery is a plan node of its own, set up on every execution (up to four per table): about
- * 20 µs of the 130–150 µs a pull of no rows took.
+ * The statement reading the tables of `mask`: `acc` is the caller's standing (no row: no such
+ * building), sent first as JSON with the building's per-entity heads; then, for a member, the first
+ * `limit` changes of those tables in version order, a merge of their ordered reads — so however
+ * large the backlog, only about a page of rows is read and encoded. The reads are lateral to `acc`
+ * rather than filtered by scalar subqueries over it: a subquery is a plan node of its own, set up
+ * on every execution (up to four per table): about 20 µs of the 130–150 µs a pull of no rows took.
+ * A table is left out when its head shows it has nothing above the cursor: Postgres sets up every
+ * table's read (its row JSON included) on each execution, rows or not, about 10 µs a table.
  */
-const pullStatement: PreparedSql<StatementRow> = preparedSql(
-  "horizon_sync_pull_v3",
-  () => {
-    const defs = Object.values(ENTITIES);
-    return sql`with acc as (
+function buildStatement(mask: number): SQL {
+  const defs = DEFS.filter((_, i) => mask & (1 << i));
+  const access = sql`with acc as (
       select b.id as building_id, b.sync_version as head, coalesce(f.floor_version, 0) as floor,
              f.max_hlc, m.apartment_id, m.sync_version as mversion, ${p("user")} as user_id,
-             coalesce(m.role, case when ${p("admin")} then 'manager' end) as eff
+             coalesce(m.role, case when ${p("admin")} then 'manager' end) as eff, h.heads
       from buildings b
       left join memberships m
         on m.building_id = b.id and m.user_id = ${p("user")} and m.deleted_at is null
       left join sync_tombstone_floors f on f.building_id = b.id
+      left join sync_entity_heads h on h.building_id = b.id
       where b.id = ${p("building")} and b.deleted_at is null)
     select 'access' as e, null::bigint as v, null::uuid as id, null::boolean as d,
       json_build_object('head', acc.head, 'floor', acc.floor, 'maxHlc', acc.max_hlc, 'eff', acc.eff,
-        'mversion', acc.mversion)::text as r
-    from acc
+        'mversion', acc.mversion, 'heads', acc.heads)::text as r
+    from acc`;
+  if (defs.length === 0) return access;
+  return sql`${access}
     union all
     (select u.* from acc cross join lateral (
       select * from (${sql.join(defs.map(changes), sql` union all `)}) page order by page.v limit ${p("limit")}) u
     where acc.eff is not null)`;
-  },
-  PARAMS,
-);
+}
+
+/** The prepared statement of each table mask, made on first use (a handful are used in practice). */
+const statements = new Map<number, PreparedSql<StatementRow>>();
+function pullStatement(mask: number): PreparedSql<StatementRow> {
+  let statement = statements.get(mask);
+  if (!statement) {
+    // Without tables the statement uses only the standing's parameters (Postgres cannot type
+    // a parameter the text never mentions).
+    statement = preparedSql(
+      `horizon_sync_pull_v4_${mask}`,
+      () => buildStatement(mask),
+      mask ? PARAMS : PARAMS.slice(0, 3),
+    );
+    statements.set(mask, statement);
+  }
+  return statement;
+}
+
+/** The tables with a change above `lo` according to `heads` (an entity never written has no head). */
+function tablesAbove(heads: Record<string, number | null> | null, lo: number): number {
+  let mask = 0;
+  for (const [i, def] of DEFS.entries()) if ((heads?.[def.name] ?? -1) > lo) mask |= 1 << i;
+  return mask;
+}
+
+/**
+ * The per-entity heads this process last saw of each building (bounded): which tables a pull
+ * reads. A guess — the statement answers the heads of the same snapshot as its rows, and a table
+ * it left out whose head is above the cursor after all (written since) is read at once.
+ */
+const headsSeen = new WeakMap<object, Map<string, Record<string, number | null> | null>>();
+const HEADS_KEPT = 10_000;
 
 interface PageRange {
   lo: number;
@@ -195,13 +234,42 @@ interface Buckets {
   deleted: Map<SyncEntity, string[]>;
 }
 
-async function runPull(
+/**
+ * One building's page in `range` (lo, hi], from the tables that have changes there: those the
+ * building's last seen heads name, then, if the answer's own heads show a table left out has
+ * changes above `lo` (written since), again with those tables — and, should that race a write
+ * too, with every table. A range with an upper bound (the rare paths) reads every table.
+ */
+async function pullPage(
   ctx: VerbContext,
   buildingId: string,
   range: PageRange,
 ): Promise<{ standing: Standing | null; rows: StatementRow[] }> {
+  const bounded = range.hi < Number.MAX_SAFE_INTEGER;
+  const seen = headsSeen.get(ctx.services.database) ?? new Map();
+  headsSeen.set(ctx.services.database, seen);
+  const known = seen.get(buildingId);
+  let mask = bounded || known === undefined ? ALL_TABLES : tablesAbove(known, range.lo);
+  for (let attempt = 1; ; attempt++) {
+    const answer = await runPull(ctx, buildingId, range, mask);
+    const standing = answer.standing;
+    if (!standing?.eff) return answer;
+    if (seen.size >= HEADS_KEPT) seen.clear();
+    seen.set(buildingId, standing.heads);
+    const needed = tablesAbove(standing.heads, range.lo);
+    if ((needed & ~mask) === 0) return answer;
+    mask = attempt === 1 ? mask | needed : ALL_TABLES;
+  }
+}
+
+async function runPull(
+  ctx: VerbContext,
+  buildingId: string,
+  range: PageRange,
+  mask: number,
+): Promise<{ standing: Standing | null; rows: StatementRow[] }> {
   const user = ctx.actor!;
-  const out = await pullStatement(ctx.db, {
+  const out = await pullStatement(mask)(ctx.db, {
     building: buildingId,
     user: user.userId,
     admin: user.isAdmin,
@@ -215,13 +283,15 @@ async function runPull(
   for (const row of out) {
     if (row.e !== "access") rows.push(row);
     else {
-      const s = JSON.parse(row.r!) as Record<string, number | string | null>;
+      // Versions are bigints: JSON numbers here (exact below 2^53, as versions are).
+      const s = JSON.parse(row.r!) as Standing;
       standing = {
         head: Number(s.head),
         floor: Number(s.floor),
-        maxHlc: (s.maxHlc as string | null) ?? null,
-        eff: (s.eff as Standing["eff"]) ?? null,
+        maxHlc: s.maxHlc ?? null,
+        eff: s.eff ?? null,
         mversion: s.mversion === null ? null : Number(s.mversion),
+        heads: s.heads ?? null,
       };
     }
   }
@@ -273,7 +343,7 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<s
     }
     const live = cursor === null;
     const range = { lo: cursor ?? -1, hi: Number.MAX_SAFE_INTEGER, live, limit: budget + 1 };
-    let { standing, rows } = await runPull(ctx, b, range);
+    let { standing, rows } = await pullPage(ctx, b, range);
     if (!standing?.eff) {
       errors[b] = { code: "NOT_FOUND", detail: "building not found" };
       continue;
@@ -289,7 +359,7 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<s
       // The caller's own membership changed (role, apartment): what they may see changed, so
       // they get a fresh snapshot up to the change, whole, and continue with deltas from there.
       next = Math.min(standing.mversion, standing.head);
-      ({ rows } = await runPull(ctx, b, { lo: -1, hi: next, live: true, limit: UNBOUNDED }));
+      ({ rows } = await pullPage(ctx, b, { lo: -1, hi: next, live: true, limit: UNBOUNDED }));
       full = true;
       hasMore ||= next < standing.head;
     } else if (rows.length > budget) {
@@ -300,7 +370,7 @@ export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<s
       if (rows.length > 0) next = cut - 1;
       else {
         // One version alone exceeds the budget: send it whole rather than split it or stall.
-        ({ rows } = await runPull(ctx, b, { lo: cut - 1, hi: cut, live, limit: UNBOUNDED }));
+        ({ rows } = await pullPage(ctx, b, { lo: cut - 1, hi: cut, live, limit: UNBOUNDED }));
         next = cut;
       }
       hasMore ||= next < standing.head;

@@ -95,3 +95,14 @@ export const syncTombstoneFloors = pgTable("sync_tombstone_floors", {
   maxHlc: text("max_hlc"),
   purgedAt: tstz("purged_at").notNull().defaultNow(),
 });
+
+/**
+ * The newest sync_version written per synced entity of a building (`{ "announcements": 41, … }`;
+ * an entity never written has no key). Kept by statement triggers on the six synced tables
+ * (migration 0008), whoever writes them, so it is never below any row's version: a pull reads only
+ * the tables whose head is above its cursor (see pull.ts).
+ */
+export const syncEntityHeads = pgTable("sync_entity_heads", {
+  buildingId: uuid("building_id").primaryKey(),
+  heads: jsonb("heads").$type<Record<string, number>>().notNull().default({}),
+});

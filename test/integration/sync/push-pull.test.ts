@@ -346,6 +346,50 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
     expect(seen).toHaveLength(ids.length);
   });
 
+  it("keeps per-entity heads whoever writes, and reads a table it took for quiet once its head moved", async () => {
+    const b = await createBuilding(t.services);
+    const { db } = t.services.database;
+    const query = async <R>(q: ReturnType<typeof sql>) =>
+      ((await db.execute(q)) as unknown as { rows: R[] }).rows;
+    const heads = async () =>
+      (
+        await query<{ heads: Record<string, number> }>(
+          sql`select heads from sync_entity_heads where building_id = ${b.id}`,
+        )
+      )[0]!.heads;
+    const snap = await pull(t, b.manager, { [b.id]: null });
+    const cursor = snap.body.cursors[b.id]!;
+    // The fixture wrote apartments and memberships; payments were never written.
+    expect(await heads()).toEqual({ apartments: expect.any(Number), memberships: expect.any(Number) });
+    // This process has now seen the building with no payments: the next pull leaves the table out.
+    expect((await pull(t, b.manager, { [b.id]: cursor })).body.changes).toEqual({});
+
+    // A payment written with plain SQL, past every app path: the trigger moves the head, and the
+    // pull, whose guess leaves payments out, reads them once its answer shows the head moved.
+    const version = cursor + 1;
+    const id = randomUUID();
+    await db.execute(sql`update buildings set sync_version = ${version} where id = ${b.id}`);
+    await db.execute(
+      sql`insert into payments (id, building_id, apartment_id, kind, amount_minor, currency, recorded_by, sync_version)
+          values (${id}, ${b.id}, ${b.apartments[0]!.id}, 'due', 1000, 'ILS', ${b.manager.id}, ${version})`,
+    );
+    expect((await heads()).payments).toBe(version);
+    const delta = await pull(t, b.manager, { [b.id]: cursor });
+    expect(delta.body.changes.payments?.updated.map((r) => r.id)).toEqual([id]);
+    expect(delta.body.cursors[b.id]).toBe(version);
+
+    // An update (an upsert's update too) moves it on; a write of an older version never lowers it.
+    await db.execute(sql`update buildings set sync_version = ${version + 1} where id = ${b.id}`);
+    await db.execute(
+      sql`insert into payments (id, building_id, apartment_id, kind, amount_minor, currency, recorded_by, sync_version)
+          values (${id}, ${b.id}, ${b.apartments[0]!.id}, 'due', 1200, 'ILS', ${b.manager.id}, ${version + 1})
+          on conflict (id) do update set amount_minor = excluded.amount_minor, sync_version = excluded.sync_version`,
+    );
+    expect((await heads()).payments).toBe(version + 1);
+    await db.execute(sql`update payments set description = 'old' , sync_version = 1 where id = ${id}`);
+    expect((await heads()).payments).toBe(version + 1);
+  });
+
   it("records sync state per user, device and entity", async () => {
     const b = await createBuilding(t.services);
     await pull(
