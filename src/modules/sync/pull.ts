@@ -17,6 +17,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { SyncEntity } from "../../client/sync/protocol";
 import { isUuid } from "../../http/auth";
+import { utf8Concat } from "../../http/body";
 import { ApiError } from "../../http/errors";
 import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
 import type { VerbContext } from "../../verbs";
@@ -312,8 +313,11 @@ function bucket(into: Buckets, rows: StatementRow[]): number {
   return rows.length;
 }
 
-/** The serialized pull response (see PullResponse in the client protocol). */
-export async function pullChanges(ctx: VerbContext, input: PullInput): Promise<string> {
+/** The serialized pull response (see PullResponse in the client protocol), as UTF-8 bytes where the runtime can write them directly. */
+export async function pullChanges(
+  ctx: VerbContext,
+  input: PullInput,
+): Promise<Uint8Array<ArrayBuffer> | string> {
   const user = ctx.actor;
   if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
@@ -411,18 +415,27 @@ function serialize(r: {
   reset: string[];
   errors: Record<string, { code: string; detail: string }>;
   clock: string | null;
-}): string {
+}): Uint8Array<ArrayBuffer> | string {
   const entities = Object.keys(ENTITIES) as SyncEntity[];
-  const parts: string[] = [];
-  const list = (xs: string[] | undefined) => (xs ? xs.join(",") : "");
+  // The response as pieces, in order: the rows' JSON text goes in as Postgres built it.
+  const out: string[] = ['{"changes":{'];
+  const list = (xs: string[]) => {
+    for (const [i, x] of xs.entries()) out.push(i ? "," : "", x);
+  };
+  let first = true;
   for (const e of entities) {
     const created = r.snapshot.upserts.get(e);
     const updated = r.delta.upserts.get(e);
     const gone = [...(r.snapshot.deleted.get(e) ?? []), ...(r.delta.deleted.get(e) ?? [])];
     if (!created && !updated && gone.length === 0) continue;
-    parts.push(
-      `${JSON.stringify(e)}:{"created":[${list(created)}],"updated":[${list(updated)}],"deleted":[${gone.join(",")}]}`,
-    );
+    out.push(`${first ? "" : ","}${JSON.stringify(e)}:{"created":[`);
+    list(created ?? []);
+    out.push('],"updated":[');
+    list(updated ?? []);
+    out.push('],"deleted":[');
+    list(gone);
+    out.push("]}");
+    first = false;
   }
   const rest = JSON.stringify({
     cursors: r.cursors,
@@ -431,5 +444,6 @@ function serialize(r: {
     errors: r.errors,
     clock: r.clock,
   });
-  return `{"changes":{${parts.join(",")}},${rest.slice(1)}`;
+  out.push(`},${rest.slice(1)}`);
+  return utf8Concat(out);
 }

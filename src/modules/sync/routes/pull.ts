@@ -76,9 +76,11 @@ const route = defineRoute({
 export function registerPull(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    // Already serialized: the rows are the JSON text Postgres built (see pull.ts).
-    const text = await pullChanges(verbContext(c), body);
+    // Already serialized (UTF-8 bytes): the rows are the JSON text Postgres built (see pull.ts).
+    const bytes = await pullChanges(verbContext(c), body);
     // Remembered, so the response log and compression take its size without reading it back.
-    return withBody(c.body(text, 200, { "content-type": "application/json" }), text) as never;
+    const headers = { "content-type": "application/json" };
+    const res = typeof bytes === "string" ? c.body(bytes, 200, headers) : c.body(bytes, 200, headers);
+    return withBody(res, bytes) as never;
   });
 }
