@@ -83,14 +83,21 @@ async function main() {
     runtime: "node",
   });
   const app = createApp(services);
-  // A request as an HTTP client sends it: a fixed body comes with its Content-Length (fetch,
-  // OkHttp and NSURLSession all set it), which lets the body limit check the header instead of
-  // counting the streamed bytes.
-  const call = (path: string, body: unknown, auth: Record<string, string>) => {
+  // A request as an HTTP client sends it: its body serialized to bytes, with their Content-Length
+  // (fetch, OkHttp and NSURLSession all set it, and it lets the body limit check the header instead
+  // of counting the streamed bytes). Built before a measurement starts, like every input: that is
+  // the client's work on its own machine, not the server's.
+  const request = (path: string, body: unknown, auth: Record<string, string>) => {
     const init = json(body, auth);
-    const length = Buffer.byteLength(init.body as string);
-    return app.request(path, { ...init, headers: { ...init.headers, "content-length": String(length) } });
+    const bytes = Buffer.from(init.body as string);
+    return new Request(`http://localhost${path}`, {
+      ...init,
+      headers: { ...init.headers, "content-length": String(bytes.byteLength) },
+      body: bytes,
+    });
   };
+  const call = (path: string, body: unknown, auth: Record<string, string>) =>
+    app.request(request(path, body, auth));
   let wall = Date.now();
   let seq = 0;
   // Op ids as the SDK forms them (`<deviceId>:<seq>`, see src/client/sync/client.ts).
@@ -133,17 +140,23 @@ async function main() {
         if (res.status !== 200) throw new Error(`seed push failed: ${res.status} ${await res.text()}`);
       }
       const cursor = 0;
-      const pull = async () => {
+      let pullRequest: Request;
+      const pull = {
         // The body the SDK sends (device id and pending counts included).
-        const res = await call(
-          "/api/v1/sync/pull",
-          { deviceId: "bench", buildings: { [b.id]: cursor }, limit: 10_000, pending: {} },
-          b.manager.auth,
-        );
-        if (process.env.BENCH_TIMING) console.log(res.headers.get("server-timing"));
-        const body = (await res.json()) as { changes: { announcements?: { updated: unknown[] } } };
-        if (body.changes.announcements?.updated.length !== n)
-          throw new Error("pull returned the wrong row count");
+        prepare: () => {
+          pullRequest = request(
+            "/api/v1/sync/pull",
+            { deviceId: "bench", buildings: { [b.id]: cursor }, limit: 10_000, pending: {} },
+            b.manager.auth,
+          );
+        },
+        run: async () => {
+          const res = await app.request(pullRequest);
+          if (process.env.BENCH_TIMING) console.log(res.headers.get("server-timing"));
+          const body = (await res.json()) as { changes: { announcements?: { updated: unknown[] } } };
+          if (body.changes.announcements?.updated.length !== n)
+            throw new Error("pull returned the wrong row count");
+        },
       };
       const rawSelect = async () => {
         const r = await raw.query(
@@ -155,11 +168,17 @@ async function main() {
         return r.rows;
       };
       // Second baseline (not a replacement): the app's per-request floor + the same SELECT + JSON.
-      const appRaw = async () => {
-        const res = await app.request(`/api/v1/buildings/${b.id}`, { headers: b.manager.auth });
-        if (res.status !== 200) throw new Error(`building GET failed: ${res.status}`);
-        await res.text();
-        JSON.stringify(await rawSelect());
+      let getRequest: Request;
+      const appRaw = {
+        prepare: () => {
+          getRequest = new Request(`http://localhost/api/v1/buildings/${b.id}`, { headers: b.manager.auth });
+        },
+        run: async () => {
+          const res = await app.request(getRequest);
+          if (res.status !== 200) throw new Error(`building GET failed: ${res.status}`);
+          await res.text();
+          JSON.stringify(await rawSelect());
+        },
       };
       const [pullMs, rawMs, appRawMs] = (await time([pull, rawSelect, appRaw])) as [number, number, number];
       const ratio = pullMs / rawMs;
@@ -185,25 +204,18 @@ async function main() {
     const batches = Number(process.env.BATCHES ?? 10);
     // Each call's input is built before it is timed: a client serializes its request on its own
     // machine, and the raw baselines get their rows ready the same way.
-    let bodies: string[] = [];
+    let requests: Request[] = [];
     const push = {
       prepare: () => {
-        bodies = Array.from({ length: batches }, () =>
-          JSON.stringify({ deviceId: "bench", ops: createOps(b.id, 500) }),
+        requests = Array.from({ length: batches }, () =>
+          request("/api/v1/sync/push", { deviceId: "bench", ops: createOps(b.id, 500) }, b.manager.auth),
         );
       },
       run: async () => {
-        for (const body of bodies) {
-          const res = await app.request("/api/v1/sync/push", {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              "content-length": String(Buffer.byteLength(body)),
-              ...b.manager.auth,
-            },
-            body,
-          });
+        for (const req of requests) {
+          const res = await app.request(req);
           if (res.status !== 200) throw new Error(`push failed ${res.status}`);
+          await res.text();
         }
       },
     };
