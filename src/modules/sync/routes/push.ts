@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { withBody } from "../../../http/body";
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
@@ -63,6 +64,9 @@ export function registerPush(app: App) {
   app.openAPIRegistry.register("SyncOp", OpDoc);
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    return c.json(await pushOps(verbContext(c), body), 200);
+    // Serialized here and remembered with the response, so the response log takes its size
+    // without reading back the results of a 500-op batch.
+    const text = JSON.stringify(await pushOps(verbContext(c), body));
+    return withBody(c.body(text, 200, { "content-type": "application/json" }), text) as never;
   });
 }
