@@ -10,11 +10,11 @@
  * per UTC day in kv (`apiver:<version>:<yyyy-mm-dd>`, kept 90 days) so we know when a version can
  * go; `versionUsage` reads the counts. "Now" is `services.clock`, so tests can move time.
  *
- * Counting does not cost a kv round trip per request: each process (or Worker isolate) adds up its
- * counts in memory and adds them to kv at most every USAGE_FLUSH_MS, one INCRBY per version and
- * day (on Upstash a command per request would be most of the bill of a busy read path). A process
- * that stops between flushes loses those few seconds of counts, which for deciding when a version
- * can go is noise; `versionUsage` flushes this process's counts first, so its report includes them.
+ * Counting does not cost a kv round trip per request (Upstash bills every command): each process
+ * (or Worker isolate) adds up its counts in memory and adds them to kv at most every
+ * USAGE_FLUSH_MS, one INCRBY per version and day. A process that stops between flushes loses those
+ * few seconds of counts, which for deciding when a version can go is noise; `versionUsage`
+ * flushes this process's counts first, so its report includes them.
  */
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config";

@@ -5,13 +5,14 @@
  * boundary, and a single version larger than the page is sent whole.
  *
  * One statement per building does the whole usual pull: the caller's standing (role, apartment,
- * head version, tombstone floor) and the page's rows as JSON text, all from one snapshot —
- * so rows are bounded by a head read in the same snapshot, and a version, taken under the building
- * row lock and committed in order, is either wholly visible or not at all. The standing decides
- * afterwards whether the answer stands (member, cursor within the kept range, own membership
- * unchanged); when it does not, nothing of it is used. It is one prepared statement (Postgres
- * plans it once per connection) whose role filters are SQL over the standing, and its rows go into
- * the response as the JSON text Postgres built, without being parsed and serialized again.
+ * head version, tombstone floor, per-table heads) and the page's rows as JSON text, all from one
+ * snapshot — so rows are bounded by a head read in the same snapshot, and a version, taken under
+ * the building row lock and committed in order, is either wholly visible or not at all. The
+ * standing decides afterwards whether the answer stands (member, cursor within the kept range, own
+ * membership unchanged, no table left out that has changes); when it does not, nothing of it is
+ * used. It is a prepared statement per set of tables read (Postgres plans each once per
+ * connection) whose role filters are SQL over the standing, and its rows go into the response as
+ * the JSON text Postgres built, without being parsed and serialized again.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
