@@ -248,8 +248,11 @@ async function pullPage(
   range: PageRange,
 ): Promise<{ standing: Standing | null; rows: StatementRow[] }> {
   const bounded = range.hi < Number.MAX_SAFE_INTEGER;
-  const seen = headsSeen.get(ctx.services.database) ?? new Map();
-  headsSeen.set(ctx.services.database, seen);
+  let seen = headsSeen.get(ctx.services.database);
+  if (!seen) {
+    seen = new Map();
+    headsSeen.set(ctx.services.database, seen);
+  }
   const known = seen.get(buildingId);
   let mask = bounded || known === undefined ? ALL_TABLES : tablesAbove(known, range.lo);
   for (let attempt = 1; ; attempt++) {
