@@ -23,9 +23,7 @@ export function correlation(options: CorrelationOptions = {}): MiddlewareHandler
     const incoming = c.req.header(header);
     const id = incoming && SAFE_CORRELATION_ID.test(incoming) ? incoming : generate();
     c.set("correlationId", id);
-    await runWithContext({ correlationId: id, metrics: newMetrics() }, async () => {
-      await next();
-    });
+    await runWithContext({ correlationId: id, metrics: newMetrics() }, next);
     c.res.headers.set(header, id);
   };
 }

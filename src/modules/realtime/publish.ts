@@ -5,9 +5,8 @@
  * leaves the rows pending, and `retryPendingRealtime` (the outbox dispatcher for realtime topics)
  * sends them later: at least once, which is safe as pokes and events are idempotent for clients.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { and, asc, inArray, isNull, like, lt, sql } from "drizzle-orm";
-import { currentContext } from "../../context";
+import { currentContext, scopedValue } from "../../context";
 import type { DbOrTx } from "../../platform/db";
 import type { BusMessage } from "../../platform/realtime";
 import type { Services } from "../../services";
@@ -21,7 +20,8 @@ interface Pending {
   messages: Array<{ outboxId: string; message: BusMessage }>;
 }
 
-const pendingStore = new AsyncLocalStorage<Pending>();
+/** The messages of the transaction running now (see publishAfterCommit). */
+const pendingStore = scopedValue<Pending>("horizon.realtime.pending");
 
 async function record(tx: DbOrTx, topic: string, message: BusMessage): Promise<void> {
   const [row] = await tx
@@ -33,7 +33,7 @@ async function record(tx: DbOrTx, topic: string, message: BusMessage): Promise<v
       correlationId: currentContext()?.correlationId ?? "",
     })
     .returning({ id: outbox.id });
-  pendingStore.getStore()?.messages.push({ outboxId: row!.id, message });
+  pendingStore.get()?.messages.push({ outboxId: row!.id, message });
 }
 
 /**
@@ -41,7 +41,7 @@ async function record(tx: DbOrTx, topic: string, message: BusMessage): Promise<v
  * statement that bumps the version) for publishing after commit, like `record` does.
  */
 export function notePending(outboxId: string, message: BusMessage): void {
-  pendingStore.getStore()?.messages.push({ outboxId, message });
+  pendingStore.get()?.messages.push({ outboxId, message });
 }
 
 /** The correlation id recorded with outbox rows written now. */
@@ -85,7 +85,7 @@ export async function publishBuildingEvent(
  * calls join the outer one, so nothing is published before the outermost commit.
  */
 export async function publishAfterCommit<T>(services: Services, fn: () => Promise<T>): Promise<T> {
-  if (pendingStore.getStore()) return fn();
+  if (pendingStore.get()) return fn();
   const pending: Pending = { messages: [] };
   const result = await pendingStore.run(pending, fn);
   // Committed: drop the cached reads of every building whose version moved, before the poke
