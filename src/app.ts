@@ -37,9 +37,9 @@ export function newRouter(): App {
 }
 
 function provideServices(services: Services): MiddlewareHandler<AppEnv> {
-  return async function servicesMiddleware(c, next) {
+  return function servicesMiddleware(c, next) {
     c.set("services", services);
-    await next();
+    return next();
   };
 }
 

@@ -15,7 +15,7 @@
  * strong tag must differ per content coding); comparisons ignore that suffix.
  */
 import { createHash } from "node:crypto";
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { byteLength, hasBody, responseBody } from "./body";
 import { addVary, encodedEtag, minBytesOf, plannedCoding } from "./compression";
 import type { AppEnv } from "./env";
@@ -126,9 +126,13 @@ export interface EtagOptions {
 /** Strong ETags on GET/HEAD 200 responses and `If-None-Match` → 304 (RFC 9110 §13.1.2). */
 export function etag(options: EtagOptions = {}): MiddlewareHandler<AppEnv> {
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-  return async function etagMiddleware(c, next) {
+  // Only GET and HEAD are tagged; other methods pass straight through (no async frame of their own).
+  return function etagMiddleware(c, next) {
     const method = c.req.method;
-    if (method !== "GET" && method !== "HEAD") return next();
+    return method === "GET" || method === "HEAD" ? tagged(c, next) : next();
+  };
+
+  async function tagged(c: Context<AppEnv>, next: Next): Promise<Response | undefined> {
     const header = c.req.header("if-none-match");
     // Parse before the handler runs: a malformed header is the client's error, whatever the route.
     const wanted = header === undefined ? undefined : parseEtagList(header, "If-None-Match");
@@ -163,7 +167,7 @@ export function etag(options: EtagOptions = {}): MiddlewareHandler<AppEnv> {
       c.res = undefined as never;
       c.res = new Response(null, { status: 304, headers });
     }
-  };
+  }
 }
 
 export interface IfMatchOptions {
