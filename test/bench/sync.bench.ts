@@ -11,7 +11,8 @@
  *  - a second, separately labelled push baseline: the same upsert carrying the field clocks, plus
  *    the idempotency record every op durably writes, raw, one transaction per batch.
  * Uses its own throwaway database cloned from nothing: migrates, measures, drops (BENCH_KEEP=1 keeps
- * it). BENCH_NS=10,100 picks the pull sizes, BENCH_REPEAT the rounds.
+ * it). BENCH_NS=10,100 picks the pull sizes; each measurement takes at least BENCH_REPEAT rounds and
+ * BENCH_MIN_MS of measured time (a median of 15 sub-millisecond calls moved by 15% between runs).
  */
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -29,6 +30,7 @@ import { createBuilding, json } from "../support/fixtures";
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
 const NS = process.env.BENCH_NS ? process.env.BENCH_NS.split(",").map(Number) : [10, 100, 1000, 10_000];
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 15);
+const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 3000);
 /** `pull` or `push` measures only that half (while working on one); default both. */
 const PART = process.env.BENCH_PART ?? "all";
 
@@ -39,7 +41,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * until optimized: at least 3 calls and 500 ms.
  */
 type Measured = (() => Promise<unknown>) | { prepare: () => void; run: () => Promise<unknown> };
-async function time(measured: Measured[], repeat = REPEAT): Promise<number[]> {
+async function time(measured: Measured[], repeat = REPEAT, minMs = MIN_MS): Promise<number[]> {
   // `prepare` builds a call's input (what a client sends) outside the timed part.
   const fns = measured.map((m) => (typeof m === "function" ? { prepare: () => {}, run: m } : m));
   for (const fn of fns)
@@ -48,12 +50,15 @@ async function time(measured: Measured[], repeat = REPEAT): Promise<number[]> {
       await fn.run();
     }
   const out: number[][] = fns.map(() => []);
-  for (let r = 0; r < repeat; r++) {
+  let spent = 0;
+  for (let r = 0; r < repeat || spent < minMs; r++) {
     for (const [k, fn] of fns.entries()) {
       fn.prepare();
       const s = performance.now();
       await fn.run();
-      out[k]!.push(performance.now() - s);
+      const ms = performance.now() - s;
+      out[k]!.push(ms);
+      spent += ms;
     }
   }
   return out.map(median);
