@@ -107,6 +107,47 @@ describe.each(DB_KINDS)("platform on %s", (kind) => {
     expect(await res.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE", maxBytes: 1024 });
   });
 
+  it("checks a declared Content-Length before reading the body, and counts one sent without", async () => {
+    const body = JSON.stringify({ name: "x".repeat(5000) });
+    const declared = await t.request("/echo", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "content-length": String(body.length),
+        "x-correlation-id": "big-1",
+      },
+      body,
+    });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({
+      code: "PAYLOAD_TOO_LARGE",
+      maxBytes: 1024,
+      correlationId: "big-1",
+    });
+    const small = JSON.stringify({ name: "ok" });
+    const fits = await t.request("/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(small.length) },
+      body: small,
+    });
+    expect(fits.status).toBe(200);
+    expect(await fits.json()).toEqual({ name: "ok" });
+    // Chunked (no length): counted as it streams.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode("x".repeat(400)));
+        controller.close();
+      },
+    });
+    const streamed = await t.request("/echo", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: chunks,
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+  });
+
   it("hides internal messages of 5xx and logs them with the stack", async () => {
     const res = await t.request("/boom", { headers: { "x-correlation-id": "boom-1" } });
     expect(res.status).toBe(500);
