@@ -12,6 +12,7 @@ import { Redis } from "ioredis";
 import { createApp } from "../../src/app";
 import { parseConfig } from "../../src/config";
 import { compress } from "../../src/http/compression";
+import { queryRows } from "../../src/platform/db";
 import { createPgliteDatabase } from "../../src/platform/db/pglite";
 import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
@@ -80,12 +81,8 @@ export async function benchApiLayer(options: { roundMs?: number; redisUrl?: stri
     const app = createApp(services);
     const payload = { id: "b-1", name: "Building 1", address: { city: "Lyon", street: "1 rue X" } };
     app.get("/api/v1/bench/item", (c) => c.json(payload));
-    const query = async () => {
-      const res = await database.db.execute(
-        sql`select g as id, md5(g::text) as name from generate_series(1, 50) g`,
-      );
-      return (res as unknown as { rows: unknown[] }).rows;
-    };
+    const query = () =>
+      queryRows(database.db, sql`select g as id, md5(g::text) as name from generate_series(1, 50) g`);
     app.get("/api/v1/bench/uncached", async (c) => c.json({ data: await query() }));
     app.get("/api/v1/bench/cached", async (c) =>
       c.json({ data: await services.cache.remember("bench:list", 60_000, query) }),

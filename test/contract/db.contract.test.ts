@@ -17,7 +17,7 @@ import { newMetrics, runWithContext } from "../../src/context";
 import * as schema from "../../src/db/schema";
 import { apartments, buildings, outbox } from "../../src/db/schema";
 import { isUniqueViolation } from "../../src/modules/sync/claims";
-import type { Database } from "../../src/platform/db";
+import { type Database, queryRows } from "../../src/platform/db";
 import { createNeonDatabase } from "../../src/platform/db/neon";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createPgliteDatabase } from "../../src/platform/db/pglite";
@@ -77,17 +77,19 @@ afterAll(async () => {
 });
 
 async function publicTables(database: Database): Promise<string[]> {
-  const res = await database.db.execute<{ table_name: string }>(
+  const rows = await queryRows<{ table_name: string }>(
+    database.db,
     sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
   );
-  return (res as unknown as { rows: Array<{ table_name: string }> }).rows.map((r) => r.table_name);
+  return rows.map((r) => r.table_name);
 }
 
 async function appliedMigrations(database: Database): Promise<number> {
-  const res = await database.db.execute<{ n: number }>(
+  const [row] = await queryRows<{ n: number }>(
+    database.db,
     sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
   );
-  return (res as unknown as { rows: Array<{ n: number }> }).rows[0]!.n;
+  return row!.n;
 }
 
 describe.each(adapters)("db contract: $name", (adapter) => {

@@ -4,7 +4,7 @@
  * there changes what they may see), the building's head version and its tombstone floor.
  */
 import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../../platform/db";
+import { type DbOrTx, queryRows } from "../../platform/db";
 import type { SyncActor } from "./entities";
 
 export interface BuildingAccess {
@@ -50,14 +50,17 @@ export async function loadAccess(
     buildingIds.map((id) => sql`${id}::uuid`),
     sql`, `,
   );
-  const result = (await db.execute(sql`
+  const rows = await queryRows<Raw>(
+    db,
+    sql`
     select b.id, b.sync_version as head, f.floor_version as floor, f.max_hlc,
            m.role, m.apartment_id, m.sync_version as mversion
     from buildings b
     left join memberships m on m.building_id = b.id and m.user_id = ${user.userId} and m.deleted_at is null
     left join sync_tombstone_floors f on f.building_id = b.id
-    where b.id in (${ids}) and b.deleted_at is null`)) as unknown as { rows: Raw[] };
-  for (const r of result.rows) {
+    where b.id in (${ids}) and b.deleted_at is null`,
+  );
+  for (const r of rows) {
     if (!r.role && !user.isAdmin) continue;
     out.set(r.id, {
       buildingId: r.id,

@@ -6,7 +6,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { OpResult } from "../../client/sync/protocol";
-import type { DbOrTx } from "../../platform/db";
+import { type DbOrTx, queryRows } from "../../platform/db";
 import { arrayLiteral } from "./working-set";
 
 /**
@@ -37,12 +37,13 @@ export async function recordedResults(
   userId: string,
   opIds: string[],
 ): Promise<Map<string, OpResult | null>> {
-  const prior = (await db.execute(sql`
+  const prior = await queryRows<{ op_id: string; result: Stored }>(
+    db,
+    sql`
     select op_id, result from sync_processed_ops
-    where user_id = ${userId} and op_id = any(${arrayLiteral(opIds)}::text[])`)) as unknown as {
-    rows: Array<{ op_id: string; result: Stored }>;
-  };
-  return new Map(prior.rows.map((r) => [r.op_id, decode(r.result)]));
+    where user_id = ${userId} and op_id = any(${arrayLiteral(opIds)}::text[])`,
+  );
+  return new Map(prior.map((r) => [r.op_id, decode(r.result)]));
 }
 
 /** A write sent in the claim statement; in a strict claim, a unique violation of `rerunOn` means Rerun. */
@@ -87,10 +88,7 @@ export async function claimOps(
     }
     return sorted.length;
   }
-  const claimed = (await db.execute(sql`${insert} on conflict do nothing returning 1`)) as unknown as {
-    rows: unknown[];
-  };
-  return claimed.rows.length;
+  return (await queryRows(db, sql`${insert} on conflict do nothing returning 1`)).length;
 }
 
 /** Records one op's result on its own; if the op was recorded meanwhile, answers that result instead. */

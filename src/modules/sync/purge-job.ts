@@ -6,6 +6,7 @@
  *  - op records (sync_processed_ops) older than their retention are deleted in chunks.
  */
 import { sql } from "drizzle-orm";
+import { queryRows } from "../../platform/db";
 import type { Services } from "../../services";
 import { ENTITIES } from "./entities";
 import { purgeTombstones } from "./tombstones";
@@ -45,7 +46,9 @@ async function expiredByBuilding(
     ),
     sql` union all `,
   );
-  const res = (await services.database.db.execute(sql`
+  const rows = await queryRows<{ building_id: string; up_to: unknown }>(
+    services.database.db,
+    sql`
     with tombstones as (${tombstones}),
     pending as (
       select t.building_id, t.v, t.deleted_at < ${cutoff.toISOString()}::timestamptz as expired
@@ -56,8 +59,9 @@ async function expiredByBuilding(
     from pending p left join young y on y.building_id = p.building_id
     where p.expired and (y.first_young is null or p.v < y.first_young)
     group by p.building_id
-    order by p.building_id`)) as unknown as { rows: Array<{ building_id: string; up_to: unknown }> };
-  return res.rows.map((r) => ({ buildingId: r.building_id, upTo: Number(r.up_to) }));
+    order by p.building_id`,
+  );
+  return rows.map((r) => ({ buildingId: r.building_id, upTo: Number(r.up_to) }));
 }
 
 /** The driver's own message (drizzle wraps it in "Failed query: …" with the SQL and params). */
@@ -112,13 +116,16 @@ export async function purgeExpiredOpRecords(
   const cutoff = new Date(now.getTime() - retentionDays * DAY_MS).toISOString();
   let purged = 0;
   for (;;) {
-    const res = (await services.database.db.execute(sql`
+    const [res] = await queryRows<{ n: number }>(
+      services.database.db,
+      sql`
       with gone as (
         delete from sync_processed_ops where ctid = any(array(
           select ctid from sync_processed_ops where created_at < ${cutoff}::timestamptz limit ${OP_PURGE_CHUNK}))
         returning 1)
-      select count(*)::int as n from gone`)) as unknown as { rows: Array<{ n: number }> };
-    const n = Number(res.rows[0]?.n ?? 0);
+      select count(*)::int as n from gone`,
+    );
+    const n = Number(res?.n ?? 0);
     purged += n;
     if (n < OP_PURGE_CHUNK) break;
   }

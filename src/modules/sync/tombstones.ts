@@ -5,7 +5,7 @@
  * deleted row that something live still references (a payment on a deleted apartment) is kept.
  */
 import { sql } from "drizzle-orm";
-import type { DbOrTx } from "../../platform/db";
+import { type DbOrTx, queryRows } from "../../platform/db";
 
 const ORDER: Array<{ table: string; guard?: string }> = [
   { table: "request_comments" },
@@ -28,14 +28,17 @@ export async function purgeTombstones(db: DbOrTx, buildingId: string, upTo: numb
   return db.transaction(async (tx) => {
     let purged = 0;
     for (const { table, guard } of ORDER) {
-      const res = (await tx.execute(sql`
+      const [res] = await queryRows<{ n: number }>(
+        tx,
+        sql`
         with gone as (
           delete from ${sql.identifier(table)} t
           where t.building_id = ${buildingId} and t.deleted_at is not null and t.sync_version <= ${upTo}
           ${guard ? sql.raw(`and ${guard}`) : sql``}
           returning t.id)
-        select count(*)::int as n from gone`)) as unknown as { rows: Array<{ n: number }> };
-      purged += Number(res.rows[0]?.n ?? 0);
+        select count(*)::int as n from gone`,
+      );
+      purged += Number(res?.n ?? 0);
     }
     await tx.execute(sql`
       insert into sync_tombstone_floors (building_id, floor_version) values (${buildingId}, ${upTo})

@@ -6,7 +6,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { ApiError } from "../../http/errors";
-import type { DbOrTx } from "../../platform/db";
+import { type DbOrTx, queryRows } from "../../platform/db";
 import { notePending, outboxCorrelationId, REALTIME_TOPICS } from "../realtime/publish";
 import { actorOf } from "./access";
 import type { SyncActor } from "./entities";
@@ -28,7 +28,9 @@ async function bump(
   buildingId: string,
   member?: { cte: SQL; allow: SQL },
 ): Promise<Bumped | null> {
-  const result = (await tx.execute(sql`
+  const [row] = await queryRows<Bumped>(
+    tx,
+    sql`
     with ${member ? sql`m as (${member.cte}),` : sql``} v as (
       update buildings set sync_version = sync_version + 1 where id = ${buildingId}
         ${member ? sql`and deleted_at is null and (exists (select 1 from m) or ${member.allow})` : sql``}
@@ -40,8 +42,8 @@ async function bump(
         ${outboxCorrelationId()}
       from v returning id)
     select v.sync_version, o.id as outbox_id ${member ? sql`, m.role, m.apartment_id` : sql``}
-    from v join o on true ${member ? sql`left join m on true` : sql``}`)) as unknown as { rows: Bumped[] };
-  const row = result.rows[0];
+    from v join o on true ${member ? sql`left join m on true` : sql``}`,
+  );
   if (!row) return null;
   notePending(row.outbox_id, { type: "poke", buildingId, version: Number(row.sync_version) });
   return row;

@@ -1,6 +1,7 @@
 /** Small request helpers for the domain suites: JSON in, `{ status, body, headers }` out. */
 import { eq, type SQL, sql } from "drizzle-orm";
 import { auditLogs, buildings } from "../../../src/db/schema";
+import { queryRows } from "../../../src/platform/db";
 import type { TestApp } from "../../support/app";
 import type { TestUser } from "../../support/fixtures";
 
@@ -74,8 +75,7 @@ export async function failAuditsMentioning(t: TestApp, marker: string) {
 
 export const NIL_UUID = "00000000-0000-4000-8000-000000000000";
 
-/** The first row of a raw query (db.execute answers the driver's result shape). */
+/** The first row of a raw query. */
 export async function queryOne<T>(t: TestApp, query: SQL): Promise<T> {
-  const result = (await t.services.database.db.execute(query)) as unknown as { rows: T[] };
-  return result.rows[0]!;
+  return (await queryRows<T>(t.services.database.db, query))[0]!;
 }

@@ -8,12 +8,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyncClient } from "../../../src/client/sync/client";
 import { FileStore } from "../../../src/client/sync/file-store";
 import type { SyncEntity } from "../../../src/client/sync/protocol";
 import { type LocalStore, MemoryStore } from "../../../src/client/sync/store";
+import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import type { DbKind } from "../../support/db";
 import { createBuilding, type TestBuilding, type TestUser } from "../../support/fixtures";
@@ -118,13 +120,15 @@ function referenceModel(ops: Array<{ op: any }>) {
 async function serverRows(t: TestApp, buildingId: string) {
   const out: Record<string, Record<string, Record<string, unknown>>> = {};
   for (const [entity, fields] of Object.entries(CONTENT)) {
-    const cols = fields
-      .map((f) => (f === "priority" || f === "status" || f === "title" || f === "body" ? f : f))
-      .join(", ");
-    const res = (await t.services.database.db.execute(
-      `select id, ${cols} from ${entity} where building_id = '${buildingId}' and deleted_at is null` as never,
-    )) as unknown as { rows: Array<Record<string, unknown>> };
-    out[entity] = Object.fromEntries(res.rows.map(({ id, ...rest }) => [String(id), rest]));
+    const cols = sql.join(
+      fields.map((f) => sql.identifier(f)),
+      sql`, `,
+    );
+    const rows = await queryRows<Record<string, unknown>>(
+      t.services.database.db,
+      sql`select id, ${cols} from ${sql.identifier(entity)} where building_id = ${buildingId} and deleted_at is null`,
+    );
+    out[entity] = Object.fromEntries(rows.map(({ id, ...rest }) => [String(id), rest]));
   }
   return out;
 }
@@ -325,14 +329,16 @@ export function defineModelSuite(kind: DbKind) {
             expect(project(server, model)).toEqual(model);
             // 3. No op applied twice: one processed row per op, every replay answered the first result.
             for (const [, results] of net.results) for (const r of results) expect(r).toEqual(results[0]);
-            const processed = (await t.services.database.db.execute(
-              `select count(*)::int as n from sync_processed_ops where user_id in ('${b.manager.id}', '${b.resident.id}')` as never,
-            )) as unknown as { rows: Array<{ n: number }> };
-            expect(processed.rows[0]!.n).toBe(net.ops.size);
-            const dupConflicts = (await t.services.database.db.execute(
-              `select op_id from sync_conflicts where building_id = '${b.id}' group by op_id, field having count(*) > 1` as never,
-            )) as unknown as { rows: unknown[] };
-            expect(dupConflicts.rows).toEqual([]);
+            const [processed] = await queryRows<{ n: number }>(
+              t.services.database.db,
+              sql`select count(*)::int as n from sync_processed_ops where user_id in (${b.manager.id}, ${b.resident.id})`,
+            );
+            expect(processed!.n).toBe(net.ops.size);
+            const dupConflicts = await queryRows(
+              t.services.database.db,
+              sql`select op_id from sync_conflicts where building_id = ${b.id} group by op_id, field having count(*) > 1`,
+            );
+            expect(dupConflicts).toEqual([]);
             for (const s of slots) await s.store.close();
           },
         ),

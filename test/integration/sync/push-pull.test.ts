@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json } from "../../support/fixtures";
@@ -252,10 +253,11 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
     const admin = await createUser(t.services, { admin: true });
     const version = async () =>
       (
-        (await t.services.database.db.execute(
+        await queryRows<{ v: string | number; pokes: string | number }>(
+          t.services.database.db,
           sql`select sync_version as v, (select count(*) from outbox where building_id = ${b.id}) as pokes from buildings where id = ${b.id}`,
-        )) as unknown as { rows: Array<{ v: string | number; pokes: string | number }> }
-      ).rows[0]!;
+        )
+      )[0]!;
     const before = await version();
     const create = (id: string) => ({
       opId: opId(),
@@ -349,8 +351,7 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
   it("keeps per-entity heads whoever writes, and reads a table it took for quiet once its head moved", async () => {
     const b = await createBuilding(t.services);
     const { db } = t.services.database;
-    const query = async <R>(q: ReturnType<typeof sql>) =>
-      ((await db.execute(q)) as unknown as { rows: R[] }).rows;
+    const query = <R>(q: ReturnType<typeof sql>) => queryRows<R>(db, q);
     const heads = async () =>
       (
         await query<{ heads: Record<string, number> }>(
@@ -398,10 +399,11 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
       { [b.id]: null },
       { deviceId: "phone-1", pending: { maintenance_requests: 3 } },
     );
-    const rows = (await t.services.database.db.execute(
-      `select entity_type, pending_ops, last_sync_at from sync_state where user_id = '${b.resident.id}' and device_id = 'phone-1'` as never,
-    )) as unknown as { rows: Array<{ entity_type: string; pending_ops: number; last_sync_at: unknown }> };
-    const req = rows.rows.find((r) => r.entity_type === "maintenance_requests");
+    const rows = await queryRows<{ entity_type: string; pending_ops: number; last_sync_at: unknown }>(
+      t.services.database.db,
+      sql`select entity_type, pending_ops, last_sync_at from sync_state where user_id = ${b.resident.id} and device_id = 'phone-1'`,
+    );
+    const req = rows.find((r) => r.entity_type === "maintenance_requests");
     expect(req).toMatchObject({ pending_ops: 3 });
     expect(req!.last_sync_at).not.toBeNull();
   });
@@ -500,11 +502,12 @@ describe.each(DB_KINDS)("sync tombstones and unresolvable conflicts on %s", (kin
       "lww/delete-wins",
       "unresolvable/parent-deleted",
     ]);
-    const events = (await t.services.database.db.execute(
-      `select payload from outbox where topic = 'sync.conflict' and building_id = '${b.id}'` as never,
-    )) as unknown as { rows: Array<{ payload: { userId: string } }> };
-    expect(events.rows).toHaveLength(2);
-    expect(events.rows.every((e) => e.payload.userId === b.resident.id)).toBe(true);
+    const events = await queryRows<{ payload: { userId: string } }>(
+      t.services.database.db,
+      sql`select payload from outbox where topic = 'sync.conflict' and building_id = ${b.id}`,
+    );
+    expect(events).toHaveLength(2);
+    expect(events.every((e) => e.payload.userId === b.resident.id)).toBe(true);
   });
 });
 

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../../../src/platform/db";
 import { hlcAt, opId, push } from "../../integration/sync/helpers";
 import { createTestApp, type TestApp } from "../../support/app";
 import { createBuilding } from "../../support/fixtures";
@@ -123,11 +125,12 @@ describe("sync conflicts", () => {
           }
           const { body } = await push(t, b.resident, [losing], "r");
           expect(body.results[0]!.status === "applied" && !body.results[0]!.superseded).toBe(false);
-          const rows = (await t.services.database.db.execute(
-            `select * from sync_conflicts where op_id = '${losing.opId}' and user_id = '${b.resident.id}'` as never,
-          )) as unknown as { rows: Array<Record<string, any>> };
-          expect(rows.rows).toHaveLength(1);
-          const c = rows.rows[0]!;
+          const rows = await queryRows<Record<string, any>>(
+            t.services.database.db,
+            sql`select * from sync_conflicts where op_id = ${losing.opId} and user_id = ${b.resident.id}`,
+          );
+          expect(rows).toHaveLength(1);
+          const c = rows[0]!;
           expect(c.incoming_hlc).toBe(losing.hlc);
           if (kind === "older-field") {
             expect(c).toMatchObject({
@@ -143,11 +146,12 @@ describe("sync conflicts", () => {
             expect(c.current_hlc).toBe(hlcAt(t0 + 1, "m"));
             expect(c.current_user_id).toBe(b.manager.id);
           }
-          const events = (await t.services.database.db.execute(
-            `select payload from outbox where topic = 'sync.conflict' and payload->>'conflictId' = '${c.id}'` as never,
-          )) as unknown as { rows: Array<{ payload: Record<string, unknown> }> };
-          expect(events.rows).toHaveLength(1);
-          expect(events.rows[0]!.payload).toMatchObject({
+          const events = await queryRows<{ payload: Record<string, unknown> }>(
+            t.services.database.db,
+            sql`select payload from outbox where topic = 'sync.conflict' and payload->>'conflictId' = ${c.id}`,
+          );
+          expect(events).toHaveLength(1);
+          expect(events[0]!.payload).toMatchObject({
             userId: b.resident.id,
             opId: losing.opId,
             entity: losing.entity,

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "../../../src/platform/db";
 import { hlcAt, opId, pull, pullAll, push } from "../../integration/sync/helpers";
 import { createTestApp, type TestApp } from "../../support/app";
 import { createBuilding } from "../../support/fixtures";
@@ -63,13 +65,14 @@ describe("sync delta pull", () => {
           const who = asResident ? b.resident : b.manager;
           const { pages } = await pullAll(t, who, { [b.id]: cursor }, limit);
           // Ground truth straight from the tables.
-          const truth = (await t.services.database.db.execute(
-            `select 'announcements' as e, id, deleted_at is not null as d, null::uuid as apt from announcements where building_id = '${b.id}' and sync_version > ${cursor}
-             union all select 'maintenance_requests', id, deleted_at is not null, apartment_id from maintenance_requests where building_id = '${b.id}' and sync_version > ${cursor}
-             union all select 'apartments', id, deleted_at is not null, id from apartments where building_id = '${b.id}' and sync_version > ${cursor}
-             union all select 'memberships', id, deleted_at is not null, null from memberships where building_id = '${b.id}' and sync_version > ${cursor}` as never,
-          )) as unknown as { rows: Array<{ e: string; id: string; d: boolean; apt: string | null }> };
-          const visible = truth.rows.filter(
+          const truth = await queryRows<{ e: string; id: string; d: boolean; apt: string | null }>(
+            t.services.database.db,
+            sql`select 'announcements' as e, id, deleted_at is not null as d, null::uuid as apt from announcements where building_id = ${b.id} and sync_version > ${cursor}
+             union all select 'maintenance_requests', id, deleted_at is not null, apartment_id from maintenance_requests where building_id = ${b.id} and sync_version > ${cursor}
+             union all select 'apartments', id, deleted_at is not null, id from apartments where building_id = ${b.id} and sync_version > ${cursor}
+             union all select 'memberships', id, deleted_at is not null, null from memberships where building_id = ${b.id} and sync_version > ${cursor}`,
+          );
+          const visible = truth.filter(
             (r) => !asResident || r.e !== "maintenance_requests" || r.apt === b.apartments[0]!.id,
           );
           const want = (deleted: boolean) =>

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyncClient } from "../../../src/client/sync/client";
 import { MemoryStore } from "../../../src/client/sync/store";
+import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import { createBuilding } from "../../support/fixtures";
 
@@ -93,10 +95,11 @@ describe("sync client retry", () => {
           const rows = client.list("announcements").filter((r) => ids.includes(r.id));
           expect(rows).toHaveLength(edits);
           // Each op applied exactly once although some requests were repeated.
-          const processed = (await t.services.database.db.execute(
-            `select count(*)::int as n from sync_processed_ops where user_id = '${b.manager.id}'` as never,
-          )) as unknown as { rows: Array<{ n: number }> };
-          expect(processed.rows[0]!.n).toBe(edits);
+          const [processed] = await queryRows<{ n: number }>(
+            t.services.database.db,
+            sql`select count(*)::int as n from sync_processed_ops where user_id = ${b.manager.id}`,
+          );
+          expect(processed!.n).toBe(edits);
         },
       ),
       { numRuns: Number(process.env.RUNS ?? 100) },
