@@ -20,10 +20,11 @@ interface UpsertPlan {
   names: SQL;
   /** The recordset's column list: each column under its JavaScript key, with its SQL type. */
   recordset: SQL;
-  /** The inserted values of changed rows: every column as the row holds it. */
-  changedValues: SQL;
-  /** The inserted values of new rows, as a function of the batch's time (column defaults filled). */
-  freshValues: (now: Date) => SQL;
+  /**
+   * The inserted values: every column as the row holds it, or as `shared` holds it for every row.
+   * With `fresh` (the batch's time), NOT NULL columns a new row leaves out get their defaults.
+   */
+  values: (shared: Map<string, unknown>, fresh: Date | null) => SQL;
   writable: SQL;
   /** Keys of the timestamp columns (written as ISO text before the rows are serialized). */
   timeKeys: string[];
@@ -56,18 +57,15 @@ function upsertPlan(entity: SyncEntity): UpsertPlan {
     entries.map(([key, c]) => sql`${sql.identifier(key)} ${sql.raw(c.getSQLType())}`),
     sql`, `,
   );
-  const changedValues = sql.join(
-    entries.map(([key]) => field(key)),
-    sql`, `,
-  );
   // A key a new row leaves out is null in the recordset, not DEFAULT: NOT NULL columns with a
   // default get it here — timestamps defaulting to now() the batch's time, as one parameter.
-  const freshValues = (now: Date) => {
-    const stamp = sql`${now.toISOString()}::timestamptz`;
+  const values = (shared: Map<string, unknown>, fresh: Date | null) => {
+    const stamp = fresh && sql`${fresh.toISOString()}::timestamptz`;
     return sql.join(
       entries.map(([key, c]) => {
-        if (!c.hasDefault || !c.notNull) return field(key);
-        return sql`coalesce(${field(key)}, ${isStamp(c) ? stamp : c.default})`;
+        const value = shared.has(key) ? sql`${shared.get(key)}::${sql.raw(c.getSQLType())}` : field(key);
+        if (!stamp || !c.hasDefault || !c.notNull) return value;
+        return sql`coalesce(${value}, ${isStamp(c) ? stamp : c.default})`;
       }),
       sql`, `,
     );
@@ -82,7 +80,7 @@ function upsertPlan(entity: SyncEntity): UpsertPlan {
   const times = entries.filter(([, c]) => c.columnType === "PgTimestamp");
   const timeKeys = times.map(([key]) => key);
   const stampKeys = new Set(times.filter(([, c]) => isStamp(c)).map(([key]) => key));
-  const plan = { names, recordset, changedValues, freshValues, writable, timeKeys, stampKeys };
+  const plan = { names, recordset, values, writable, timeKeys, stampKeys };
   plans.set(entity, plan);
   return plan;
 }
@@ -120,16 +118,19 @@ async function upsertRows(
   }
   // Changed rows first, as the working set holds them (a renumbered apartment frees its number
   // before a new apartment takes it).
-  if (changed.length)
+  if (changed.length) {
+    const shared = sharedValues(changed);
     await db.execute(sql`
       insert into ${def.table} (${plan.names})
-      select ${plan.changedValues} from json_to_recordset(${JSON.stringify(changed)}::json) as x(${plan.recordset})
+      select ${plan.values(shared, null)} from json_to_recordset(${rowsJson(changed, shared)}::json) as x(${plan.recordset})
       on conflict (id) do update set ${plan.writable}`);
+  }
   if (!fresh.length) return;
   // An optimistic batch did not look its creates' ids up: if one exists, rerun with look-ups.
+  const shared = sharedValues(fresh);
   const insert: Alongside = {
     write: sql`insert into ${def.table} (${plan.names})
-      select ${plan.freshValues(now)} from json_to_recordset(${JSON.stringify(fresh)}::json) as x(${plan.recordset})`,
+      select ${plan.values(shared, now)} from json_to_recordset(${rowsJson(fresh, shared)}::json) as x(${plan.recordset})`,
     rerunOn: `${getTableName(def.table)}_pkey`,
     why: `a ${entity} row this push creates exists already`,
   };
@@ -144,6 +145,33 @@ async function upsertRows(
     if (strict && isUniqueViolation(err, insert.rerunOn!)) throw new Rerun(insert.why!);
     throw err;
   }
+}
+
+/**
+ * The keys whose value is one and the same scalar in every row (a batch's building, author,
+ * version, time): they travel once, as a parameter, instead of in each row's JSON, which
+ * Postgres would parse 500 times (about a tenth of inserting a 500-row batch).
+ */
+function sharedValues(rows: Record<string, unknown>[]): Map<string, unknown> {
+  const shared = new Map<string, unknown>();
+  if (rows.length < 2) return shared;
+  for (const [key, value] of Object.entries(rows[0]!)) {
+    if (value === undefined || value === null || typeof value === "object") continue;
+    if (rows.every((r) => r[key] === value)) shared.set(key, value);
+  }
+  return shared;
+}
+
+/** The rows as the statement's JSON, without the keys `shared` carries. */
+function rowsJson(rows: Record<string, unknown>[], shared: Map<string, unknown>): string {
+  if (shared.size === 0) return JSON.stringify(rows);
+  return JSON.stringify(
+    rows.map((row) => {
+      const rest: Record<string, unknown> = {};
+      for (const key in row) if (!shared.has(key)) rest[key] = row[key];
+      return rest;
+    }),
+  );
 }
 
 /** A REST write's floor clock becomes explicit once sync writes the row (its version moves on). */
