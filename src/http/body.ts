@@ -40,6 +40,17 @@ export function withBody(res: Response, body: Body): Response {
   return res;
 }
 
+/**
+ * A 200 response of JSON the handler serialized itself (text, or UTF-8 bytes from utf8Concat),
+ * remembered, so the response log, ETag and compression take its size without reading it back.
+ */
+export function jsonBody(c: Context<AppEnv>, body: string | Uint8Array<ArrayBuffer>): Response {
+  const headers = { "content-type": "application/json" };
+  // Two calls only because Hono's overloads do not take the union.
+  const res = typeof body === "string" ? c.body(body, 200, headers) : c.body(body, 200, headers);
+  return withBody(res, body);
+}
+
 /** Node and Bun count a string's UTF-8 bytes natively, without encoding a copy of it. */
 const nativeByteLength = (globalThis as { Buffer?: { byteLength(s: string): number } }).Buffer?.byteLength;
 

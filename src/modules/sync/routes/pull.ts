@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { withBody } from "../../../http/body";
+import { jsonBody } from "../../../http/body";
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
@@ -77,10 +77,6 @@ export function registerPull(app: App) {
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
     // Already serialized (UTF-8 bytes): the rows are the JSON text Postgres built (see pull.ts).
-    const bytes = await pullChanges(verbContext(c), body);
-    // Remembered, so the response log and compression take its size without reading it back.
-    const headers = { "content-type": "application/json" };
-    const res = typeof bytes === "string" ? c.body(bytes, 200, headers) : c.body(bytes, 200, headers);
-    return withBody(res, bytes) as never;
+    return jsonBody(c, await pullChanges(verbContext(c), body)) as never;
   });
 }

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { withBody } from "../../../http/body";
+import { jsonBody } from "../../../http/body";
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
@@ -64,9 +64,8 @@ export function registerPush(app: App) {
   app.openAPIRegistry.register("SyncOp", OpDoc);
   app.openapi(route, async (c) => {
     const body = c.req.valid("json");
-    // Serialized here and remembered with the response, so the response log takes its size
-    // without reading back the results of a 500-op batch.
-    const text = JSON.stringify(await pushOps(verbContext(c), body));
-    return withBody(c.body(text, 200, { "content-type": "application/json" }), text) as never;
+    // Serialized here, so the response log takes the size of a 500-op batch's results without
+    // reading them back.
+    return jsonBody(c, JSON.stringify(await pushOps(verbContext(c), body))) as never;
   });
 }
