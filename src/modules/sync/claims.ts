@@ -28,8 +28,12 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
   return false;
 }
 
-type Stored = OpResult | string | null;
-const decode = (r: Stored): OpResult | null => (typeof r === "string" ? JSON.parse(r) : r);
+/** A stored result: without its opId (the row's op_id), or with it (records from before that). */
+type Stored = Omit<OpResult, "opId"> | string | null;
+const decode = (opId: string, r: Stored): OpResult | null => {
+  const stored = typeof r === "string" ? JSON.parse(r) : r;
+  return stored && { opId, ...stored };
+};
 
 /** Results recorded for any of `opIds` (null: claimed by a transaction from before results were stored with the claim). */
 export async function recordedResults(
@@ -43,7 +47,7 @@ export async function recordedResults(
     select op_id, result from sync_processed_ops
     where user_id = ${userId} and op_id = any(${arrayLiteral(opIds)}::text[])`,
   );
-  return new Map(prior.map((r) => [r.op_id, decode(r.result)]));
+  return new Map(prior.map((r) => [r.op_id, decode(r.op_id, r.result)]));
 }
 
 /** A write sent in the claim statement; in a strict claim, a unique violation of `rerunOn` means Rerun. */
@@ -69,14 +73,26 @@ export async function claimOps(
   alongside: Alongside[] = [],
 ): Promise<number> {
   if (results.length === 0) return 0;
-  const sorted = results.map((r) => ({ op_id: r.opId, result: r.result }));
-  sorted.sort((a, b) => (a.op_id < b.op_id ? -1 : a.op_id > b.op_id ? 1 : 0));
+  const sorted = [...results].sort((a, b) => (a.opId < b.opId ? -1 : a.opId > b.opId ? 1 : 0));
+  // A result is stored without its opId (the row's op_id), and each distinct one travels once:
+  // the ops of a batch mostly share one (applied, at the batch's version and building), so a
+  // 500-op claim sends its op ids, an index per op and a result or two — not 500 results.
+  const distinct = new Map<string, number>();
+  const ids: string[] = [];
+  const which: number[] = [];
+  for (const { opId, result } of sorted) {
+    const { opId: _, ...rest } = result;
+    const text = JSON.stringify(rest);
+    if (!distinct.has(text)) distinct.set(text, distinct.size + 1);
+    ids.push(opId);
+    which.push(distinct.get(text)!);
+  }
   // Other writes of the same transaction ride in this statement as CTEs (one round trip).
   const ctes = alongside.map((a, i) => sql`${sql.identifier(`w${i}`)} as (${a.write})`);
   const insert = sql`${ctes.length ? sql`with ${sql.join(ctes, sql`, `)} ` : sql``}
     insert into sync_processed_ops (user_id, op_id, device_id, result)
-    select ${userId}::uuid, x.op_id, ${deviceId}, x.result
-    from json_to_recordset(${JSON.stringify(sorted)}::json) as x(op_id text, result json)`;
+    select ${userId}::uuid, x.op_id, ${deviceId}, (${arrayLiteral([...distinct.keys()])}::json[])[x.i]
+    from unnest(${arrayLiteral(ids)}::text[], ${`{${which.join(",")}}`}::int[]) as x(op_id, i)`;
   if (strict) {
     try {
       await db.execute(insert);
@@ -86,7 +102,7 @@ export async function claimOps(
       const hit = alongside.find((a) => a.rerunOn && isUniqueViolation(err, a.rerunOn));
       throw hit ? new Rerun(hit.why ?? "an optimistic assumption failed") : err;
     }
-    return sorted.length;
+    return ids.length;
   }
   return (await queryRows(db, sql`${insert} on conflict do nothing returning 1`)).length;
 }

@@ -80,6 +80,56 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
     expect((await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]).toBe(head);
   });
 
+  it("replays a batch of different results op by op, and answers records stored whole before", async () => {
+    const b = await createBuilding(t.services);
+    const other = await createBuilding(t.services);
+    const now = Date.now();
+    const create = (building: string, i: number) => ({
+      opId: opId("mix"),
+      type: "create",
+      entity: "announcements",
+      id: randomUUID(),
+      fields: { buildingId: building, title: `Notice ${i}`, body: "x" },
+      hlc: hlcAt(now + i),
+    });
+    // Applied ops share a result; rejections differ from them and from each other.
+    const ops = [
+      create(b.id, 0),
+      { ...create(b.id, 1), entity: "payments" },
+      create(b.id, 2),
+      create(other.id, 3),
+      { ...create(b.id, 4), fields: { buildingId: b.id, title: "T", body: "x", bogus: 1 } },
+      create(b.id, 5),
+    ];
+    const first = await push(t, b.manager, ops);
+    expect(first.body.results.map((r) => r.status)).toEqual([
+      "applied",
+      "rejected",
+      "applied",
+      "rejected",
+      "rejected",
+      "applied",
+    ]);
+    const replay = await push(t, b.manager, [...ops].reverse());
+    expect(replay.body.results).toEqual([...first.body.results].reverse());
+    // Key order too: a replay answers byte for byte what the first push answered.
+    expect(JSON.stringify(replay.body.results[0])).toBe(JSON.stringify(first.body.results.at(-1)));
+
+    // A record from before results were stored without their op id still answers its replay.
+    const legacy = {
+      opId: opId("legacy"),
+      status: "rejected",
+      reason: "NOT_FOUND",
+      detail: "stored whole",
+    };
+    await t.services.database.db.execute(
+      sql`insert into sync_processed_ops (user_id, op_id, device_id, result)
+          values (${b.manager.id}, ${legacy.opId}, 'test', ${JSON.stringify(legacy)}::json)`,
+    );
+    const old = await push(t, b.manager, [{ ...create(b.id, 6), opId: legacy.opId }]);
+    expect(old.body.results).toEqual([legacy]);
+  });
+
   it("applies a batch sent several times at once exactly once, answering every copy alike", async () => {
     const b = await createBuilding(t.services);
     const before = (await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]!;
