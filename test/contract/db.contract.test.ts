@@ -6,7 +6,8 @@
  * adapter counts its round trips into the request's metrics.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { asc, count, eq, is, sql, sum } from "drizzle-orm";
@@ -16,7 +17,7 @@ import { WebSocket } from "ws";
 import { newMetrics, runWithContext } from "../../src/context";
 import * as schema from "../../src/db/schema";
 import { apartments, buildings, outbox } from "../../src/db/schema";
-import { isUniqueViolation } from "../../src/modules/sync/claims";
+import { isUniqueViolation, recordedResults } from "../../src/modules/sync/claims";
 import { type Database, queryRows } from "../../src/platform/db";
 import { createNeonDatabase } from "../../src/platform/db/neon";
 import { createPgDatabase } from "../../src/platform/db/pg";
@@ -113,6 +114,75 @@ describe.each(adapters)("db contract: $name", (adapter) => {
       await database.migrate(MIGRATIONS_FOLDER);
       expect(await publicTables(database)).toEqual(before);
       expect(await appliedMigrations(database)).toBe(JOURNAL.entries.length);
+    });
+  });
+
+  describe("migration 0009 (op records in runs)", () => {
+    let database: Database;
+    const before = mkdtempSync(join(tmpdir(), "horizon-migrations-"));
+    beforeAll(async () => {
+      database = await adapter.empty();
+      // The migrations up to 0008, as a database last migrated before 0009 has them.
+      cpSync(MIGRATIONS_FOLDER, before, { recursive: true });
+      const journal = JSON.parse(readFileSync(join(before, "meta", "_journal.json"), "utf8"));
+      const upTo = journal.entries.findIndex((e: { tag: string }) => e.tag.startsWith("0009_"));
+      writeFileSync(
+        join(before, "meta", "_journal.json"),
+        JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo) }),
+      );
+    });
+    afterAll(async () => {
+      await database.close();
+      rmSync(before, { recursive: true, force: true });
+    });
+
+    it("carries every op record over as a run of one, and replays still find them", async () => {
+      await database.migrate(before);
+      const user = randomUUID();
+      const legacy: Array<[string, unknown]> = [
+        ["ios-1:1", { opId: "ios-1:1", status: "applied", version: 3, buildingId: user }],
+        ["ios-1:2", { opId: "ios-1:2", status: "rejected", reason: "READ_ONLY", detail: "no" }],
+        ["ios-1:007", { opId: "ios-1:007", status: "applied", version: 4, buildingId: user }],
+        ["x", { opId: "x", status: "superseded", superseded: ["title"], version: 5, buildingId: user }],
+        ["x:0", { opId: "x:0", status: "applied", version: 6, buildingId: user }],
+        ["old", null],
+      ];
+      for (const [opId, result] of legacy)
+        await database.db.execute(
+          sql`insert into sync_processed_ops (user_id, op_id, device_id, result)
+              values (${user}, ${opId}, 'ios-1', ${result === null ? null : JSON.stringify(result)}::json)`,
+        );
+      await database.migrate(MIGRATIONS_FOLDER);
+      expect(await publicTables(database)).not.toContain("sync_processed_ops");
+      const runs = await queryRows<{ stream: string; first_seq: string | number; last_seq: string | number }>(
+        database.db,
+        sql`select stream, first_seq, last_seq from sync_op_runs where user_id = ${user} order by stream, first_seq`,
+      );
+      expect(runs.map((r) => [r.stream, Number(r.first_seq), Number(r.last_seq)])).toEqual([
+        ["ios-1", 1, 1],
+        ["ios-1", 2, 2],
+        ["ios-1:007", -1, -1],
+        ["old", -1, -1],
+        ["x", -1, -1],
+        ["x", 0, 0],
+      ]);
+      const found = await recordedResults(
+        database.db,
+        user,
+        legacy.map(([opId]) => opId),
+      );
+      expect(Object.fromEntries(found)).toEqual(Object.fromEntries(legacy));
+      // And a run overlapping one carried over is refused.
+      const err = await database.db
+        .execute(
+          sql`insert into sync_op_runs (user_id, stream, first_seq, last_seq, device_id, results)
+              values (${user}, 'ios-1', 2, 9, 'ios-1', '{"d":[]}')`,
+        )
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(String((err as { cause?: unknown })?.cause ?? err)).toContain("sync_op_runs_no_overlap");
     });
   });
 

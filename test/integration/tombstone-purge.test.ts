@@ -249,9 +249,11 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
     const reqId = randomUUID();
     const annId = await postAnnouncement(t, b);
     const t0 = Date.now();
+    // The SDK's op ids (<stream>:<seq>): the first push is recorded as one run of three ops.
+    const stream = opId("m");
     const ops = [
       {
-        opId: opId(),
+        opId: `${stream}:1`,
         type: "create",
         entity: "maintenance_requests",
         id: reqId,
@@ -259,14 +261,14 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
         hlc: hlcAt(t0, "m"),
       },
       {
-        opId: opId(),
+        opId: `${stream}:2`,
         type: "update",
         entity: "maintenance_requests",
         id: reqId,
         fields: { title: "Big leak" },
         hlc: hlcAt(t0 + 1, "m"),
       },
-      { opId: opId(), type: "delete", entity: "announcements", id: annId, hlc: hlcAt(t0 + 2, "m") },
+      { opId: `${stream}:3`, type: "delete", entity: "announcements", id: annId, hlc: hlcAt(t0 + 2, "m") },
     ];
     const first = await push(t, b.manager, ops, "m");
     expect(first.body.results.map((r) => r.status)).toEqual(["applied", "applied", "applied"]);
@@ -274,7 +276,14 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
     const young = await push(
       t,
       b.manager,
-      [{ ...ops[1]!, opId: opId(), fields: { description: "Under the sink" }, hlc: hlcAt(t0 + 3, "m") }],
+      [
+        {
+          ...ops[1]!,
+          opId: `${stream}:4`,
+          fields: { description: "Under the sink" },
+          hlc: hlcAt(t0 + 3, "m"),
+        },
+      ],
       "m",
     );
     expect(young.body.results[0]).toMatchObject({ status: "applied" });
@@ -282,16 +291,18 @@ describe.each(DB_KINDS)("scheduled tombstone purge on %s", (kind) => {
       (
         await queryOne<{ n: string | number }>(
           t,
-          sql`select count(*) as n from sync_processed_ops where user_id = ${b.manager.id}`,
+          sql`select coalesce(sum(last_seq - first_seq + 1), 0) as n from sync_op_runs where user_id = ${b.manager.id}`,
         )
       ).n;
     expect(Number(await records())).toBe(4);
+    const runs = await queryOne<{ n: string | number }>(
+      t,
+      sql`select count(*) as n from sync_op_runs where user_id = ${b.manager.id}`,
+    );
+    expect(Number(runs.n)).toBe(2);
     await t.services.database.db.execute(
-      sql`update sync_processed_ops set created_at = created_at - interval '181 days'
-          where op_id in (${sql.join(
-            ops.map((o) => sql`${o.opId}`),
-            sql`, `,
-          )})`,
+      sql`update sync_op_runs set created_at = created_at - interval '181 days'
+          where user_id = ${b.manager.id} and stream = ${stream} and first_seq = 1`,
     );
 
     expect(await purgeExpiredOpRecords(t.services)).toBe(3);

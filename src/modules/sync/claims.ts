@@ -1,8 +1,13 @@
 /**
- * The idempotency record of pushed ops (ADR 0002): `sync_processed_ops` holds each op under
- * (user, opId) with the result it was first answered. An op is claimed and its result stored in
- * one statement at the end of the transaction that applied it; a claim that finds the op already
- * recorded means another transaction got there first, and this attempt must roll back.
+ * The idempotency record of pushed ops (ADR 0002). An op id of the SDK's form `<stream>:<seq>`
+ * (its device id and a counter) is recorded in a run: `sync_op_runs` holds, per user and stream,
+ * ranges of consecutive seqs with the result each op was first answered — a 500-op push of one
+ * device is one row, not 500. Any other op id is a run of its own (its whole id the stream, seq
+ * -1). An exclusion constraint keeps a user's runs of one stream from overlapping, so an op is
+ * recorded at most once however its pushes are cut into batches. Ops are claimed and their
+ * results stored in one statement at the end of the transaction that applied them; a claim that
+ * finds an op already recorded means another transaction got there first, and this attempt must
+ * roll back.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { OpResult } from "../../client/sync/protocol";
@@ -28,12 +33,24 @@ export function isUniqueViolation(err: unknown, constraint: string): boolean {
   return false;
 }
 
-/** A stored result: without its opId (the row's op_id), or with it (records from before that). */
-type Stored = Omit<OpResult, "opId"> | string | null;
-const decode = (opId: string, r: Stored): OpResult | null => {
-  const stored = typeof r === "string" ? JSON.parse(r) : r;
-  return stored && { opId, ...stored };
-};
+/** A stored result: without its opId (the op's own id), or with it (records from before that). */
+type Stored = Omit<OpResult, "opId"> | null;
+/** A run's results: the distinct ones, and which of them each op got (absent: all the first). */
+interface RunResults {
+  d: Stored[];
+  w?: number[];
+}
+
+/** `<stream>:<seq>` with a canonical decimal seq (no sign, no leading zero). */
+const SEQUENCED = /^(.+):(0|[1-9][0-9]{0,14})$/;
+
+/** Where an op id is recorded: its stream and its place in it (-1: an id of no sequence). */
+export function opPlace(opId: string): { stream: string; seq: number } {
+  const m = SEQUENCED.exec(opId);
+  return m ? { stream: m[1]!, seq: Number(m[2]) } : { stream: opId, seq: -1 };
+}
+
+const decode = (opId: string, stored: Stored): OpResult | null => stored && { opId, ...stored };
 
 /** Results recorded for any of `opIds` (null: claimed by a transaction from before results were stored with the claim). */
 export async function recordedResults(
@@ -41,13 +58,24 @@ export async function recordedResults(
   userId: string,
   opIds: string[],
 ): Promise<Map<string, OpResult | null>> {
-  const prior = await queryRows<{ op_id: string; result: Stored }>(
+  const places = opIds.map(opPlace);
+  const found = await queryRows<{ i: number; first_seq: string | number; results: RunResults | string }>(
     db,
     sql`
-    select op_id, result from sync_processed_ops
-    where user_id = ${userId} and op_id = any(${arrayLiteral(opIds)}::text[])`,
+    select q.i, r.first_seq, r.results
+    from unnest(${arrayLiteral(places.map((p) => p.stream))}::text[], ${`{${places.map((p) => p.seq).join(",")}}`}::bigint[])
+      with ordinality as q(stream, seq, i)
+    join sync_op_runs r on r.user_id = ${userId} and r.stream = q.stream
+      and int8range(r.first_seq, r.last_seq, '[]') @> q.seq`,
   );
-  return new Map(prior.map((r) => [r.op_id, decode(r.op_id, r.result)]));
+  const out = new Map<string, OpResult | null>();
+  for (const row of found) {
+    const opId = opIds[Number(row.i) - 1]!;
+    const run: RunResults = typeof row.results === "string" ? JSON.parse(row.results) : row.results;
+    const k = run.w ? run.w[places[Number(row.i) - 1]!.seq - Number(row.first_seq)]! : 0;
+    out.set(opId, decode(opId, run.d[k] ?? null));
+  }
+  return out;
 }
 
 /** A write sent in the claim statement; in a strict claim, a unique violation of `rerunOn` means Rerun. */
@@ -57,12 +85,68 @@ export interface Alongside {
   why?: string;
 }
 
+interface Run {
+  s: string;
+  f: number;
+  l: number;
+  r: RunResults;
+}
+
 /**
- * Claims each op with its result, sorted by op id so overlapping duplicate batches wait on each
- * other instead of deadlocking. Returns how many were claimed: fewer than given means some op
- * was already recorded (by a replayed or concurrent duplicate push). With `strict` (a batch that
- * did not look for recorded ops first) a plain INSERT is used, which costs about half of
- * ON CONFLICT's speculative insertion, and a recorded op surfaces as Rerun.
+ * The runs recording `results`: per stream, maximal ranges of consecutive seqs, each with its
+ * ops' distinct results (opIds left out) and, when they differ, which one each op got.
+ */
+function runsOf(results: Array<{ opId: string; result: OpResult }>): Run[] {
+  const placed = results.map(({ opId, result }) => ({ ...opPlace(opId), result }));
+  placed.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.seq - b.seq));
+  const runs: Run[] = [];
+  let run: Run | undefined;
+  let texts = new Map<string, number>();
+  let which: number[] = [];
+  const close = () => {
+    if (run && run.r.d.length > 1) run.r.w = which;
+  };
+  for (const { stream, seq, result } of placed) {
+    if (run && run.s === stream && seq === run.l + 1) run.l = seq;
+    else {
+      close();
+      run = { s: stream, f: seq, l: seq, r: { d: [] } };
+      runs.push(run);
+      texts = new Map();
+      which = [];
+    }
+    const { opId: _, ...rest } = result;
+    const text = JSON.stringify(rest);
+    let k = texts.get(text);
+    if (k === undefined) {
+      k = run.r.d.length;
+      texts.set(text, k);
+      run.r.d.push(rest);
+    }
+    which.push(k);
+  }
+  close();
+  return runs;
+}
+
+/** Did `err` (or a cause) come from an op of the claim being recorded already, by another transaction? */
+const isRecorded = (err: unknown): boolean => {
+  for (let e: any = err, i = 0; e && i < 5; e = e.cause, i++) {
+    if (e.code === "23P01" && String(e.constraint ?? e.message).includes("sync_op_runs_no_overlap"))
+      return true;
+    // Two plain inserts of overlapping runs each find the other's uncommitted run and wait on it:
+    // Postgres ends one with a deadlock, and that one reruns (and finds the other's ops recorded).
+    if (e.code === "40P01") return true;
+  }
+  return false;
+};
+
+/**
+ * Claims each op with its result, as runs sorted by stream and seq so overlapping duplicate
+ * batches wait on each other instead of deadlocking. Returns how many ops were claimed: fewer
+ * than given means some op was already recorded (by a replayed or concurrent duplicate push).
+ * With `strict` (a batch that did not look for recorded ops first) a plain INSERT is used,
+ * cheaper than ON CONFLICT's speculative insertion, and a recorded op surfaces as Rerun.
  */
 export async function claimOps(
   db: DbOrTx,
@@ -73,38 +157,28 @@ export async function claimOps(
   alongside: Alongside[] = [],
 ): Promise<number> {
   if (results.length === 0) return 0;
-  const sorted = [...results].sort((a, b) => (a.opId < b.opId ? -1 : a.opId > b.opId ? 1 : 0));
-  // A result is stored without its opId (the row's op_id), and each distinct one travels once:
-  // the ops of a batch mostly share one (applied, at the batch's version and building), so a
-  // 500-op claim sends its op ids, an index per op and a result or two — not 500 results.
-  const distinct = new Map<string, number>();
-  const ids: string[] = [];
-  const which: number[] = [];
-  for (const { opId, result } of sorted) {
-    const { opId: _, ...rest } = result;
-    const text = JSON.stringify(rest);
-    if (!distinct.has(text)) distinct.set(text, distinct.size + 1);
-    ids.push(opId);
-    which.push(distinct.get(text)!);
-  }
+  const runs = runsOf(results);
   // Other writes of the same transaction ride in this statement as CTEs (one round trip).
   const ctes = alongside.map((a, i) => sql`${sql.identifier(`w${i}`)} as (${a.write})`);
   const insert = sql`${ctes.length ? sql`with ${sql.join(ctes, sql`, `)} ` : sql``}
-    insert into sync_processed_ops (user_id, op_id, device_id, result)
-    select ${userId}::uuid, x.op_id, ${deviceId}, (${arrayLiteral([...distinct.keys()])}::json[])[x.i]
-    from unnest(${arrayLiteral(ids)}::text[], ${`{${which.join(",")}}`}::int[]) as x(op_id, i)`;
+    insert into sync_op_runs (user_id, stream, first_seq, last_seq, device_id, results)
+    select ${userId}::uuid, x.s, x.f, x.l, ${deviceId}, x.r
+    from json_to_recordset(${JSON.stringify(runs)}::json) as x(s text, f bigint, l bigint, r json)`;
   if (strict) {
     try {
       await db.execute(insert);
     } catch (err) {
-      if (isUniqueViolation(err, "sync_processed_ops_pkey"))
-        throw new Rerun("an op of this push was recorded by another transaction");
+      if (isRecorded(err)) throw new Rerun("an op of this push was recorded by another transaction");
       const hit = alongside.find((a) => a.rerunOn && isUniqueViolation(err, a.rerunOn));
       throw hit ? new Rerun(hit.why ?? "an optimistic assumption failed") : err;
     }
-    return ids.length;
+    return results.length;
   }
-  return (await queryRows(db, sql`${insert} on conflict do nothing returning 1`)).length;
+  const claimed = await queryRows<{ n: string | number }>(
+    db,
+    sql`${insert} on conflict do nothing returning last_seq - first_seq + 1 as n`,
+  );
+  return claimed.reduce((sum, r) => sum + Number(r.n), 0);
 }
 
 /** Records one op's result on its own; if the op was recorded meanwhile, answers that result instead. */

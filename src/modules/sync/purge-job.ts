@@ -3,7 +3,7 @@
  * interval; edge: Cron Trigger):
  *  - tombstones: per building, the highest version up to which every tombstone is older than the
  *    retention goes to `purgeTombstones`, which deletes and raises the floor;
- *  - op records (sync_processed_ops) older than their retention are deleted in chunks.
+ *  - op records (sync_op_runs) older than their retention are deleted in chunks.
  */
 import { sql } from "drizzle-orm";
 import { queryRows } from "../../platform/db";
@@ -100,12 +100,12 @@ export async function purgeExpiredTombstones(
   return summary;
 }
 
-/** Op records deleted per statement (the BRIN index on created_at finds them). */
+/** Runs of op records deleted per statement (the BRIN index on created_at finds them). */
 const OP_PURGE_CHUNK = 10_000;
 
 /**
- * Deletes op records older than SYNC_OP_RETENTION_DAYS, a chunk per statement so no statement
- * holds many row locks or runs long. Answers how many went.
+ * Deletes op records older than SYNC_OP_RETENTION_DAYS, a chunk of runs per statement so no
+ * statement holds many row locks or runs long. Answers how many ops' records went.
  */
 export async function purgeExpiredOpRecords(
   services: Pick<Services, "config" | "database" | "logger" | "clock">,
@@ -116,18 +116,17 @@ export async function purgeExpiredOpRecords(
   const cutoff = new Date(now.getTime() - retentionDays * DAY_MS).toISOString();
   let purged = 0;
   for (;;) {
-    const [res] = await queryRows<{ n: number }>(
+    const [res] = await queryRows<{ runs: number; ops: string | number }>(
       services.database.db,
       sql`
       with gone as (
-        delete from sync_processed_ops where ctid = any(array(
-          select ctid from sync_processed_ops where created_at < ${cutoff}::timestamptz limit ${OP_PURGE_CHUNK}))
-        returning 1)
-      select count(*)::int as n from gone`,
+        delete from sync_op_runs where ctid = any(array(
+          select ctid from sync_op_runs where created_at < ${cutoff}::timestamptz limit ${OP_PURGE_CHUNK}))
+        returning last_seq - first_seq + 1 as ops)
+      select count(*)::int as runs, coalesce(sum(ops), 0) as ops from gone`,
     );
-    const n = Number(res?.n ?? 0);
-    purged += n;
-    if (n < OP_PURGE_CHUNK) break;
+    purged += Number(res?.ops ?? 0);
+    if (Number(res?.runs ?? 0) < OP_PURGE_CHUNK) break;
   }
   services.logger.info(
     { event: "sync_op_records_purged", purged, retentionDays, cutoff },

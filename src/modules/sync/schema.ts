@@ -1,15 +1,4 @@
-import {
-  bigint,
-  index,
-  integer,
-  json,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { bigint, index, integer, json, jsonb, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, tstz } from "../../db/columns";
 
 /** Per user, device and entity: last pull, last push and the pending ops the client reports. */
@@ -32,28 +21,34 @@ export const syncState = pgTable(
 );
 
 /**
- * Every pushed op, claimed before it is applied: the primary key makes a replay (or a concurrent
- * duplicate request) find the original result instead of applying the op a second time.
+ * Every pushed op, recorded with its result in the transaction that applies it, so a replay (or a
+ * concurrent duplicate request) finds the original result instead of applying the op again. Ops
+ * of the SDK's ids `<stream>:<seq>` are recorded in runs of consecutive seqs (one row for a
+ * device's 500-op push); any other id is a run of one, at seq -1 (see claims.ts). Migration 0009
+ * adds the exclusion constraint `sync_op_runs_no_overlap`: a user's runs of one stream never
+ * overlap, so no op is recorded twice.
  */
-export const syncProcessedOps = pgTable(
-  "sync_processed_ops",
+export const syncOpRuns = pgTable(
+  "sync_op_runs",
   {
     userId: uuid("user_id").notNull(),
-    opId: text("op_id").notNull(),
+    stream: text("stream").notNull(),
+    firstSeq: bigint("first_seq", { mode: "number" }).notNull(),
+    lastSeq: bigint("last_seq", { mode: "number" }).notNull(),
     deviceId: text("device_id").notNull(),
     /**
-     * The op's result as answered the first time (null only for claims from before results were
-     * stored with the claim). json, not jsonb: only JavaScript reads it back, and every pushed op
-     * writes one, so the cheaper write wins.
+     * The ops' results as answered the first time, without their op ids: `{ d: [distinct
+     * results], w: [index into d, per seq] }` (no `w`: every op got `d[0]`; a null result only in
+     * records from before results were stored with the claim). json, not jsonb: only JavaScript
+     * reads it back, and every push writes it, so the cheaper write wins.
      */
-    result: json("result"),
+    results: json("results").notNull(),
     createdAt: createdAt(),
   },
   (t) => [
-    primaryKey({ columns: [t.userId, t.opId] }),
     // BRIN: rows arrive in created_at order, so a block range summary serves the retention purge
-    // at a fraction of a btree's cost on every pushed op.
-    index("sync_processed_ops_created_brin").using("brin", t.createdAt),
+    // at a fraction of a btree's cost on every push.
+    index("sync_op_runs_created_brin").using("brin", t.createdAt),
   ],
 );
 

@@ -1,5 +1,6 @@
 /** PGlite adapter: embedded Postgres (WASM). In-memory when no data directory is given. */
 import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import { drizzle } from "drizzle-orm/pglite";
 import { migrate } from "drizzle-orm/pglite/migrator";
 import { measureDb } from "../../context";
@@ -19,7 +20,13 @@ function instrument<T extends Queryable>(client: T): T {
 export async function createPgliteDatabase(
   options: { dataDir?: string; client?: PGlite } = {},
 ): Promise<Database> {
-  const client = options.client ?? (await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}));
+  // btree_gist: the exclusion constraint of the op records (migration 0009).
+  const client =
+    options.client ??
+    (await PGlite.create({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      extensions: { btree_gist },
+    }));
   return wrapPglite(client);
 }
 

@@ -115,7 +115,8 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
     // Key order too: a replay answers byte for byte what the first push answered.
     expect(JSON.stringify(replay.body.results[0])).toBe(JSON.stringify(first.body.results.at(-1)));
 
-    // A record from before results were stored without their op id still answers its replay.
+    // A record from before results were stored without their op id (as migration 0009 carries it
+    // over: a run of one) still answers its replay.
     const legacy = {
       opId: opId("legacy"),
       status: "rejected",
@@ -123,38 +124,88 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
       detail: "stored whole",
     };
     await t.services.database.db.execute(
-      sql`insert into sync_processed_ops (user_id, op_id, device_id, result)
-          values (${b.manager.id}, ${legacy.opId}, 'test', ${JSON.stringify(legacy)}::json)`,
+      sql`insert into sync_op_runs (user_id, stream, first_seq, last_seq, device_id, results)
+          values (${b.manager.id}, ${legacy.opId}, -1, -1, 'test', ${JSON.stringify({ d: [legacy] })}::json)`,
     );
     const old = await push(t, b.manager, [{ ...create(b.id, 6), opId: legacy.opId }]);
     expect(old.body.results).toEqual([legacy]);
   });
 
-  it("applies a batch sent several times at once exactly once, answering every copy alike", async () => {
+  // Op ids of no sequence are recorded one per op; the SDK's (<stream>:<seq>) in runs.
+  const idForms = {
+    unsequenced: () => (_: number) => opId("dup"),
+    sequenced: () => {
+      const stream = opId("dev");
+      return (i: number) => `${stream}:${i + 1}`;
+    },
+  };
+
+  it.each(Object.keys(idForms) as Array<keyof typeof idForms>)(
+    "applies a batch sent several times at once exactly once, answering every copy alike (%s op ids)",
+    async (form) => {
+      const idOf = idForms[form]();
+      const b = await createBuilding(t.services);
+      const before = (await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]!;
+      const now = Date.now();
+      const ops = Array.from({ length: 40 }, (_, i) => ({
+        opId: idOf(i),
+        type: "create",
+        entity: "announcements",
+        id: randomUUID(),
+        fields: { buildingId: b.id, title: `Notice ${i}`, body: "x" },
+        hlc: hlcAt(now + i),
+      }));
+      // Overlapping copies too: the second half again, then the whole batch in reverse order.
+      const copies = [ops, ops, ops.slice(20), [...ops].reverse()];
+      const answers = await Promise.all(copies.map((c) => push(t, b.manager, c)));
+      for (const a of answers) expect(a.status).toBe(200);
+      const byOp = new Map(answers[0]!.body.results.map((r) => [r.opId, r]));
+      for (const a of answers) for (const r of a.body.results) expect(r).toEqual(byOp.get(r.opId));
+      expect(answers[0]!.body.results.every((r) => r.status === "applied")).toBe(true);
+      // One version per batch that applied something; every row exactly once.
+      const after = await pull(t, b.manager, { [b.id]: before });
+      expect(after.body.changes.announcements?.updated).toHaveLength(40);
+      const versions = new Set(answers[0]!.body.results.map((r) => r.version));
+      expect(after.body.cursors[b.id]! - before).toBeGreaterThanOrEqual(versions.size);
+      expect(await recordedOps(b.manager.id)).toBe(40);
+    },
+  );
+
+  it("records overlapping batches of rejected ops pushed at once once per op (no building lock orders them)", async () => {
     const b = await createBuilding(t.services);
-    const before = (await pull(t, b.manager, { [b.id]: null })).body.cursors[b.id]!;
-    const now = Date.now();
+    const stream = opId("dev");
+    // Read-only entity: every op is rejected, so no batch bumps (and locks) a building, and the
+    // copies' claims race each other on the op records alone.
     const ops = Array.from({ length: 40 }, (_, i) => ({
-      opId: opId("dup"),
+      opId: `${stream}:${i + 1}`,
       type: "create",
-      entity: "announcements",
+      entity: "payments",
       id: randomUUID(),
-      fields: { buildingId: b.id, title: `Notice ${i}`, body: "x" },
-      hlc: hlcAt(now + i),
+      fields: { buildingId: b.id },
+      hlc: hlcAt(Date.now() + i),
     }));
-    // Overlapping copies too: the second half again, then the whole batch in reverse order.
-    const copies = [ops, ops, ops.slice(20), [...ops].reverse()];
+    const copies = [ops, ops.slice(10, 30), ops.slice(20), [...ops].reverse(), ops.slice(0, 25), ops];
     const answers = await Promise.all(copies.map((c) => push(t, b.manager, c)));
     for (const a of answers) expect(a.status).toBe(200);
-    const byOp = new Map(answers[0]!.body.results.map((r) => [r.opId, r]));
-    for (const a of answers) for (const r of a.body.results) expect(r).toEqual(byOp.get(r.opId));
-    expect(answers[0]!.body.results.every((r) => r.status === "applied")).toBe(true);
-    // One version per batch that applied something; every row exactly once.
-    const after = await pull(t, b.manager, { [b.id]: before });
-    expect(after.body.changes.announcements?.updated).toHaveLength(40);
-    const versions = new Set(answers[0]!.body.results.map((r) => r.version));
-    expect(after.body.cursors[b.id]! - before).toBeGreaterThanOrEqual(versions.size);
+    const byOp = new Map<string, unknown>();
+    for (const a of answers)
+      for (const r of a.body.results) {
+        expect(r).toMatchObject({ status: "rejected", reason: "READ_ONLY" });
+        expect(r).toEqual(byOp.get(r.opId) ?? r);
+        byOp.set(r.opId, r);
+      }
+    expect(byOp.size).toBe(40);
+    expect(await recordedOps(b.manager.id)).toBe(40);
   });
+
+  /** Ops recorded for a user: the runs' lengths (the exclusion constraint keeps runs apart). */
+  const recordedOps = async (userId: string) => {
+    const [row] = await queryRows<{ n: number }>(
+      t.services.database.db,
+      sql`select coalesce(sum(last_seq - first_seq + 1), 0)::int as n from sync_op_runs where user_id = ${userId}`,
+    );
+    return row!.n;
+  };
 
   it("resolves concurrent field edits by HLC and records the loser's conflict with an outbox event", async () => {
     const b = await createBuilding(t.services);
