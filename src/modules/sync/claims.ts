@@ -92,17 +92,45 @@ interface Run {
   r: RunResults;
 }
 
+/** Do two results say the same, opIds aside? (Most ops of a batch answer alike, in a row.) */
+function sameResult(a: OpResult, b: OpResult): boolean {
+  let keys = 0;
+  for (const k in a) {
+    if (k === "opId") continue;
+    keys++;
+    const x = a[k as keyof OpResult];
+    const y = b[k as keyof OpResult];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    if (x.some((v, i) => v !== y[i])) return false;
+  }
+  for (const k in b) if (k !== "opId") keys--;
+  return keys === 0;
+}
+
+type Placed = { stream: string; seq: number; result: OpResult };
+const byPlace = (a: Placed, b: Placed) =>
+  a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.seq - b.seq;
+
 /**
  * The runs recording `results`: per stream, maximal ranges of consecutive seqs, each with its
  * ops' distinct results (opIds left out) and, when they differ, which one each op got.
  */
 function runsOf(results: Array<{ opId: string; result: OpResult }>): Run[] {
-  const placed = results.map(({ opId, result }) => ({ ...opPlace(opId), result }));
-  placed.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.seq - b.seq));
+  const placed: Placed[] = new Array(results.length);
+  let sorted = true;
+  for (const [i, { opId, result }] of results.entries()) {
+    const { stream, seq } = opPlace(opId);
+    placed[i] = { stream, seq, result };
+    if (i > 0 && sorted && byPlace(placed[i - 1]!, placed[i]!) > 0) sorted = false;
+  }
+  // A push's ops are usually in seq order already.
+  if (!sorted) placed.sort(byPlace);
   const runs: Run[] = [];
   let run: Run | undefined;
   let texts = new Map<string, number>();
   let which: number[] = [];
+  let previous: OpResult | undefined;
   const close = () => {
     if (run && run.r.d.length > 1) run.r.w = which;
   };
@@ -114,7 +142,14 @@ function runsOf(results: Array<{ opId: string; result: OpResult }>): Run[] {
       runs.push(run);
       texts = new Map();
       which = [];
+      previous = undefined;
     }
+    // Like the op before it (the usual case): no need to serialize it to find its index.
+    if (previous && sameResult(previous, result)) {
+      which.push(which[which.length - 1]!);
+      continue;
+    }
+    previous = result;
     const { opId: _, ...rest } = result;
     const text = JSON.stringify(rest);
     let k = texts.get(text);
