@@ -24,6 +24,7 @@ import { createPgDatabase } from "../../src/platform/db/pg";
 import { createPgliteDatabase } from "../../src/platform/db/pglite";
 import { preparedSql } from "../../src/platform/db/prepared";
 import { createTestDatabase, MIGRATIONS_FOLDER } from "../support/db";
+import { type FlightProxy, startFlightProxy } from "../support/flight-proxy";
 import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
 
@@ -364,5 +365,57 @@ describe.each(adapters)("db contract: $name", (adapter) => {
         expect(bridge!.openConnections()).toBeGreaterThan(0);
       });
     }
+  });
+});
+
+describe("db contract: node-postgres pipelines a transaction's BEGIN", () => {
+  let proxy: FlightProxy;
+  let database: Database;
+  beforeAll(async () => {
+    // The server's answers are held 30 ms: what the client sends meanwhile, it sent unasked.
+    proxy = await startFlightProxy({ holdMs: 30 });
+    database = createPgDatabase({ url: proxy.url(await newPgDatabase(true)), max: 1 });
+    await database.ping();
+  });
+  afterAll(async () => {
+    await database.close();
+    await proxy.close();
+  });
+
+  it("with the transaction's first statement: one flight fewer than statements", async () => {
+    const before = proxy.flights();
+    const answers = await database.db.transaction(async (tx) => [
+      await queryRows<{ n: number }>(tx, sql`select 1 as n`),
+      await queryRows<{ n: number }>(tx, sql`select 2 as n`),
+    ]);
+    expect(answers.map((rows) => rows.map((r) => r.n))).toEqual([[1], [2]]);
+    // BEGIN + select 1, select 2, COMMIT.
+    expect(proxy.flights() - before).toBe(3);
+  });
+
+  it("still rolls back when that first statement fails, and the connection stays usable", async () => {
+    const name = `pipelined-${randomUUID()}`;
+    const failed = await database.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`select 1 / 0`);
+        await tx.insert(buildings).values({ name, addressLine: "x", city: "y", country: "PT" });
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(String((failed as { cause?: unknown })?.cause ?? failed)).toContain("division by zero");
+    await database.db
+      .transaction(async (tx) => {
+        await tx.insert(buildings).values({ name: `${name}-2`, addressLine: "x", city: "y", country: "PT" });
+        throw new Error("undo");
+      })
+      .catch(() => {});
+    const rows = await database.db
+      .select()
+      .from(buildings)
+      .where(sql`${buildings.name} like ${`${name}%`}`);
+    expect(rows).toEqual([]);
+    expect(await queryRows(database.db, sql`select 1 as n`)).toEqual([{ n: 1 }]);
   });
 });

@@ -20,6 +20,10 @@ function timed(query: (...args: any[]) => any, args: any[]) {
   return measureDb(() => query(...args));
 }
 
+/** The answer a pipelined BEGIN gets at once: what node-postgres answers BEGIN with. */
+const BEGUN = { command: "BEGIN", rowCount: null, oid: null, rows: [], fields: [] };
+const isBegin = (q: unknown) => (typeof q === "string" ? q : (q as { text?: unknown } | null)?.text) === "begin";
+
 /**
  * Times every query of pg-compatible pools (node-postgres, Neon).
  *
@@ -29,16 +33,40 @@ function timed(query: (...args: any[]) => any, args: any[]) {
  * Worker's first query of every request went uncounted). Checked-out clients (transactions) are
  * timed per promise-form call; their callback form is what `pool.query` uses internally, already
  * timed above, so it is not counted twice.
+ *
+ * With `pipelinedBegin` (a node-postgres pool in pipeline mode), a transaction's BEGIN is sent and
+ * answered at once, so the transaction's first statement follows it on the wire without waiting a
+ * round trip for it (Drizzle awaits BEGIN before running the transaction); the first statement's
+ * promise carries BEGIN's error, if it had one. BEGIN fails only with its connection, which fails
+ * the statement behind it as well.
  */
-export function instrumentPool(pool: PoolLike): void {
+export function instrumentPool(pool: PoolLike, options: { pipelinedBegin?: boolean } = {}): void {
   const poolQuery = pool.query.bind(pool);
   pool.query = (...args: any[]) => timed(poolQuery, args);
   pool.on("connect", (client) => {
     const query = client.query.bind(client);
+    let begun: Promise<unknown> | null = null;
     client.query = (...args: any[]) => {
       const last = args[args.length - 1];
       if (typeof args[0]?.submit === "function" || typeof last === "function") return query(...args);
-      return measureDb(() => query(...args));
+      if (options.pipelinedBegin && isBegin(args[0])) {
+        const sent = measureDb(() => query(...args));
+        // Its error is the next statement's to report.
+        sent.catch(() => {});
+        begun = sent;
+        return Promise.resolve(BEGUN);
+      }
+      const sent = measureDb(() => query(...args));
+      if (!begun) return sent;
+      const before = begun;
+      begun = null;
+      return before.then(
+        () => sent,
+        (err) => {
+          sent.catch(() => {});
+          throw err;
+        },
+      );
     };
   });
 }

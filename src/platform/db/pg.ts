@@ -7,10 +7,12 @@ import type { Database, Db } from "./index";
 import { instrumentPool } from "./instrument";
 
 export function createPgDatabase(options: { url: string; max?: number }): Database {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10 });
+  // Pipeline mode: a query is sent without waiting for the answers to those before it on the
+  // connection, which lets a transaction's BEGIN travel with its first statement (instrument.ts).
+  const pool = new pg.Pool({ connectionString: options.url, max: options.max ?? 10, pipeline: true });
   // An idle client that errors (server restart) must not crash the process; the next query reconnects.
   pool.on("error", () => {});
-  instrumentPool(pool);
+  instrumentPool(pool, { pipelinedBegin: true });
   const db = drizzle(pool, { schema }) as unknown as Db;
   return {
     kind: "pg",
