@@ -58,22 +58,47 @@ export async function recordedResults(
   userId: string,
   opIds: string[],
 ): Promise<Map<string, OpResult | null>> {
-  const places = opIds.map(opPlace);
-  const found = await queryRows<{ i: number; first_seq: string | number; results: RunResults | string }>(
+  // One look-up per stream, for the runs overlapping the span of its ops' seqs.
+  const spans = new Map<string, { lo: number; hi: number }>();
+  for (const opId of opIds) {
+    const { stream, seq } = opPlace(opId);
+    const span = spans.get(stream);
+    if (!span) spans.set(stream, { lo: seq, hi: seq });
+    else if (seq < span.lo) span.lo = seq;
+    else if (seq > span.hi) span.hi = seq;
+  }
+  const found = await queryRows<{
+    stream: string;
+    first_seq: string | number;
+    last_seq: string | number;
+    results: RunResults | string;
+  }>(
     db,
     sql`
-    select q.i, r.first_seq, r.results
-    from unnest(${arrayLiteral(places.map((p) => p.stream))}::text[], ${`{${places.map((p) => p.seq).join(",")}}`}::bigint[])
-      with ordinality as q(stream, seq, i)
+    select r.stream, r.first_seq, r.last_seq, r.results
+    from unnest(${arrayLiteral([...spans.keys()])}::text[],
+                ${`{${[...spans.values()].map((s) => s.lo).join(",")}}`}::bigint[],
+                ${`{${[...spans.values()].map((s) => s.hi).join(",")}}`}::bigint[]) as q(stream, lo, hi)
     join sync_op_runs r on r.user_id = ${userId} and r.stream = q.stream
-      and int8range(r.first_seq, r.last_seq, '[]') @> q.seq`,
+      and int8range(r.first_seq, r.last_seq, '[]') && int8range(q.lo, q.hi, '[]')`,
   );
-  const out = new Map<string, OpResult | null>();
+  const runs = new Map<string, Array<{ first: number; last: number; results: RunResults }>>();
   for (const row of found) {
-    const opId = opIds[Number(row.i) - 1]!;
-    const run: RunResults = typeof row.results === "string" ? JSON.parse(row.results) : row.results;
-    const k = run.w ? run.w[places[Number(row.i) - 1]!.seq - Number(row.first_seq)]! : 0;
-    out.set(opId, decode(opId, run.d[k] ?? null));
+    const list = runs.get(row.stream) ?? [];
+    list.push({
+      first: Number(row.first_seq),
+      last: Number(row.last_seq),
+      results: typeof row.results === "string" ? JSON.parse(row.results) : row.results,
+    });
+    runs.set(row.stream, list);
+  }
+  const out = new Map<string, OpResult | null>();
+  for (const opId of opIds) {
+    const { stream, seq } = opPlace(opId);
+    const run = runs.get(stream)?.find((r) => r.first <= seq && seq <= r.last);
+    if (!run) continue;
+    const k = run.results.w ? run.results.w[seq - run.first]! : 0;
+    out.set(opId, decode(opId, run.results.d[k] ?? null));
   }
   return out;
 }
