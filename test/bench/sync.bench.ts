@@ -133,7 +133,7 @@ async function main() {
     console.log(
       "sync pull (PostgreSQL): N rows | pull ms | raw SELECT ms | ratio | pull rows/s | app+SELECT+JSON ms | ratio 2",
     );
-    const pullRatios: Array<{ n: number; ratio: number; ms: number }> = [];
+    const pullRatios: Array<{ n: number; ratio: number; ms: number; rawMs: number }> = [];
     for (const n of NS) {
       const b = await createBuilding(services);
       for (let done = 0; done < n; done += 500) {
@@ -187,7 +187,7 @@ async function main() {
       };
       const [pullMs, rawMs, appRawMs] = (await time([pull, rawSelect, appRaw])) as [number, number, number];
       const ratio = pullMs / rawMs;
-      pullRatios.push({ n, ratio, ms: pullMs });
+      pullRatios.push({ n, ratio, ms: pullMs, rawMs });
       console.log(
         `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)} | ${appRawMs.toFixed(2).padStart(8)} | ${(pullMs / appRawMs).toFixed(2)}`,
       );
@@ -196,7 +196,7 @@ async function main() {
     const mid = pullRatios.at(-2);
     if (mid)
       console.log(
-        `pull linearity: time(${big.n})/time(${mid.n}) = ${(big.ms / mid.ms).toFixed(2)} (${big.n / mid.n} = linear)`,
+        `pull linearity: time(${big.n})/time(${mid.n}) = ${(big.ms / mid.ms).toFixed(2)} (${big.n / mid.n} = linear; the raw SELECT's own: ${(big.rawMs / mid.rawMs).toFixed(2)})`,
       );
     console.log(
       `pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s at N = ${big.n} (target ≥ 20000)`,
