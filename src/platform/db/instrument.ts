@@ -22,7 +22,8 @@ function timed(query: (...args: any[]) => any, args: any[]) {
 
 /** The answer a pipelined BEGIN gets at once: what node-postgres answers BEGIN with. */
 const BEGUN = { command: "BEGIN", rowCount: null, oid: null, rows: [], fields: [] };
-const isBegin = (q: unknown) => (typeof q === "string" ? q : (q as { text?: unknown } | null)?.text) === "begin";
+const isBegin = (q: unknown) =>
+  (typeof q === "string" ? q : (q as { text?: unknown } | null)?.text) === "begin";
 
 /**
  * Times every query of pg-compatible pools (node-postgres, Neon).

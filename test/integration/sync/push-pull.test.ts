@@ -7,6 +7,19 @@ import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json } from "../../support/fixtures";
 import { hlcAt, opId, pull, pullAll, push } from "./helpers";
 
+/** `n` creates of `entity` in a building, with op ids as the SDK forms them (`<stream>:<1..n>`). */
+function sequencedCreates(buildingId: string, n: number, entity: string, fields: (i: number) => object) {
+  const stream = opId("dev");
+  return Array.from({ length: n }, (_, i) => ({
+    opId: `${stream}:${i + 1}`,
+    type: "create",
+    entity,
+    id: randomUUID(),
+    fields: { buildingId, ...fields(i) },
+    hlc: hlcAt(Date.now() + i),
+  }));
+}
+
 describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
   let t: TestApp;
   beforeAll(async () => {
@@ -82,15 +95,7 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
 
   it("answers a replayed batch from its records in a few statements, not op by op", async () => {
     const b = await createBuilding(t.services);
-    const stream = opId("dev");
-    const ops = Array.from({ length: 200 }, (_, i) => ({
-      opId: `${stream}:${i + 1}`,
-      type: "create",
-      entity: "announcements",
-      id: randomUUID(),
-      fields: { buildingId: b.id, title: `Notice ${i}`, body: "x" },
-      hlc: hlcAt(Date.now() + i),
-    }));
+    const ops = sequencedCreates(b.id, 200, "announcements", (i) => ({ title: `Notice ${i}`, body: "x" }));
     const send = () => t.request("/api/v1/sync/push", json({ deviceId: "dev-a", ops }, b.manager.auth));
     const first = await send();
     const firstBody = await first.json();
@@ -198,17 +203,9 @@ describe.each(DB_KINDS)("sync push and pull on %s", (kind) => {
 
   it("records overlapping batches of rejected ops pushed at once once per op (no building lock orders them)", async () => {
     const b = await createBuilding(t.services);
-    const stream = opId("dev");
     // Read-only entity: every op is rejected, so no batch bumps (and locks) a building, and the
     // copies' claims race each other on the op records alone.
-    const ops = Array.from({ length: 40 }, (_, i) => ({
-      opId: `${stream}:${i + 1}`,
-      type: "create",
-      entity: "payments",
-      id: randomUUID(),
-      fields: { buildingId: b.id },
-      hlc: hlcAt(Date.now() + i),
-    }));
+    const ops = sequencedCreates(b.id, 40, "payments", () => ({}));
     const copies = [ops, ops.slice(10, 30), ops.slice(20), [...ops].reverse(), ops.slice(0, 25), ops];
     const answers = await Promise.all(copies.map((c) => push(t, b.manager, c)));
     for (const a of answers) expect(a.status).toBe(200);
