@@ -393,6 +393,25 @@ describe("db contract: node-postgres pipelines a transaction's BEGIN", () => {
     expect(proxy.flights() - before).toBe(3);
   });
 
+  it("and a nested transaction's SAVEPOINT with its first statement too", async () => {
+    const before = proxy.flights();
+    const answer = await database.db.transaction(async (tx) => {
+      await queryRows(tx, sql`select 1 as n`);
+      return tx.transaction((sp) => queryRows<{ n: number }>(sp, sql`select 2 as n`));
+    });
+    expect(answer).toEqual([{ n: 2 }]);
+    // BEGIN + select 1, SAVEPOINT + select 2, RELEASE, COMMIT.
+    expect(proxy.flights() - before).toBe(4);
+
+    // A nested transaction whose first statement fails rolls back to its savepoint alone.
+    const name = `savepoint-${randomUUID()}`;
+    await database.db.transaction(async (tx) => {
+      await tx.insert(buildings).values({ name, addressLine: "x", city: "y", country: "PT" });
+      await tx.transaction((sp) => sp.execute(sql`select 1 / 0`)).catch(() => {});
+    });
+    expect(await database.db.select().from(buildings).where(eq(buildings.name, name))).toHaveLength(1);
+  });
+
   it("still rolls back when that first statement fails, and the connection stays usable", async () => {
     const name = `pipelined-${randomUUID()}`;
     const failed = await database.db

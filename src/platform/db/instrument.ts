@@ -20,10 +20,12 @@ function timed(query: (...args: any[]) => any, args: any[]) {
   return measureDb(() => query(...args));
 }
 
-/** The answer a pipelined BEGIN gets at once: what node-postgres answers BEGIN with. */
-const BEGUN = { command: "BEGIN", rowCount: null, oid: null, rows: [], fields: [] };
-const isBegin = (q: unknown) =>
-  (typeof q === "string" ? q : (q as { text?: unknown } | null)?.text) === "begin";
+/** Drizzle's BEGIN of a transaction, and SAVEPOINT of a nested one. */
+const OPENING = /^(begin|savepoint sp\d+)$/;
+const opening = (q: unknown): string | null => {
+  const text = typeof q === "string" ? q : (q as { text?: unknown } | null)?.text;
+  return typeof text === "string" && OPENING.test(text) ? text.split(" ")[0]!.toUpperCase() : null;
+};
 
 /**
  * Times every query of pg-compatible pools (node-postgres, Neon).
@@ -35,11 +37,12 @@ const isBegin = (q: unknown) =>
  * timed per promise-form call; their callback form is what `pool.query` uses internally, already
  * timed above, so it is not counted twice.
  *
- * With `pipelinedBegin` (a node-postgres pool in pipeline mode), a transaction's BEGIN is sent and
- * answered at once, so the transaction's first statement follows it on the wire without waiting a
- * round trip for it (Drizzle awaits BEGIN before running the transaction); the first statement's
- * promise carries BEGIN's error, if it had one. BEGIN fails only with its connection, which fails
- * the statement behind it as well.
+ * With `pipelinedBegin` (a node-postgres pool in pipeline mode), a transaction's BEGIN (or a nested
+ * one's SAVEPOINT) is sent and answered at once, so the transaction's first statement follows it
+ * on the wire without waiting a round trip for it (Drizzle awaits both before running the
+ * callback); the first statement's promise carries their error, if there was one. BEGIN fails only
+ * with its connection, which fails the statement behind it as well; a SAVEPOINT in a transaction
+ * already failed fails the statement behind it for the same reason.
  */
 export function instrumentPool(pool: PoolLike, options: { pipelinedBegin?: boolean } = {}): void {
   const poolQuery = pool.query.bind(pool);
@@ -50,12 +53,14 @@ export function instrumentPool(pool: PoolLike, options: { pipelinedBegin?: boole
     client.query = (...args: any[]) => {
       const last = args[args.length - 1];
       if (typeof args[0]?.submit === "function" || typeof last === "function") return query(...args);
-      if (options.pipelinedBegin && isBegin(args[0])) {
+      const command = options.pipelinedBegin ? opening(args[0]) : null;
+      if (command) {
         const sent = measureDb(() => query(...args));
         // Its error is the next statement's to report.
         sent.catch(() => {});
         begun = sent;
-        return Promise.resolve(BEGUN);
+        // What node-postgres answers BEGIN or SAVEPOINT with.
+        return Promise.resolve({ command, rowCount: null, oid: null, rows: [], fields: [] });
       }
       const sent = measureDb(() => query(...args));
       if (!begun) return sent;
