@@ -6,7 +6,7 @@
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { ApiError } from "../../http/errors";
-import type { DbOrTx } from "../../platform/db";
+import { type DbOrTx, isUniqueViolation } from "../../platform/db";
 import type { Services } from "../../services";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
@@ -29,14 +29,6 @@ export function toProfile(row: UserRow): Profile {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
-}
-
-/** A unique-constraint violation (SQLSTATE 23505), wherever the driver put it in the cause chain. */
-export function isUniqueViolation(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { code?: unknown }).code === "23505") return true;
-  }
-  return false;
 }
 
 /** A context for work no request started (host start-up, demo seed, admin scripts). */

@@ -11,7 +11,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { OpResult } from "../../client/sync/protocol";
-import { type DbOrTx, queryRows } from "../../platform/db";
+import { type DbOrTx, hasDbError, isUniqueViolation, queryRows } from "../../platform/db";
 import { arrayLiteral } from "./working-set";
 
 /**
@@ -23,14 +23,6 @@ export class Rerun extends Error {
   constructor(why: string) {
     super(why);
   }
-}
-
-/** Did `err` come from a unique violation of `constraint`? */
-export function isUniqueViolation(err: unknown, constraint: string): boolean {
-  for (let e: any = err, i = 0; e && i < 5; e = e.cause, i++) {
-    if (e.code === "23505" && String(e.constraint ?? e.message).includes(constraint)) return true;
-  }
-  return false;
 }
 
 /** A stored result: without its opId (the op's own id), or with it (records from before that). */
@@ -59,9 +51,9 @@ export async function recordedResults(
   opIds: string[],
 ): Promise<Map<string, OpResult | null>> {
   // One look-up per stream, for the runs overlapping the span of its ops' seqs.
+  const places = opIds.map(opPlace);
   const spans = new Map<string, { lo: number; hi: number }>();
-  for (const opId of opIds) {
-    const { stream, seq } = opPlace(opId);
+  for (const { stream, seq } of places) {
     const span = spans.get(stream);
     if (!span) spans.set(stream, { lo: seq, hi: seq });
     else if (seq < span.lo) span.lo = seq;
@@ -93,8 +85,8 @@ export async function recordedResults(
     runs.set(row.stream, list);
   }
   const out = new Map<string, OpResult | null>();
-  for (const opId of opIds) {
-    const { stream, seq } = opPlace(opId);
+  for (const [i, opId] of opIds.entries()) {
+    const { stream, seq } = places[i]!;
     const run = runs.get(stream)?.find((r) => r.first <= seq && seq <= r.last);
     if (!run) continue;
     const k = run.results.w ? run.results.w[seq - run.first]! : 0;
@@ -190,16 +182,15 @@ function runsOf(results: Array<{ opId: string; result: OpResult }>): Run[] {
 }
 
 /** Did `err` (or a cause) come from an op of the claim being recorded already, by another transaction? */
-const isRecorded = (err: unknown): boolean => {
-  for (let e: any = err, i = 0; e && i < 5; e = e.cause, i++) {
-    if (e.code === "23P01" && String(e.constraint ?? e.message).includes("sync_op_runs_no_overlap"))
-      return true;
-    // Two plain inserts of overlapping runs each find the other's uncommitted run and wait on it:
-    // Postgres ends one with a deadlock, and that one reruns (and finds the other's ops recorded).
-    if (e.code === "40P01") return true;
-  }
-  return false;
-};
+const isRecorded = (err: unknown): boolean =>
+  hasDbError(
+    err,
+    (e) =>
+      (e.code === "23P01" && String(e.constraint ?? e.message).includes("sync_op_runs_no_overlap")) ||
+      // Two plain inserts of overlapping runs each find the other's uncommitted run and wait on it:
+      // Postgres ends one with a deadlock, and that one reruns (and finds the other's ops recorded).
+      e.code === "40P01",
+  );
 
 /**
  * Claims each op with its result, as runs sorted by stream and seq so overlapping duplicate

@@ -15,6 +15,7 @@ import { formatHlc, parseHlc } from "../../client/sync/hlc";
 import type { OpResult, SyncEntity } from "../../client/sync/protocol";
 import { isUuid } from "../../http/auth";
 import { ApiError } from "../../http/errors";
+import { hasDbError } from "../../platform/db";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { loadAccess } from "./access";
 import { applyOp, type BatchState, type ParsedOp } from "./apply";
@@ -73,12 +74,9 @@ export interface PushInput {
   pending?: Record<string, number>;
 }
 
-const isIntegrityError = (err: unknown): boolean => {
-  for (let e: any = err, i = 0; e && i < 5; e = e.cause, i++) {
-    if (typeof e.code === "string" && e.code.startsWith("23")) return true;
-  }
-  return false;
-};
+/** An integrity constraint violation (SQLSTATE class 23). */
+const isIntegrityError = (err: unknown): boolean =>
+  hasDbError(err, (e) => typeof e.code === "string" && e.code.startsWith("23"));
 
 /**
  * One transaction for `ops`. With `optimistic`, the first attempt skips the look-up of recorded

@@ -21,6 +21,29 @@ export async function queryRows<R>(db: DbOrTx, query: SQL): Promise<R[]> {
   return ((await db.execute(query)) as unknown as { rows: R[] }).rows;
 }
 
+/** What a driver's error carries (node-postgres, Neon and PGlite alike): SQLSTATE, constraint, text. */
+export interface DriverError {
+  code?: unknown;
+  constraint?: unknown;
+  message?: unknown;
+}
+
+/** Is there an error `match` accepts in `err`'s cause chain (Drizzle wraps the driver's error)? */
+export function hasDbError(err: unknown, match: (e: DriverError) => boolean): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (match(e as DriverError)) return true;
+  }
+  return false;
+}
+
+/** A unique violation (SQLSTATE 23505), of `constraint` when given (by name or in the message). */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  return hasDbError(
+    err,
+    (e) => e.code === "23505" && (!constraint || String(e.constraint ?? e.message).includes(constraint)),
+  );
+}
+
 export type DatabaseKind = "pglite" | "pg" | "neon";
 
 export interface Database {
