@@ -372,8 +372,8 @@ describe("db contract: node-postgres pipelines a transaction's BEGIN", () => {
   let proxy: FlightProxy;
   let database: Database;
   beforeAll(async () => {
-    // The server's answers are held 30 ms: what the client sends meanwhile, it sent unasked.
-    proxy = await startFlightProxy({ holdMs: 30 });
+    // The server's answers are held 100 ms: what the client sends meanwhile, it sent unasked.
+    proxy = await startFlightProxy({ holdMs: 100 });
     database = createPgDatabase({ url: proxy.url(await newPgDatabase(true)), max: 1 });
     await database.ping();
   });
