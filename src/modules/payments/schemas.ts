@@ -1,6 +1,7 @@
 /** Payment and balance response shapes, and the request fields they share. */
 import { z } from "@hono/zod-openapi";
 import type { payments } from "../../db/schema";
+import { boundedDate, boundedDateTime } from "../../http/dates";
 import { isoOrNull, rowTimes, Timestamp, text } from "../buildings/common";
 import { CurrencySchema } from "../buildings/schemas";
 
@@ -17,17 +18,11 @@ export const PaymentFields = {
     .openapi({ description: "Amount in minor units (cents, agorot), > 0", example: 45000 }),
   currency: CurrencySchema,
   description: text(500, 0).optional(),
-  dueDate: z.iso
-    .date()
-    .nullable()
-    .optional()
-    .openapi({ description: "Dues: the date it is due (YYYY-MM-DD)" }),
-  paidAt: z.iso
-    .datetime({ offset: true })
+  dueDate: boundedDate("Dues: the date it is due").nullable().optional(),
+  paidAt: boundedDateTime("Payments: when it was paid (default: now)")
     .transform((s) => new Date(s))
     .nullable()
-    .optional()
-    .openapi({ description: "Payments: when it was paid (default: now)" }),
+    .optional(),
   method: z.enum(PAYMENT_METHODS).nullable().optional().openapi({ description: "Payments: how it was paid" }),
 };
 

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { boundedDateTime } from "../../../http/dates";
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
@@ -10,11 +11,9 @@ export const AnnouncementFields = {
   title: text(200),
   body: text(10_000),
   priority: z.enum(ANNOUNCEMENT_PRIORITIES).optional(),
-  publishedAt: z.iso
-    .datetime({ offset: true })
+  publishedAt: boundedDateTime("Schedule: residents see it from this time on (default: now)")
     .transform((s) => new Date(s))
-    .optional()
-    .openapi({ description: "Schedule: residents see it from this time on (default: now)" }),
+    .optional(),
 };
 
 const PostAnnouncementSchema = z.strictObject(AnnouncementFields).openapi("PostAnnouncement");

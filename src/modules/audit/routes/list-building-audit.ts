@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { boundedDateTime } from "../../../http/dates";
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { PaginationQuerySchema, paginatedSchema } from "../../../http/pagination";
@@ -30,14 +31,8 @@ const QuerySchema = PaginationQuerySchema.extend({
     .regex(/^[A-Za-z0-9._:@-]{1,128}$/, "an entity id is at most 128 letters, digits or ._:@-")
     .optional()
     .openapi(q("entityId", "Only entries about this entity")),
-  from: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .openapi(q("from", "From this instant (inclusive, ISO 8601)")),
-  to: z.iso
-    .datetime({ offset: true })
-    .optional()
-    .openapi(q("to", "Up to this instant (inclusive, ISO 8601)")),
+  from: boundedDateTime().optional().openapi(q("from", "From this instant (inclusive, ISO 8601)")),
+  to: boundedDateTime().optional().openapi(q("to", "Up to this instant (inclusive, ISO 8601)")),
 }).strict();
 
 const route = defineRoute({
