@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLogs } from "../../../src/db/schema";
 import { PLATFORM_SCOPE, verifyAuditChain } from "../../../src/modules/audit/chain";
 import { createHashWasmHasher } from "../../../src/platform/password/hash-wasm";
+import { recomputeChain } from "../../integration/audit/independent-hash";
 import { createTestApp, type TestApp } from "../../support/app";
 
 type Op = "register" | "loginOk" | "loginBad" | "refresh" | "replay" | "logout" | "updateProfile";
@@ -152,5 +153,13 @@ describe("audit trail", () => {
       valid: true,
       firstBroken: null,
     });
+    // The verifier is the writer's own code; the hashes are also recomputed from the documented
+    // format, so a field the writer leaves out of the hash input (user, changes, …) fails here.
+    const chain = await recomputeChain(t.services.database.db, PLATFORM_SCOPE);
+    expect(chain.length).toBeGreaterThan(100);
+    for (const link of chain) {
+      expect(link.prevOk, `seq ${link.seq} prev_hash`).toBe(true);
+      expect(link.stored, `seq ${link.seq} hash`).toBe(link.expected);
+    }
   });
 });
