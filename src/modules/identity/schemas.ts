@@ -27,7 +27,8 @@ export const NameField = z
   .min(1)
   .max(100)
   .regex(PRINTABLE, "must not contain control characters")
-  .openapi({ example: "Dana Levi" });
+  // The generator writes the regex with its flags ("…$/u"); JSON Schema wants the bare source.
+  .openapi({ example: "Dana Levi", pattern: PRINTABLE.source });
 export const PhoneField = z
   .string()
   .regex(/^\+[1-9]\d{6,14}$/, "must be an E.164 number such as +972501234567")
