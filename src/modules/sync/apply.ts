@@ -23,6 +23,8 @@ export interface ParsedOp {
   /** `hlc` formatted (the op's own string unless clamped): formatted once per op, not per field. */
   hlcText: string;
   clamped: boolean;
+  /** What the op says, hashed (claims.ts opFingerprint): told apart from another op under its id. */
+  fingerprint: string;
 }
 
 export interface ConflictRecord {

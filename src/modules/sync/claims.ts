@@ -7,7 +7,9 @@
  * recorded at most once however its pushes are cut into batches. Ops are claimed and their
  * results stored in one statement at the end of the transaction that applied them; a claim that
  * finds an op already recorded means another transaction got there first, and this attempt must
- * roll back.
+ * roll back. Each op is recorded with a fingerprint of its content, so an op id used again for a
+ * different op (a reinstalled app whose counter restarted) is refused, not answered the first
+ * op's result.
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { OpResult } from "../../client/sync/protocol";
@@ -27,10 +29,65 @@ export class Rerun extends Error {
 
 /** A stored result: without its opId (the op's own id), or with it (records from before that). */
 type Stored = Omit<OpResult, "opId"> | null;
-/** A run's results: the distinct ones, and which of them each op got (absent: all the first). */
+/**
+ * A run's results: the distinct ones, which of them each op got (absent: all the first), and each
+ * op's fingerprint (see opFingerprint; absent in records from before fingerprints).
+ */
 interface RunResults {
   d: Stored[];
   w?: number[];
+  h?: string[];
+}
+
+/** cyrb53: a fast 53-bit string hash (not cryptographic). */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * What an op says — kind, entity, row id, clock as sent, fields with their keys sorted — as a
+ * short hash stored with its record: a replay (same id, same content) is answered its first
+ * result, an op id used again for a different op is refused (OP_ID_REUSED). Not cryptographic:
+ * both ops are the same user's own, so the hash only has to tell a replay from another op.
+ */
+export function opFingerprint(op: {
+  type: string;
+  entity: string;
+  id: string;
+  hlc: string;
+  fields?: Record<string, unknown>;
+}): string {
+  let text = `${op.type}\n${op.entity}\n${op.id}\n${op.hlc}`;
+  const fields = op.fields ?? {};
+  for (const key of Object.keys(fields).sort()) {
+    const value = fields[key];
+    let json: string | undefined;
+    try {
+      json = typeof value === "string" ? value : JSON.stringify(value);
+    } catch {
+      // Nested too deep to serialize (no synced field takes such a value: the op is rejected).
+      json = "\u0000unserializable";
+    }
+    text += `\n${key}\u0000${typeof value}\u0000${json}`;
+  }
+  return hash53(text).toString(36);
+}
+
+/** What is recorded of an op: its result (null: claimed before results were stored) and fingerprint. */
+export interface Recorded {
+  result: OpResult | null;
+  fingerprint?: string;
 }
 
 /** `<stream>:<seq>` with a canonical decimal seq (no sign, no leading zero). */
@@ -50,6 +107,17 @@ export async function recordedResults(
   userId: string,
   opIds: string[],
 ): Promise<Map<string, OpResult | null>> {
+  const out = new Map<string, OpResult | null>();
+  for (const [opId, r] of await recordedOps(db, userId, opIds)) out.set(opId, r.result);
+  return out;
+}
+
+/** What is recorded of any of `opIds`: result and fingerprint. */
+export async function recordedOps(
+  db: DbOrTx,
+  userId: string,
+  opIds: string[],
+): Promise<Map<string, Recorded>> {
   // One look-up per stream, for the runs overlapping the span of its ops' seqs.
   const places = opIds.map(opPlace);
   const spans = new Map<string, { lo: number; hi: number }>();
@@ -84,13 +152,16 @@ export async function recordedResults(
     });
     runs.set(row.stream, list);
   }
-  const out = new Map<string, OpResult | null>();
+  const out = new Map<string, Recorded>();
   for (const [i, opId] of opIds.entries()) {
     const { stream, seq } = places[i]!;
     const run = runs.get(stream)?.find((r) => r.first <= seq && seq <= r.last);
     if (!run) continue;
     const k = run.results.w ? run.results.w[seq - run.first]! : 0;
-    out.set(opId, decode(opId, run.results.d[k] ?? null));
+    out.set(opId, {
+      result: decode(opId, run.results.d[k] ?? null),
+      fingerprint: run.results.h?.[seq - run.first],
+    });
   }
   return out;
 }
@@ -125,7 +196,14 @@ function sameResult(a: OpResult, b: OpResult): boolean {
   return keys === 0;
 }
 
-type Placed = { stream: string; seq: number; result: OpResult };
+/** An op to record: its id, its result and its fingerprint (opFingerprint). */
+export interface ToRecord {
+  opId: string;
+  result: OpResult;
+  fingerprint: string;
+}
+
+type Placed = { stream: string; seq: number; result: OpResult; fingerprint: string };
 const byPlace = (a: Placed, b: Placed) =>
   a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.seq - b.seq;
 
@@ -133,12 +211,12 @@ const byPlace = (a: Placed, b: Placed) =>
  * The runs recording `results`: per stream, maximal ranges of consecutive seqs, each with its
  * ops' distinct results (opIds left out) and, when they differ, which one each op got.
  */
-function runsOf(results: Array<{ opId: string; result: OpResult }>): Run[] {
+function runsOf(results: ToRecord[]): Run[] {
   const placed: Placed[] = new Array(results.length);
   let sorted = true;
-  for (const [i, { opId, result }] of results.entries()) {
+  for (const [i, { opId, result, fingerprint }] of results.entries()) {
     const { stream, seq } = opPlace(opId);
-    placed[i] = { stream, seq, result };
+    placed[i] = { stream, seq, result, fingerprint };
     if (i > 0 && sorted && byPlace(placed[i - 1]!, placed[i]!) > 0) sorted = false;
   }
   // A push's ops are usually in seq order already.
@@ -151,16 +229,17 @@ function runsOf(results: Array<{ opId: string; result: OpResult }>): Run[] {
   const close = () => {
     if (run && run.r.d.length > 1) run.r.w = which;
   };
-  for (const { stream, seq, result } of placed) {
+  for (const { stream, seq, result, fingerprint } of placed) {
     if (run && run.s === stream && seq === run.l + 1) run.l = seq;
     else {
       close();
-      run = { s: stream, f: seq, l: seq, r: { d: [] } };
+      run = { s: stream, f: seq, l: seq, r: { d: [], h: [] } };
       runs.push(run);
       texts = new Map();
       which = [];
       previous = undefined;
     }
+    run.r.h!.push(fingerprint);
     // Like the op before it (the usual case): no need to serialize it to find its index.
     if (previous && sameResult(previous, result)) {
       which.push(which[which.length - 1]!);
@@ -203,7 +282,7 @@ export async function claimOps(
   db: DbOrTx,
   userId: string,
   deviceId: string,
-  results: Array<{ opId: string; result: OpResult }>,
+  results: ToRecord[],
   strict = false,
   alongside: Alongside[] = [],
 ): Promise<number> {
@@ -232,13 +311,30 @@ export async function claimOps(
   return claimed.reduce((sum, r) => sum + Number(r.n), 0);
 }
 
-/** Records one op's result on its own; if the op was recorded meanwhile, answers that result instead. */
+/**
+ * The answer to an op recorded before: its stored result if the op is the same, OP_ID_REUSED if
+ * its id was first used for another op (a record from before fingerprints counts as the same).
+ */
+export function answerRecorded(opId: string, fingerprint: string, recorded: Recorded): OpResult {
+  if (recorded.fingerprint !== undefined && recorded.fingerprint !== fingerprint) return opIdReused(opId);
+  return recorded.result ?? { opId, status: "rejected", reason: "IN_PROGRESS", detail: "retry" };
+}
+
+export const opIdReused = (opId: string): OpResult => ({
+  opId,
+  status: "rejected",
+  reason: "OP_ID_REUSED",
+  detail: `op id ${opId} was already used for a different op; give every op an id of its own`,
+});
+
+/** Records one op's result on its own; if the op was recorded meanwhile, answers as for a recorded op. */
 export async function storeResult(
   db: DbOrTx,
   userId: string,
   deviceId: string,
-  result: OpResult,
+  op: ToRecord,
 ): Promise<OpResult> {
-  if ((await claimOps(db, userId, deviceId, [{ opId: result.opId, result }])) === 1) return result;
-  return (await recordedResults(db, userId, [result.opId])).get(result.opId) ?? result;
+  if ((await claimOps(db, userId, deviceId, [op])) === 1) return op.result;
+  const recorded = (await recordedOps(db, userId, [op.opId])).get(op.opId);
+  return recorded ? answerRecorded(op.opId, op.fingerprint, recorded) : op.result;
 }

@@ -189,7 +189,7 @@ export async function persistBatch(
   db: DbOrTx,
   state: BatchState,
   ctx: { userId: string; deviceId: string; correlationId: string; now: Date },
-  results: Array<{ opId: string; result: OpResult; hlc: string }>,
+  results: Array<{ opId: string; result: OpResult; hlc: string; fingerprint: string }>,
   strict: boolean,
 ): Promise<number> {
   const dirty = [...state.work.values()].filter((w) => w.dirty);

@@ -19,7 +19,7 @@ import { hasDbError } from "../../platform/db";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { loadAccess } from "./access";
 import { applyOp, type BatchState, type ParsedOp } from "./apply";
-import { Rerun, recordedResults, storeResult } from "./claims";
+import { answerRecorded, opFingerprint, opIdReused, Rerun, recordedOps, storeResult } from "./claims";
 import { entityDef } from "./entities";
 import { persistBatch } from "./persist";
 import { recordSyncState, syncStateDue, syncStateRecorded } from "./state";
@@ -123,6 +123,7 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
   const results: OpResult[] = new Array(input.ops.length);
   const valid: ParsedOp[] = [];
   const firstIndex = new Map<string, number>();
+  const firstFingerprint = new Map<string, string>();
   const horizon = ctx.now.getTime() + ctx.services.config.SYNC_MAX_CLOCK_SKEW_MS;
   input.ops.forEach((raw, index) => {
     const parsed = wellFormedOp(raw) ? { success: true as const, data: raw } : OpSchema.safeParse(raw);
@@ -148,8 +149,15 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
       };
       return;
     }
-    if (firstIndex.has(opId)) return; // a duplicate inside the batch answers like its first copy
+    const fingerprint = opFingerprint(parsed.data);
+    const first = firstFingerprint.get(opId);
+    if (first !== undefined) {
+      // A copy inside the batch answers like the first; another op under the same id is refused.
+      if (first !== fingerprint) results[index] = opIdReused(opId);
+      return;
+    }
     firstIndex.set(opId, index);
+    firstFingerprint.set(opId, fingerprint);
     // A clock too far ahead of the server is pulled back, so a wrong phone clock cannot win forever.
     const clamped = hlc.wall > horizon;
     const at = clamped ? { ...hlc, wall: horizon } : hlc;
@@ -161,6 +169,7 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
       // Clocks are fixed-width, so a valid unclamped clock string is already its canonical form.
       hlcText: clamped ? formatHlc(at) : parsed.data.hlc,
       clamped,
+      fingerprint,
     });
   });
 
@@ -197,7 +206,11 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
             reason: "CONSTRAINT_VIOLATION",
             detail: "the op conflicts with existing data (duplicate number, unknown user, ...)",
           };
-          results[op.index] = await storeResult(ctx.db, user.userId, input.deviceId, r);
+          results[op.index] = await storeResult(ctx.db, user.userId, input.deviceId, {
+            opId: op.opId,
+            result: r,
+            fingerprint: op.fingerprint,
+          });
         }
       }
     }
@@ -224,10 +237,11 @@ async function applyBatch(
 ): Promise<Map<number, OpResult>> {
   const db = ctx.db;
   const out = new Map<number, OpResult>();
-  // 1. Replays: an op already recorded answers its stored result and touches nothing. Fresh ops
-  // are recorded (with their results) at the end of this transaction, see persistBatch.
+  // 1. Replays: an op already recorded answers its stored result and touches nothing (or, if its
+  // id was first used for another op, is refused). Fresh ops are recorded (with their results and
+  // fingerprints) at the end of this transaction, see persistBatch.
   const prior = lookUp
-    ? await recordedResults(
+    ? await recordedOps(
         db,
         user.userId,
         ops.map((o) => o.opId),
@@ -235,12 +249,9 @@ async function applyBatch(
     : null;
   const fresh: ParsedOp[] = [];
   for (const o of ops) {
-    if (!prior?.has(o.opId)) fresh.push(o);
-    else
-      out.set(
-        o.index,
-        prior.get(o.opId) ?? { opId: o.opId, status: "rejected", reason: "IN_PROGRESS", detail: "retry" },
-      );
+    const recorded = prior?.get(o.opId);
+    if (!recorded) fresh.push(o);
+    else out.set(o.index, answerRecorded(o.opId, o.fingerprint, recorded));
   }
   if (fresh.length === 0) return out;
 
@@ -303,11 +314,11 @@ async function applyBatch(
     conflicts: [],
     deleted: new Map(),
   };
-  const stored: Array<{ opId: string; result: OpResult; hlc: string }> = [];
+  const stored: Array<{ opId: string; result: OpResult; hlc: string; fingerprint: string }> = [];
   for (const o of fresh) {
     const r = applyOp(state, o);
     out.set(o.index, r);
-    stored.push({ opId: o.opId, result: r, hlc: o.hlcText });
+    stored.push({ opId: o.opId, result: r, hlc: o.hlcText, fingerprint: o.fingerprint });
   }
   const claimed = await persistBatch(
     db,

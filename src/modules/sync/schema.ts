@@ -38,8 +38,10 @@ export const syncOpRuns = pgTable(
     deviceId: text("device_id").notNull(),
     /**
      * The ops' results as answered the first time, without their op ids: `{ d: [distinct
-     * results], w: [index into d, per seq] }` (no `w`: every op got `d[0]`; a null result only in
-     * records from before results were stored with the claim). json, not jsonb: only JavaScript
+     * results], w: [index into d, per seq], h: [fingerprint, per seq] }` (no `w`: every op got
+     * `d[0]`; no `h`: recorded before fingerprints; a null result only in records from before
+     * results were stored with the claim). The fingerprint tells a replay from another op under a
+     * used id (OP_ID_REUSED, claims.ts). json, not jsonb: only JavaScript
      * reads it back, and every push writes it, so the cheaper write wins.
      */
     results: json("results").notNull(),
