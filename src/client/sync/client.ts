@@ -10,9 +10,26 @@
  */
 import { formatHlc, HlcClock, parseHlc } from "./hlc";
 import type { OpResult, PullResponse, PushResponse, SyncEntity, SyncRow } from "./protocol";
-import { applyPullPage, type LocalStore, type QueuedOp, type StoreState } from "./store";
-import { backoffDelay, type SyncClientOptions, SyncEmitter, type SyncEvents, SyncHttpError } from "./support";
+import {
+  applyPullPage,
+  applyQueueUpdate,
+  type LocalStore,
+  type QueuedOp,
+  type StoreMeta,
+  type StoreState,
+} from "./store";
+import {
+  backoffDelay,
+  type RejectedOp,
+  type SyncClientOptions,
+  SyncEmitter,
+  type SyncEvents,
+  SyncHttpError,
+} from "./support";
 import { visibleRows } from "./view";
+
+/** 128 random bits: no two installs (or wiped and reinstalled stores) share a stream. */
+const newStreamId = () => `s${crypto.randomUUID().replaceAll("-", "")}`;
 
 export class SyncClient extends SyncEmitter {
   private state!: StoreState;
@@ -41,13 +58,12 @@ export class SyncClient extends SyncEmitter {
   static async open(opts: SyncClientOptions): Promise<SyncClient> {
     const client = new SyncClient(opts);
     client.state = await opts.store.load();
-    if (!client.state.deviceId) {
-      client.state.deviceId = opts.deviceId ?? `d-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
-      await opts.store.enqueue([], {
-        deviceId: client.state.deviceId,
-        clock: client.state.clock,
-        seq: client.state.seq,
-      });
+    // A store without a stream (new, wiped, or written before streams) starts one; ops it has
+    // queued already keep their ids, so a retry of them is still answered as a replay.
+    if (!client.state.deviceId || !client.state.streamId) {
+      client.state.deviceId ??= opts.deviceId ?? `d-${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+      client.state.streamId ??= newStreamId();
+      await opts.store.enqueue([], client.meta());
     }
     client.clock = new HlcClock(client.state.deviceId, client.now, parseHlc(client.state.clock));
     for (const b of opts.buildings) if (!(b in client.state.cursors)) client.state.cursors[b] = null;
@@ -56,6 +72,21 @@ export class SyncClient extends SyncEmitter {
 
   get deviceId(): string {
     return this.state.deviceId!;
+  }
+
+  /** This store's op stream: op ids are `<streamId>:<seq>`, unique to this install. */
+  get streamId(): string {
+    return this.state.streamId!;
+  }
+
+  /** Files the store found torn and set aside when it opened (their edits are gone): tell the user. */
+  get damaged(): string[] {
+    return [...(this.state.damaged ?? [])];
+  }
+
+  private meta(): StoreMeta {
+    const { deviceId, streamId, clock, seq } = this.state;
+    return { deviceId, streamId, clock, seq };
   }
 
   get store(): LocalStore {
@@ -111,8 +142,8 @@ export class SyncClient extends SyncEmitter {
   private async enqueue(op: Omit<QueuedOp, "opId" | "hlc">): Promise<void> {
     const hlc = formatHlc(this.clock.tick());
     const seq = this.state.seq + 1;
-    const queued: QueuedOp = { ...op, opId: `${this.deviceId}:${seq}`, hlc };
-    await this.opts.store.enqueue([queued], { deviceId: this.deviceId, clock: hlc, seq });
+    const queued: QueuedOp = { ...op, opId: `${this.streamId}:${seq}`, hlc };
+    await this.opts.store.enqueue([queued], { ...this.meta(), clock: hlc, seq });
     // Only once durable does the edit become visible and the promise resolve.
     this.state.seq = seq;
     this.state.clock = hlc;
@@ -239,20 +270,39 @@ export class SyncClient extends SyncEmitter {
       const ack: Record<string, number> = {};
       const lost: OpResult[] = [];
       const rejected: OpResult[] = [];
+      const refused: RejectedOp[] = [];
+      // OP_ID_REUSED: another install wrote ops under this stream (a restored backup, copied app
+      // data), so the op was never applied. The store moves to a new stream and sends the op once
+      // more under an id of it; so are the batch's later rejected ops, which may have failed only
+      // for want of it (an edit of the row it creates).
+      const reissue: Record<string, string> = {};
+      let next: StoreMeta | undefined;
       res.results.forEach((r, i) => {
         const op = batch[i]!;
         counts.pushed++;
         counts[r.status]++;
-        if (r.status === "applied" && r.version !== undefined) ack[op.opId] = r.version;
+        const retry =
+          r.status === "rejected" && !op.reissuedFrom && (r.reason === "OP_ID_REUSED" || next !== undefined);
+        if (retry) {
+          next ??= { ...this.meta(), streamId: newStreamId() };
+          next.seq++;
+          reissue[op.opId] = `${next.streamId}:${next.seq}`;
+        } else if (r.status === "applied" && r.version !== undefined) ack[op.opId] = r.version;
         else remove.push(op.opId);
         if (r.status === "superseded" || r.superseded?.length) lost.push(r);
-        if (r.status === "rejected") rejected.push(r);
+        if (r.status === "rejected") {
+          rejected.push(r);
+          refused.push({
+            op,
+            reason: r.reason ?? "REJECTED",
+            ...(r.detail !== undefined ? { detail: r.detail } : {}),
+            ...(reissue[op.opId] ? { reissuedAs: reissue[op.opId] } : {}),
+          });
+        }
       });
-      await this.opts.store.updateQueue({ remove, ack });
-      const gone = new Set(remove);
-      this.state.queue = this.state.queue
-        .filter((op) => !gone.has(op.opId))
-        .map((op) => (ack[op.opId] !== undefined ? { ...op, ackedVersion: ack[op.opId] } : op));
+      await this.opts.store.updateQueue({ remove, ack, ...(next ? { reissue, meta: next } : {}) });
+      applyQueueUpdate(this.state, { remove, ack, reissue, ...(next ? { meta: next } : {}) });
+      if (refused.length) this.emit("rejected", { ops: refused });
       if (lost.length || rejected.length)
         this.emit("conflict", { count: lost.length + rejected.length, superseded: lost, rejected });
     }
@@ -332,4 +382,4 @@ export class SyncClient extends SyncEmitter {
   }
 }
 
-export type { SyncClientOptions, SyncEvents };
+export type { RejectedOp, SyncClientOptions, SyncEvents };

@@ -11,6 +11,7 @@ export { type LocalStore, MemoryStore, type QueuedOp, type StoreState } from "./
 export {
   type BackoffOptions,
   backoffDelay,
+  type RejectedOp,
   type SyncClientOptions,
   type SyncEvents,
   SyncHttpError,

@@ -1,7 +1,7 @@
 /**
  * Durable store for browsers: IndexedDB with three object stores, `rows` (key `entity:id`),
- * `queue` (key = position, so replay order survives) and `meta` (device id, clock, seq,
- * cursors). Each method is one readwrite transaction and resolves on its `complete` event, i.e.
+ * `queue` (key = position, so replay order survives) and `meta` (device id, op stream, clock,
+ * seq, cursors). Each method is one readwrite transaction and resolves on its `complete` event, i.e.
  * once the browser has committed it. A memory mirror answers reads.
  */
 import {
@@ -84,7 +84,7 @@ export class IndexedDbStore implements LocalStore {
   }
 
   private metaRecord(s: StoreState) {
-    return { deviceId: s.deviceId, clock: s.clock, seq: s.seq, cursors: s.cursors };
+    return { deviceId: s.deviceId, streamId: s.streamId, clock: s.clock, seq: s.seq, cursors: s.cursors };
   }
 
   async load(): Promise<StoreState> {
@@ -107,15 +107,25 @@ export class IndexedDbStore implements LocalStore {
 
   async updateQueue(update: QueueUpdate): Promise<void> {
     const s = await this.ensure();
-    applyQueueUpdate(s, update);
-    const tx = this.db!.transaction(["queue"], "readwrite");
+    applyQueueUpdate(s, structuredClone(update));
+    const tx = this.db!.transaction(["queue", "meta"], "readwrite");
     for (const opId of update.remove) {
       const pos = this.positions.get(opId);
       if (pos !== undefined) tx.objectStore("queue").delete(pos);
       this.positions.delete(opId);
     }
+    // A reissued op keeps its position (replay order) under its new id.
+    for (const [from, to] of Object.entries(update.reissue ?? {})) {
+      const pos = this.positions.get(from);
+      if (pos === undefined) continue;
+      this.positions.delete(from);
+      this.positions.set(to, pos);
+    }
+    const renamed = new Set(Object.values(update.reissue ?? {}));
     for (const op of s.queue)
-      if (update.ack[op.opId] !== undefined) tx.objectStore("queue").put(op, this.positions.get(op.opId)!);
+      if (update.ack[op.opId] !== undefined || renamed.has(op.opId))
+        tx.objectStore("queue").put(op, this.positions.get(op.opId)!);
+    if (update.meta) tx.objectStore("meta").put(this.metaRecord(s), "meta");
     await done(tx);
   }
 

@@ -10,13 +10,22 @@ export interface QueuedOp extends PushOp {
   buildingId: string;
   /** Set once the server applied it: the op stays (replayed on top) until a pull reaches this version. */
   ackedVersion?: number;
+  /** The id it was first pushed under, when the server refused that id as used by another install. */
+  reissuedFrom?: string;
 }
 
 export interface StoreMeta {
   deviceId: string | null;
+  /**
+   * Random id of this store's op stream (op ids are `<streamId>:<seq>`). It lives and dies with
+   * the queue: a reinstall or cleared app data starts a new stream even when the app passes the
+   * same device id again, so a restarted seq can never reuse an op id the server has recorded.
+   * Null in stores written before streams existed; the client gives them one on open.
+   */
+  streamId: string | null;
   /** Last HLC issued by this device (restored so clocks never go back after a restart). */
   clock: string | null;
-  /** Ops issued so far (op ids are `<deviceId>:<seq>`). */
+  /** Ops issued so far on this stream. */
   seq: number;
 }
 
@@ -24,6 +33,8 @@ export interface StoreState extends StoreMeta {
   cursors: Record<string, number | null>;
   rows: Partial<Record<SyncEntity, Record<string, SyncRow>>>;
   queue: QueuedOp[];
+  /** Files the store found unreadable (a torn write) and set aside on load, so the app can say so. */
+  damaged?: string[];
 }
 
 export interface PullPage {
@@ -39,6 +50,9 @@ export interface PullPage {
 export interface QueueUpdate {
   remove: string[];
   ack: Record<string, number>;
+  /** Ops given a new id (old id → new id), in place; `meta` is then written in the same step. */
+  reissue?: Record<string, string>;
+  meta?: StoreMeta;
 }
 
 export interface LocalStore {
@@ -52,14 +66,19 @@ export interface LocalStore {
 }
 
 export function emptyState(): StoreState {
-  return { deviceId: null, clock: null, seq: 0, cursors: {}, rows: {}, queue: [] };
+  return { deviceId: null, streamId: null, clock: null, seq: 0, cursors: {}, rows: {}, queue: [] };
 }
 
 export function applyQueueUpdate(state: StoreState, update: QueueUpdate): void {
   const gone = new Set(update.remove);
+  const renamed = update.reissue ?? {};
   state.queue = state.queue
     .filter((op) => !gone.has(op.opId))
+    .map((op) =>
+      renamed[op.opId] !== undefined ? { ...op, opId: renamed[op.opId]!, reissuedFrom: op.opId } : op,
+    )
     .map((op) => (update.ack[op.opId] !== undefined ? { ...op, ackedVersion: update.ack[op.opId] } : op));
+  if (update.meta) Object.assign(state, update.meta);
 }
 
 /** Applies a pull page to `state`; returns the keys (`entity:id`) whose rows changed. */
@@ -104,7 +123,7 @@ export class MemoryStore implements LocalStore {
 
   async updateQueue(update: QueueUpdate): Promise<void> {
     this.check();
-    applyQueueUpdate(this.state, update);
+    applyQueueUpdate(this.state, clone(update));
   }
 
   async applyPull(page: PullPage): Promise<void> {

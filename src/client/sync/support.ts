@@ -1,6 +1,6 @@
 /** Options, events, errors and the backoff schedule of the sync client. */
 import type { OpResult } from "./protocol";
-import type { LocalStore } from "./store";
+import type { LocalStore, QueuedOp } from "./store";
 
 export interface SyncClientOptions {
   /** API base including the version prefix, e.g. `https://api.example.com/api/v1`. */
@@ -12,7 +12,11 @@ export interface SyncClientOptions {
   store: LocalStore;
   /** Buildings to sync. */
   buildings: string[];
-  /** Used on first open only; later opens restore the stored id. */
+  /**
+   * Sent with pushes and pulls, and the node of the edit clocks. Used on first open only; later
+   * opens restore the stored id. Reusing it after a reinstall is fine: op ids come from a random
+   * stream of the store itself.
+   */
   deviceId?: string;
   /** Background sync period; 0 turns it off. Default 30 s. */
   intervalMs?: number;
@@ -77,7 +81,20 @@ export interface SyncEvents {
     pending: number;
   };
   conflict: { count: number; superseded: OpResult[]; rejected: OpResult[] };
+  /**
+   * Ops the server refused, with the edit itself: they leave the queue (so the view drops them)
+   * unless `reissuedAs` says the SDK sends the op again under a fresh id (OP_ID_REUSED).
+   */
+  rejected: { ops: RejectedOp[] };
   error: { error: unknown; attempt: number; retryInMs: number; pending: number };
+}
+
+export interface RejectedOp {
+  op: QueuedOp;
+  /** The server's reason: OP_ID_REUSED, INVALID_TEXT, FORBIDDEN_FIELD, NOT_FOUND, ... */
+  reason: string;
+  detail?: string;
+  reissuedAs?: string;
 }
 
 type Listener<K extends keyof SyncEvents> = (event: SyncEvents[K]) => void;

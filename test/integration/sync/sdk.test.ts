@@ -85,7 +85,7 @@ describe("sync SDK against the real app", () => {
     visibleEarly = client.pending() > 0;
     const id = await p;
     expect(visibleEarly).toBe(false);
-    expect(writes.at(-1)).toContain(client.deviceId);
+    expect(writes.at(-1)).toBe(`${client.streamId}:1`);
     expect(client.get("announcements", id)).toBeDefined();
   });
 
@@ -102,6 +102,7 @@ describe("sync SDK against the real app", () => {
     await first.store.close();
     const again = await open(b, b.resident, new FileStore(path));
     expect(again.deviceId).toBe(first.deviceId);
+    expect(again.streamId).toBe(first.streamId);
     expect(again.pending()).toBe(1);
     expect(again.get("maintenance_requests", id)).toMatchObject({ title: "Heating" });
     expect(again.list("apartments")).toHaveLength(3);
@@ -121,6 +122,7 @@ describe("sync SDK against the real app", () => {
     const id = await first.create("announcements", { buildingId: b.id, title: "Paint", body: "Monday" });
     await first.store.close();
     const again = await open(b, b.manager, new IndexedDbStore("horizon-test", factory));
+    expect(again.streamId).toBe(first.streamId);
     expect(again.pending()).toBe(1);
     expect(again.list("apartments")).toHaveLength(3);
     await again.syncNow();
