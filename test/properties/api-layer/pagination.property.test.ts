@@ -5,11 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../../../src/http/errors";
 import { type PaginationQuery, paginate } from "../../../src/http/pagination";
 import type { Database } from "../../../src/platform/db";
+import { createTestApp } from "../../support/app";
 import { createTestDatabase } from "../../support/db";
+import { createBuilding, tokenFor } from "../../support/fixtures";
 
 const rowsTable = pgTable("prop8_rows", { id: text("id").primaryKey(), k: integer("k").notNull() });
 type Row = { id: string; k: number };
 const SECRET = "property-8-secret-property-8-secret";
+/** The lifetime documented in src/http/pagination.ts, restated so a changed TTL is noticed. */
+const CURSOR_TTL_MS = 24 * 60 * 60 * 1000;
 
 describe("Property 8: Pagination support", () => {
   let database: Database;
@@ -23,11 +27,12 @@ describe("Property 8: Pagination support", () => {
     await database.db.execute(sql`delete from prop8_rows`);
     if (rows.length) await database.db.insert(rowsTable).values(rows);
   };
-  const page = (query: Partial<PaginationQuery>, direction: "asc" | "desc", scope = "prop8") =>
+  const page = (query: Partial<PaginationQuery>, direction: "asc" | "desc", scope = "prop8", now?: Date) =>
     paginate<Row>({
       query: { limit: 20, ...query } as PaginationQuery,
       scope,
       secret: SECRET,
+      ...(now ? { now } : {}),
       sort: { column: rowsTable.k, id: rowsTable.id, direction, key: (r) => r.k },
       fetch: ({ where, orderBy, limit, offset }) =>
         database.db
@@ -133,5 +138,80 @@ describe("Property 8: Pagination support", () => {
       (e: ApiError) => e.code,
     );
     expect(foreign).toBe("INVALID_CURSOR");
+  });
+
+  // Cursors are documented as short-lived (24 h): one used after its expiry must be refused, or a
+  // leaked cursor would page a list forever. The boundary is inclusive: at exactly e it still works.
+  it("Property 8: a cursor is accepted until its expiry and refused with INVALID_CURSOR after it", async () => {
+    await load(Array.from({ length: 12 }, (_, i) => ({ id: `e${String(i).padStart(2, "0")}`, k: i % 4 })));
+    const minted = new Date(Date.UTC(2025, 5, 1, 8, 0, 0));
+    const first = await page({ limit: 4 }, "asc", "prop8", minted);
+    const cursor = first.pagination.nextCursor!;
+    expect(cursor).toBeTruthy();
+    let refused = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.constantFrom(0, CURSOR_TTL_MS - 1, CURSOR_TTL_MS, CURSOR_TTL_MS + 1),
+          fc.integer({ min: 0, max: 3 * CURSOR_TTL_MS }),
+        ),
+        async (age) => {
+          const outcome = await page(
+            { limit: 4, cursor },
+            "asc",
+            "prop8",
+            new Date(minted.getTime() + age),
+          ).then(
+            (res) => res,
+            (e: unknown) => e,
+          );
+          if (age <= CURSOR_TTL_MS) {
+            expect(outcome, `age ${age} ms`).not.toBeInstanceOf(Error);
+            expect((outcome as Awaited<ReturnType<typeof page>>).data.map((r) => r.id)).toEqual([
+              "e05",
+              "e09",
+              "e02",
+              "e06",
+            ]);
+          } else {
+            refused++;
+            expect(outcome, `age ${age} ms`).toBeInstanceOf(ApiError);
+            expect((outcome as ApiError).code).toBe("INVALID_CURSOR");
+            expect((outcome as ApiError).message).toMatch(/expired/);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+    expect(refused).toBeGreaterThan(20);
+  });
+
+  it("an expired cursor on a real list route is a 400 problem+json INVALID_CURSOR", async () => {
+    let now = new Date(Date.UTC(2025, 5, 1, 8, 0, 0));
+    const t = await createTestApp({ clock: { now: () => now }, env: { RATE_LIMIT_ENABLED: "false" } });
+    try {
+      const b = await createBuilding(t.services);
+      const auth = async () => ({ authorization: `Bearer ${await tokenFor(t.services, b.manager.id)}` });
+      // The members list is read uncached: a cached page (apartments) is served for its cache TTL.
+      const url = `/api/v1/buildings/${b.id}/members`;
+      const first = await t.request(`${url}?limit=1`, { headers: await auth() });
+      expect(first.status).toBe(200);
+      const cursor = (await first.json()).pagination.nextCursor as string;
+      expect(cursor).toBeTruthy();
+      const minted = now.getTime();
+      now = new Date(minted + CURSOR_TTL_MS);
+      const stillValid = await t.request(`${url}?limit=1&cursor=${cursor}`, { headers: await auth() });
+      expect(stillValid.status).toBe(200);
+      now = new Date(minted + CURSOR_TTL_MS + 1);
+      const expired = await t.request(`${url}?limit=1&cursor=${cursor}`, { headers: await auth() });
+      expect(expired.status).toBe(400);
+      expect(expired.headers.get("content-type")).toBe("application/problem+json");
+      const problem = await expired.json();
+      expect(problem).toMatchObject({ status: 400, code: "INVALID_CURSOR" });
+      expect(problem.detail).toMatch(/expired/);
+      expect(problem.correlationId).toBeTruthy();
+    } finally {
+      await t.close();
+    }
   });
 });
