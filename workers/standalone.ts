@@ -169,7 +169,11 @@ export async function listen(fetch: Fetch, port: number, runtime: Runtime, rooms
           const answered = await ws.upgrade(req, srv);
           if (answered !== null) return answered;
         }
-        return fetch(req, { clientIp: srv.requestIP(req)?.address });
+        const res = await fetch(req, { clientIp: srv.requestIP(req)?.address });
+        // Bun ends a response after idleTimeout (10 s) without a byte; an event stream is silent
+        // between heartbeats (25 s by default), so streams opt out. Other requests keep the limit.
+        if (res.headers.get("content-type")?.startsWith("text/event-stream")) srv.timeout(req, 0);
+        return res;
       },
       ...(ws ? { websocket: ws.websocket } : {}),
     });
