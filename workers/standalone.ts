@@ -10,6 +10,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
+import {
+  clientErrorAnswer,
+  correlationIdOf,
+  headersTooLarge,
+  MAX_REQUEST_HEAD_BYTES,
+  requestHeadBytes,
+} from "../src/http/host-errors";
 import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { RoomHub } from "../src/modules/realtime/hub";
@@ -18,7 +25,7 @@ import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { createPinoLogger } from "../src/platform/log/pino";
 import { selectRateLimiter } from "../src/platform/ratelimit/select";
 import type { RoomGateway } from "../src/platform/realtime/gateway";
-import { bunWebSocket } from "../src/platform/realtime/ws-bun";
+import { bunWebSocket, upgradeRequired } from "../src/platform/realtime/ws-bun";
 import { attachNodeWebSockets } from "../src/platform/realtime/ws-node";
 import { selectDatabase, selectKv } from "../src/platform/select";
 import { assembleServices, closeServices, type Runtime, type Services } from "../src/services";
@@ -82,6 +89,12 @@ export async function startStandalone() {
 
   const server = await serveStandalone(services, config.PORT);
   const base = `http://localhost:${server.port}`;
+  if (runtime === "bun" && !process.execArgv.some((a) => a.startsWith("--max-http-header-size"))) {
+    logger.warn(
+      { event: "bun_header_limit" },
+      "started without --max-http-header-size (npm start passes it): Bun answers requests over 16 KiB of headers with an empty 431 instead of a problem document",
+    );
+  }
   logger.info(
     { event: "started", runtime, port: server.port, database: database.kind, kv: kv.kind },
     "listening",
@@ -165,6 +178,9 @@ export async function listen(fetch: Fetch, port: number, runtime: Runtime, rooms
     const server = Bun.serve({
       port,
       fetch: async (req: Request, srv: any) => {
+        if (req.url.length > MAX_REQUEST_HEAD_BYTES || requestHeadBytes(req) > MAX_REQUEST_HEAD_BYTES) {
+          return headersTooLarge(correlationIdOf(req.headers));
+        }
         if (ws) {
           const answered = await ws.upgrade(req, srv);
           if (answered !== null) return answered;
@@ -181,8 +197,21 @@ export async function listen(fetch: Fetch, port: number, runtime: Runtime, rooms
   }
   const { serve } = await import("@hono/node-server");
   return await new Promise<{ port: number; close: () => Promise<void> }>((resolve) => {
-    const server = serve({ fetch: fetch as never, port }, (info) => {
+    // A room path without `Upgrade: websocket` never reaches the router (Bun answers it in upgrade()).
+    const guarded: Fetch = rooms
+      ? (req, env) =>
+          req.url.includes("/parties/") && rooms.match(new URL(req.url).pathname)
+            ? upgradeRequired(correlationIdOf(req.headers))
+            : fetch(req, env)
+      : fetch;
+    const server = serve({ fetch: guarded as never, port }, (info) => {
       const sockets = rooms ? attachNodeWebSockets(server as HttpServer, rooms) : undefined;
+      // With a listener attached Node writes nothing itself: answer as problem+json, not an empty 431/400.
+      (server as HttpServer).on("clientError", (err: NodeJS.ErrnoException, socket) => {
+        const answer = socket.writable ? clientErrorAnswer(err) : null;
+        if (answer) socket.end(answer);
+        else socket.destroy();
+      });
       resolve({
         port: info.port,
         close: () =>

@@ -1,9 +1,12 @@
 /**
- * What the standalone host does around the app, under Bun (`npm start`, spawned) and Node (the
- * same listen code in-process): a silent event stream stays open past Bun's 10 s idle timeout.
+ * What the standalone host answers around the app, under Bun (`npm start`, spawned) and Node
+ * (the same listen code in-process): a silent event stream stays open past Bun's 10 s idle
+ * timeout, and refusals made before the router (room path without Upgrade, an oversized request
+ * head, a refused WebSocket upgrade) are problem+json with a correlation id.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { readSse, type SseMessage } from "../../src/client/realtime/sse";
 import { type BunHost, startBunHost } from "../integration/realtime/bun-host";
 import { type RealtimeServer, startRealtimeServer } from "../integration/realtime/harness";
@@ -55,6 +58,75 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled([bun?.stop(), node?.close()]);
+});
+
+async function expectProblem(res: Response, status: number, code: string, correlationId?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = (await res.json()) as { status: number; code: string; correlationId: string };
+  expect(body).toMatchObject({ status, code });
+  expect(res.headers.get("x-correlation-id")).toBe(body.correlationId);
+  if (correlationId) expect(body.correlationId).toBe(correlationId);
+  return body;
+}
+
+/** Opens a room socket that the server refuses; answers the HTTP refusal (status, headers, body). */
+function refusedUpgrade(url: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+    (resolve, reject) => {
+      const ws = new WebSocket(url, { headers });
+      ws.on("open", () => reject(new Error("the upgrade was accepted")));
+      ws.on("error", () => {});
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d) => {
+          body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+    },
+  );
+}
+
+describe.each(["bun", "node"])("the standalone host on %s", (name) => {
+  const host = () => hosts.find((h) => h.name === name)!;
+
+  it("answers a room path without Upgrade with 426 problem+json and a correlation id", async () => {
+    const h = host();
+    const res = await fetch(`${h.base}/parties/building/${h.buildingId}`, {
+      headers: { "x-correlation-id": `host-426-${name}` },
+    });
+    await expectProblem(res, 426, "UPGRADE_REQUIRED", `host-426-${name}`);
+    expect(res.headers.get("upgrade")).toBe("websocket");
+    await expectProblem(await fetch(`${h.base}/parties/building/${h.buildingId}`), 426, "UPGRADE_REQUIRED");
+  });
+
+  it("answers a 69 KB URL with 431 problem+json, and normal requests still work", async () => {
+    const h = host();
+    const res = await fetch(`${h.base}/api/v1/meta/versions?q=${"a".repeat(69 * 1024)}`);
+    await expectProblem(res, 431, "HEADERS_TOO_LARGE");
+    const big = await fetch(`${h.base}/health`, { headers: { "x-padding": "b".repeat(20_000) } });
+    await expectProblem(big, 431, "HEADERS_TOO_LARGE");
+    expect((await fetch(`${h.base}/health`)).status).toBe(200);
+  });
+
+  it("refuses a WebSocket upgrade with problem+json carrying X-Correlation-Id", async () => {
+    const h = host();
+    const room = `${h.wsBase}/parties/building/${h.buildingId}`;
+    const forged = await refusedUpgrade(`${room}?token=not-a-token`, {
+      "x-correlation-id": `host-401-${name}`,
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.headers["content-type"]).toBe("application/problem+json");
+    expect(forged.headers["x-correlation-id"]).toBe(`host-401-${name}`);
+    expect(JSON.parse(forged.body)).toMatchObject({
+      code: "UNAUTHENTICATED",
+      correlationId: `host-401-${name}`,
+    });
+    const missing = await refusedUpgrade(room);
+    expect(missing.status).toBe(401);
+    expect(missing.headers["x-correlation-id"]).toBe(JSON.parse(missing.body).correlationId);
+  });
 });
 
 describe("a silent event stream", () => {

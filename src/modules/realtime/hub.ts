@@ -5,10 +5,10 @@
  * Bun and Node WebSocket transports call, including auth before accept.
  */
 
+import { hostProblem } from "../../http/host-errors";
 import type { Subscription } from "../../platform/realtime";
 import type { GatewaySocket, RoomGateway } from "../../platform/realtime/gateway";
 import type { Services } from "../../services";
-import { problemBody } from "./http";
 import { RoomMessageSchema } from "./protocol";
 import { type ConnectionState, type RoomConnection, RoomCore, type RoomSettings } from "./room";
 import { type RoomClaims, RoomTokenError, roomTokenFromUrl, verifyRoomToken } from "./token";
@@ -74,7 +74,7 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
     return ROOM_PATH.exec(pathname)?.[1]?.toLowerCase() ?? null;
   }
 
-  async authorize(url: string, buildingId: string) {
+  async authorize(url: string, buildingId: string, correlationId: string) {
     try {
       const claims = await verifyRoomToken(
         roomTokenFromUrl(url),
@@ -85,7 +85,7 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
       return { ok: true as const, claims };
     } catch (err) {
       if (!(err instanceof RoomTokenError)) throw err;
-      return { ok: false as const, response: refusal(err) };
+      return { ok: false as const, response: refusal(err, correlationId) };
     }
   }
 
@@ -164,7 +164,7 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
   }
 }
 
-function refusal(err: RoomTokenError): Response {
+function refusal(err: RoomTokenError, correlationId: string): Response {
   const detail =
     err.reason === "missing"
       ? "a room token is required (POST /api/v1/realtime/token)"
@@ -173,14 +173,7 @@ function refusal(err: RoomTokenError): Response {
         : err.reason === "wrong_building"
           ? "the room token is for another building"
           : "the room token is invalid";
-  return new Response(
-    JSON.stringify(problemBody(err.reason === "expired" ? "TOKEN_EXPIRED" : "UNAUTHENTICATED", detail)),
-    {
-      status: 401,
-      headers: {
-        "content-type": "application/problem+json",
-        "www-authenticate": 'Bearer realm="horizon-room"',
-      },
-    },
-  );
+  return hostProblem(err.reason === "expired" ? "TOKEN_EXPIRED" : "UNAUTHENTICATED", detail, correlationId, {
+    "www-authenticate": 'Bearer realm="horizon-room"',
+  });
 }

@@ -13,8 +13,11 @@ export type Authorization<C> = { ok: true; claims: C } | { ok: false; response: 
 export interface RoomGateway<C = unknown, H = unknown> {
   /** The room of a request path (`/parties/building/{id}`), or null when the path is not a room. */
   match(pathname: string): string | null;
-  /** Runs before the upgrade: a refused request gets `response` (401) and no socket. */
-  authorize(url: string, roomId: string): Promise<Authorization<C>>;
+  /**
+   * Runs before the upgrade: a refused request gets `response` (401/403 problem+json carrying
+   * `correlationId`) and no socket.
+   */
+  authorize(url: string, roomId: string, correlationId: string): Promise<Authorization<C>>;
   open(roomId: string, socket: GatewaySocket, claims: C): Promise<H>;
   message(handle: H, data: string | ArrayBuffer | ArrayBufferView): Promise<void>;
   close(handle: H): Promise<void>;

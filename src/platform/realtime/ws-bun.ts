@@ -3,6 +3,7 @@
  * transport: authorize before `server.upgrade`, frames in order per connection, and
  * `maxPayloadLength` so Bun closes oversized frames with 1009 itself.
  */
+import { correlationIdOf, hostProblem } from "../../http/host-errors";
 import type { RoomGateway } from "./gateway";
 
 interface SocketData<C, H> {
@@ -25,18 +26,22 @@ export function bunWebSocket<C, H>(gateway: RoomGateway<C, H>) {
     /** Answers a room request (refusal or undefined after a successful upgrade); null when not a room. */
     async upgrade(
       req: Request,
-      server: { upgrade(req: Request, options: { data: SocketData<C, H> }): boolean },
+      server: {
+        upgrade(req: Request, options: { data: SocketData<C, H>; headers?: Record<string, string> }): boolean;
+      },
     ): Promise<Response | undefined | null> {
       const url = new URL(req.url);
       const roomId = gateway.match(url.pathname);
       if (!roomId) return null;
-      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return new Response("WebSocket upgrade required", { status: 426, headers: { upgrade: "websocket" } });
-      }
-      const auth = await gateway.authorize(req.url, roomId);
+      const correlationId = correlationIdOf(req.headers);
+      if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") return upgradeRequired(correlationId);
+      const auth = await gateway.authorize(req.url, roomId, correlationId);
       if (!auth.ok) return auth.response;
-      const ok = server.upgrade(req, { data: { roomId, claims: auth.claims, id: crypto.randomUUID() } });
-      return ok ? undefined : new Response("upgrade failed", { status: 400 });
+      const ok = server.upgrade(req, {
+        data: { roomId, claims: auth.claims, id: crypto.randomUUID() },
+        headers: { "x-correlation-id": correlationId },
+      });
+      return ok ? undefined : hostProblem("BAD_REQUEST", "the WebSocket handshake is invalid", correlationId);
     },
     websocket: {
       maxPayloadLength: gateway.maxFrameBytes,
@@ -70,4 +75,14 @@ export function bunWebSocket<C, H>(gateway: RoomGateway<C, H>) {
       },
     },
   };
+}
+
+/** A room path asked for without `Upgrade: websocket` (RFC 9110 §15.5.22: 426 names the protocol). */
+export function upgradeRequired(correlationId: string): Response {
+  return hostProblem(
+    "UPGRADE_REQUIRED",
+    "this is a building room: connect with a WebSocket (Upgrade: websocket), or use GET /api/v1/buildings/{buildingId}/events for Server-Sent Events",
+    correlationId,
+    { upgrade: "websocket" },
+  );
 }

@@ -6,6 +6,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { correlationIdOf, hostProblem } from "../../http/host-errors";
 import type { RoomGateway } from "./gateway";
 
 async function writeResponse(socket: Duplex, response: Response): Promise<void> {
@@ -38,11 +39,20 @@ export function attachNodeWebSockets<C, H>(server: Server, gateway: RoomGateway<
     socket.on("error", () => socket.destroy());
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`);
     const roomId = gateway.match(url.pathname);
+    const correlationId = correlationIdOf({
+      get: (name) => {
+        const v = req.headers[name];
+        return typeof v === "string" ? v : null;
+      },
+    });
     if (!roomId) {
-      await writeResponse(socket, new Response("not a room", { status: 404 }));
+      await writeResponse(
+        socket,
+        hostProblem("ROUTE_NOT_FOUND", `no WebSocket endpoint at ${url.pathname}`, correlationId),
+      );
       return;
     }
-    const auth = await gateway.authorize(url.toString(), roomId);
+    const auth = await gateway.authorize(url.toString(), roomId, correlationId);
     if (!auth.ok) {
       await writeResponse(socket, auth.response);
       return;
