@@ -23,6 +23,7 @@ import { answerRecorded, opFingerprint, opIdReused, Rerun, recordedOps, storeRes
 import { entityDef } from "./entities";
 import { persistBatch } from "./persist";
 import { recordSyncState, syncStateDue, syncStateRecorded } from "./state";
+import { storableText, unstorableTextAt } from "./text";
 import { bumpAsMember, bumpBuildingVersion } from "./version";
 import { buildingsOf, loadWorkingSet, occupiedApartments, workKey } from "./working-set";
 
@@ -126,8 +127,20 @@ export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ res
   const firstFingerprint = new Map<string, string>();
   const horizon = ctx.now.getTime() + ctx.services.config.SYNC_MAX_CLOCK_SKEW_MS;
   input.ops.forEach((raw, index) => {
-    const parsed = wellFormedOp(raw) ? { success: true as const, data: raw } : OpSchema.safeParse(raw);
     const rawId = (raw as { opId?: unknown } | null)?.opId;
+    // Text the database cannot hold (NUL, lone surrogates) refuses its op alone, before anything
+    // of it is parsed, recorded or echoed (see text.ts).
+    const badText = unstorableTextAt(raw);
+    if (badText !== null) {
+      results[index] = {
+        opId: typeof rawId === "string" && storableText(rawId) ? rawId.slice(0, 128) : `#${index}`,
+        status: "rejected",
+        reason: "INVALID_TEXT",
+        detail: `${badText}: text may not contain NUL (U+0000) or a lone surrogate (U+D800–U+DFFF)`,
+      };
+      return;
+    }
+    const parsed = wellFormedOp(raw) ? { success: true as const, data: raw } : OpSchema.safeParse(raw);
     const opId = typeof rawId === "string" ? rawId.slice(0, 128) : `#${index}`;
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
