@@ -18,6 +18,7 @@ import {
   payments,
   requestComments,
 } from "../../db/schema";
+import { boundedDateTime } from "../../http/dates";
 
 export type Role = "manager" | "resident";
 
@@ -183,7 +184,8 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
       title: { input: text(200), writers: M },
       body: { input: text(20_000), writers: M },
       priority: { input: z.enum(["normal", "important", "urgent"]), writers: M },
-      publishedAt: { input: z.iso.datetime({ offset: true }).transform((s) => new Date(s)), writers: M },
+      // Bounded like the REST routes (1900–9999): year 0000 parses in JavaScript but not in PostgreSQL.
+      publishedAt: { input: boundedDateTime().transform((s) => new Date(s)), writers: M },
     },
     required: ["title", "body"],
     readOnly: false,
