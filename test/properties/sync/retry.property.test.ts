@@ -65,27 +65,41 @@ describe("sync client retry", () => {
           const errors: number[] = [];
           client.on("error", (e) => errors.push(e.retryInMs));
 
-          await client.syncNow().catch(() => {});
+          // A failed cycle keeps every op queued (they leave only once a pull confirms them) and
+          // the edits stay visible; a successful one empties the queue.
+          const checkQueue = (outcome: "synced" | "error") => {
+            expect(client.pending(), `after ${outcome}`).toBe(outcome === "error" ? edits : 0);
+            expect(client.list("announcements").filter((r) => ids.includes(r.id))).toHaveLength(edits);
+          };
+          checkQueue(
+            await client.syncNow().then(
+              () => "synced" as const,
+              () => "error" as const,
+            ),
+          );
           if (process.env.DEBUG_RETRY) console.log("first done", failures, client.pending(), timers.length);
           // Drive the scheduled retries one by one, as the timer would.
           for (let guard = 0; client.pending() > 0 && guard < 20; guard++) {
             expect(timers.length).toBeGreaterThan(0);
             const next = timers.shift()!;
-            await new Promise<void>((resolve) => {
+            const outcome = await new Promise<"synced" | "error">((resolve) => {
               const off = client.on("synced", () => {
                 off();
-                resolve();
+                offErr();
+                resolve("synced");
               });
               const offErr = client.on("error", () => {
+                off();
                 offErr();
-                resolve();
+                resolve("error");
               });
               next.fn();
             });
-            // A failed cycle never loses queued ops.
-            if (client.pending() > 0) expect(client.pending()).toBeGreaterThan(0);
+            checkQueue(outcome);
           }
           expect(client.pending()).toBe(0);
+          // Each failed request failed exactly one cycle, and each failed cycle scheduled a retry.
+          expect(errors).toHaveLength(failures.length);
           // Every failure scheduled a retry; the n-th waits within [c/2, c], c = min(max, base·2^(n-1)).
           errors.forEach((ms, i) => {
             const ceiling = Math.min(2000, 100 * 2 ** i);
