@@ -23,7 +23,7 @@ import { ApiError } from "../../http/errors";
 import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
 import type { VerbContext } from "../../verbs";
 import { standing as caller, ENTITIES, type EntityDef } from "./entities";
-import { recordPullState } from "./state";
+import { checkPendingCounts, recordPullState } from "./state";
 
 export const DEFAULT_PULL_LIMIT = 1000;
 export const MAX_PULL_LIMIT = 10_000;
@@ -324,6 +324,7 @@ export async function pullChanges(
 ): Promise<Uint8Array<ArrayBuffer> | string> {
   const user = ctx.actor;
   if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
+  checkPendingCounts(input.pending);
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);
   const requested = Object.keys(input.buildings).sort();
 

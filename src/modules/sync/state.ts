@@ -8,8 +8,44 @@
  */
 import { sql } from "drizzle-orm";
 import { syncState } from "../../db/schema";
+import { ApiError, type FieldError } from "../../http/errors";
 import type { DbOrTx } from "../../platform/db";
 import type { VerbContext } from "../../verbs";
+import { ENTITIES, entityDef } from "./entities";
+
+/** The most ops a device may report queued for one entity. */
+export const MAX_PENDING_OPS = 1_000_000;
+
+/**
+ * A pull's pending counts: keyed by synced entity, each a whole number in 0..MAX_PENDING_OPS, or
+ * 400 VALIDATION_FAILED. Every key is a sync_state row, so invented keys wrote one row each (10
+ * pulls of 10,000 keys: 100,060 rows; 60,000 overflowed the bind-parameter limit). A push
+ * carrying such keys is not refused — its edits matter more than its bookkeeping — they are only
+ * left unrecorded (see recordSyncState).
+ */
+export function checkPendingCounts(pending: Record<string, unknown> | undefined): void {
+  if (!pending) return;
+  const errors: FieldError[] = [];
+  let count = 0;
+  for (const [key, value] of Object.entries(pending)) {
+    count++;
+    if (errors.length >= 20) continue;
+    if (!entityDef(key))
+      errors.push({ path: `body.pending.${key}`, message: "not a synced entity", code: "invalid_key" });
+    else if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_PENDING_OPS)
+      errors.push({
+        path: `body.pending.${key}`,
+        message: `a whole number from 0 to ${MAX_PENDING_OPS}`,
+        code: "invalid_value",
+      });
+  }
+  if (errors.length === 0) return;
+  throw new ApiError(
+    "VALIDATION_FAILED",
+    `invalid body: pending counts are keyed by synced entity (${Object.keys(ENTITIES).join(", ")}) with whole numbers from 0 to ${MAX_PENDING_OPS}; ${count} keys sent`,
+    { errors },
+  );
+}
 
 export interface SyncStateUpdate {
   userId: string;
@@ -26,8 +62,9 @@ export async function recordSyncState(
   options: { savepoint?: boolean } = {},
 ): Promise<void> {
   // Sorted: concurrent writers of the same rows lock them in one order.
+  // Only synced entities are rows: a push's invented pending keys are left out, not recorded.
   const names = [...new Set([...u.entities, ...Object.keys(u.pending ?? {})])]
-    .filter((e) => e.length <= 64)
+    .filter((e) => entityDef(e) !== undefined)
     .sort();
   if (names.length === 0) return;
   const rows = names.map((entityType) => ({
@@ -36,7 +73,7 @@ export async function recordSyncState(
     entityType,
     lastSyncAt: u.pulledAt ?? null,
     lastPushAt: u.pushedAt ?? null,
-    pendingOps: Math.max(0, Math.floor(u.pending?.[entityType] ?? 0)),
+    pendingOps: Math.min(MAX_PENDING_OPS, Math.max(0, Math.floor(u.pending?.[entityType] ?? 0))),
   }));
   const write = (db: DbOrTx) =>
     db
