@@ -169,6 +169,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(250),
   /** Default stale-while-revalidate window of the cache service. */
   CACHE_STALE_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** Deadline of one kv call (Redis, Upstash); failures open the kv circuit breaker (platform/breaker.ts). */
+  KV_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

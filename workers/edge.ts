@@ -11,6 +11,7 @@ import { ApiError, problemResponse } from "../src/http/errors";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { createNeonDatabase } from "../src/platform/db/neon";
 import type { Kv } from "../src/platform/kv";
+import { kvBreakerLog } from "../src/platform/kv/guard";
 import { createUpstashKv } from "../src/platform/kv/upstash";
 import type { Logger } from "../src/platform/log";
 import { createJsonLogger } from "../src/platform/log/json";
@@ -51,13 +52,16 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
   let value: Isolate | ConfigError;
   try {
     const config = requireEdge(parseConfig(env));
+    const logger = createJsonLogger({ level: config.LOG_LEVEL });
     value = {
       config,
-      logger: createJsonLogger({ level: config.LOG_LEVEL }),
+      logger,
       kv: createUpstashKv({
         url: config.UPSTASH_REDIS_REST_URL!,
         token: config.UPSTASH_REDIS_REST_TOKEN!,
         prefix: "horizon:",
+        timeoutMs: config.KV_TIMEOUT_MS,
+        breaker: { onStateChange: kvBreakerLog(logger) },
       }),
       passwords: createNobleHasher(),
       rateLimiter: createUpstashRateLimiter({

@@ -77,7 +77,7 @@ export async function startStandalone() {
 
   const database = await selectDatabase(config);
   await database.migrate(MIGRATIONS_FOLDER);
-  const kv = await selectKv(config);
+  const kv = await selectKv(config, logger);
   const rateLimiter = await selectRateLimiter(config);
   const services = assembleServices({ config, database, kv, logger, runtime, rateLimiter, docsScript });
   const admin = await ensurePlatformAdmin(services).catch((err) => {

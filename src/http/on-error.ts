@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { currentContext } from "../context";
+import { DependencyUnavailableError, retryAfterSeconds } from "../platform/breaker";
 import { redact } from "../platform/log";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./env";
@@ -22,6 +23,13 @@ const HTTP_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
 /** Maps anything thrown to an ApiError: ours pass through, Hono's keep their status. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // A dependency down or its breaker open (kv, ...): the request may succeed later, so say when.
+  if (err instanceof DependencyUnavailableError) {
+    return new ApiError("DEPENDENCY_UNAVAILABLE", `${err.dependency} is unavailable; retry shortly`, {
+      headers: { "Retry-After": String(retryAfterSeconds(err)) },
+      cause: err,
+    });
+  }
   if (err instanceof HTTPException) {
     if (err.status === 400 && /malformed json/i.test(err.message)) {
       return new ApiError("MALFORMED_JSON", "the request body is not valid JSON", { cause: err });

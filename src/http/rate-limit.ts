@@ -17,8 +17,13 @@
  *   is 429 RATE_LIMITED with `Retry-After` in seconds (RFC 9110 §10.2.3).
  * - Backend slower than RATE_LIMIT_TIMEOUT_MS or failing: reads and writes fail open (served,
  *   without RateLimit headers, logged); auth routes fail closed with 503 DEPENDENCY_UNAVAILABLE
- *   and `Retry-After: 1`, because a credential-guessing window matters more than availability
- *   and 429 would wrongly tell the client it exceeded a limit.
+ *   and `Retry-After`, because a credential-guessing window matters more than availability
+ *   and 429 would wrongly tell the client it exceeded a limit. An operator would rather lose
+ *   request quotas for a few minutes than have a limiter outage take the whole API down with it;
+ *   sign-in is the one place where an unlimited window is worse than refusing. After 5 failures
+ *   in a row the limiter's breaker opens (platform/ratelimit): for 30 s requests skip the backend
+ *   at once instead of each waiting out the timeout; failures are logged as warnings, refusals of
+ *   the open breaker only at debug (the failures that opened it were logged already).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { currentContext } from "../context";
@@ -86,18 +91,16 @@ export function rateLimit(options: RateLimitOptions = {}): MiddlewareHandler<App
     const outcome = await limitWithin(services.rateLimiter, `${who}`, rule, cfg.RATE_LIMIT_TIMEOUT_MS);
 
     if (outcome.kind === "unavailable") {
-      services.logger.warn(
-        {
-          event: "rate_limit_unavailable",
-          class: cls,
-          reason: outcome.reason,
-          err: String(outcome.error ?? ""),
-        },
-        "rate limiter unavailable",
-      );
+      const line = { event: "rate_limit_unavailable", class: cls, reason: outcome.reason };
+      if (outcome.reason !== "open") {
+        services.logger.warn({ ...line, err: String(outcome.error ?? "") }, "rate limiter unavailable");
+      } else if (services.logger.isLevelEnabled("debug")) {
+        services.logger.debug(line, "rate limiter breaker open");
+      }
       if (FAIL_OPEN[cls]) return next();
+      const retryAfter = Math.max(1, Math.ceil((outcome.retryAfterMs ?? 0) / 1000));
       throw new ApiError("DEPENDENCY_UNAVAILABLE", "rate limiting is unavailable; retry shortly", {
-        headers: { "Retry-After": "1" },
+        headers: { "Retry-After": String(retryAfter) },
       });
     }
 

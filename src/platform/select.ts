@@ -6,6 +6,8 @@ import { join } from "node:path";
 import type { Config } from "../config";
 import type { Database } from "./db";
 import type { Kv } from "./kv";
+import { kvBreakerLog } from "./kv/guard";
+import type { Logger } from "./log";
 
 export async function selectDatabase(
   config: Config,
@@ -27,10 +29,12 @@ export async function selectDatabase(
   return createPgliteDatabase(options.inMemory ? {} : { dataDir: join(config.DATA_DIR, "pglite") });
 }
 
-export async function selectKv(config: Config): Promise<Kv> {
+/** `logger` hears the kv circuit breaker open and close (one line per change, not per call). */
+export async function selectKv(config: Config, logger?: Logger): Promise<Kv> {
+  const guard = { timeoutMs: config.KV_TIMEOUT_MS, breaker: { onStateChange: kvBreakerLog(logger) } };
   if (config.REDIS_URL) {
     const { createRedisKv } = await import("./kv/redis");
-    return createRedisKv({ url: config.REDIS_URL, prefix: "horizon:" });
+    return createRedisKv({ url: config.REDIS_URL, prefix: "horizon:", ...guard });
   }
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
     const { createUpstashKv } = await import("./kv/upstash");
@@ -38,6 +42,7 @@ export async function selectKv(config: Config): Promise<Kv> {
       url: config.UPSTASH_REDIS_REST_URL,
       token: config.UPSTASH_REDIS_REST_TOKEN,
       prefix: "horizon:",
+      ...guard,
     });
   }
   const { createMemoryKv } = await import("./kv/memory");

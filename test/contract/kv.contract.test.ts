@@ -4,15 +4,19 @@
  * key namespace, so runs and tests never see each other's keys.
  */
 import { randomUUID } from "node:crypto";
+import { createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newMetrics, runWithContext } from "../../src/context";
+import { DependencyUnavailableError } from "../../src/platform/breaker";
 import { globToRegExp, type Kv } from "../../src/platform/kv";
+import type { GuardedKv } from "../../src/platform/kv/guard";
 import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createRedisKv } from "../../src/platform/kv/redis";
 import { createUpstashKv } from "../../src/platform/kv/upstash";
 import { REDIS_URL } from "../support/env";
+import { freePort } from "../support/net";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
 
 const RUN = `kvc:${process.pid}:${randomUUID().slice(0, 8)}:`;
@@ -222,6 +226,18 @@ describe.each(adapters)("kv contract: $name", (adapter) => {
     expect(await kv.smembers(`${p}set`)).toEqual(["a"]);
   });
 
+  it("treats reply errors as answers: a run of them leaves a networked adapter's breaker closed", async () => {
+    const p = ns();
+    await kv.set(`${p}str`, "x");
+    for (let i = 0; i < 4; i++) {
+      // Both forms the Upstash client words a reply error in, and ioredis' ReplyError.
+      await expect(kv.smembers(`${p}str`)).rejects.toThrow(/WRONGTYPE/);
+      await expect(kv.sadd(`${p}str`, ["y"])).rejects.toThrow(/WRONGTYPE/);
+    }
+    if ("breaker" in kv) expect((kv as GuardedKv).breaker.state()).toBe("closed");
+    expect(await kv.get(`${p}str`)).toBe("x");
+  });
+
   it("counts calls, hits and misses into the request's metrics", async () => {
     const p = ns();
     const metrics = newMetrics();
@@ -361,5 +377,112 @@ describe("upstash bridge speaks the Upstash REST protocol", () => {
     for (let i = 0; i < 4; i++) results.push((await limiter.limit(id)).success);
     expect(results).toEqual([true, true, true, false]);
     expect((await limiter.getRemaining(id)).remaining).toBe(0);
+  });
+});
+
+/** Accepts TCP and never answers (a hung Redis or a silent REST endpoint); counts what reaches it. */
+async function silentServer() {
+  let bytes = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("data", (d) => {
+      bytes += d.length;
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as { port: number }).port,
+    bytes: () => bytes,
+    stop: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+type Down = {
+  name: string;
+  kv(now: () => number): Promise<{ kv: GuardedKv; seen?: () => number; stop?(): Promise<void> }>;
+};
+const DOWN: Down[] = [
+  {
+    name: "redis, closed port",
+    kv: async (now) => ({
+      kv: createRedisKv({ url: `redis://127.0.0.1:${await freePort()}`, timeoutMs: 200, breaker: { now } }),
+    }),
+  },
+  {
+    name: "redis, server that never answers",
+    async kv(now) {
+      const s = await silentServer();
+      const kv = createRedisKv({ url: `redis://127.0.0.1:${s.port}`, timeoutMs: 200, breaker: { now } });
+      return { kv, seen: s.bytes, stop: s.stop };
+    },
+  },
+  {
+    name: "upstash, closed port",
+    kv: async (now) => ({
+      kv: createUpstashKv({
+        url: `http://127.0.0.1:${await freePort()}`,
+        token: "t",
+        timeoutMs: 200,
+        breaker: { now },
+      }),
+    }),
+  },
+  {
+    name: "upstash, endpoint that never answers",
+    async kv(now) {
+      const s = await silentServer();
+      const kv = createUpstashKv({
+        url: `http://127.0.0.1:${s.port}`,
+        token: "t",
+        timeoutMs: 200,
+        breaker: { now },
+      });
+      return { kv, seen: s.bytes, stop: s.stop };
+    },
+  },
+];
+
+describe.each(DOWN)("kv fails fast: $name", (down) => {
+  it("rejects every call with DependencyUnavailableError, opens after 5 failures and then stops calling", async () => {
+    let now = 1_000_000;
+    const { kv, seen, stop } = await down.kv(() => now);
+    try {
+      const calls = [
+        () => kv.get("a"),
+        () => kv.set("a", "1"),
+        () => kv.incr("c"),
+        () => kv.smembers("s"),
+        () => kv.keys("*"),
+      ];
+      for (const call of calls) {
+        const err = await call().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(DependencyUnavailableError);
+        expect((err as DependencyUnavailableError).reason).not.toBe("open");
+      }
+      expect(kv.breaker.state()).toBe("open");
+      const reached = seen?.();
+      const refused = await kv.ping().catch((e: unknown) => e);
+      expect(refused).toMatchObject({ reason: "open", retryAfterMs: 30_000 });
+      await expect(kv.del(["a", "b"])).rejects.toBeInstanceOf(DependencyUnavailableError);
+      // Give a stray write time to land: nothing reaches the server while the breaker is open.
+      await sleep(50);
+      if (seen) expect(seen()).toBe(reached);
+      // Half-open after 30 s: one probe goes out and, failing, opens the breaker again.
+      now += 30_000;
+      expect(kv.breaker.state()).toBe("half-open");
+      expect(await kv.get("a").catch((e: unknown) => (e as DependencyUnavailableError).reason)).not.toBe(
+        "open",
+      );
+      expect(kv.breaker.state()).toBe("open");
+    } finally {
+      await kv.close();
+      await stop?.();
+    }
   });
 });

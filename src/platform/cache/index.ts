@@ -4,7 +4,12 @@
  * (`invalidateTag("building:7")` drops every entry written with that tag). Nothing is served
  * past TTL + stale window: entries carry their deadlines (checked against the service clock) and
  * the kv key expires at the same moment as a backstop. Kv failures degrade to misses.
+ *
+ * Missed invalidations. A write whose tag could not be dropped (kv down) is remembered per kv
+ * store and retried before the next read of any instance on that store; until it lands, reads
+ * are misses, so a value older than the write is never served once kv is back.
  */
+import { DependencyUnavailableError } from "../breaker";
 import type { Kv } from "../kv";
 
 export interface CacheWriteOptions {
@@ -55,16 +60,76 @@ const GEN = "cachegen:";
 const LOCK = "cachelock:";
 /** A refresh of a stale entry is claimed by one caller across processes for at most this long. */
 const REFRESH_LOCK_MS = 10_000;
+/** Past this many missed invalidations of one kv store, the next successful flush drops every entry. */
+const MAX_PENDING = 1000;
+const EVERYTHING = "pattern:*";
+
+/** Invalidations that failed, per kv store (shared by per-request instances of a Worker isolate). */
+const missed = new WeakMap<Kv, Set<string>>();
+
+/** An open circuit is reported once by the breaker's state change, not on every call it refuses. */
+const refusedByBreaker = (err: unknown) => err instanceof DependencyUnavailableError && err.reason === "open";
 
 export function createCache(options: CacheOptions): Cache {
   const { kv } = options;
   const now = options.now ?? Date.now;
   const defaultStale = options.defaultStaleMs ?? 0;
-  const onError = options.onError ?? (() => {});
+  const report = options.onError ?? (() => {});
+  const onError = (err: unknown, key: string) => {
+    if (!refusedByBreaker(err)) report(err, key);
+  };
   const defer = options.defer ?? ((work: Promise<unknown>) => void work.catch(() => {}));
   const inflight = new Map<string, Promise<unknown>>();
+  let pending = missed.get(kv);
+  if (!pending) {
+    pending = new Set();
+    missed.set(kv, pending);
+  }
+  const owed = pending;
+  let flushing: Promise<boolean> | undefined;
+
+  const dropTag = async (tag: string) => {
+    await kv.incr(GEN + tag, 1, 24 * 3600_000);
+    const keys = await kv.smembers(TAG + tag);
+    const dropped = keys.length ? await kv.del(keys.map((k) => ENTRY + k)) : 0;
+    await kv.del(TAG + tag);
+    return dropped;
+  };
+  const dropPattern = async (pattern: string) => {
+    const keys = await kv.keys(ENTRY + pattern);
+    return keys.length ? await kv.del(keys) : 0;
+  };
+  const owe = (item: string) => {
+    if (owed.size >= MAX_PENDING) {
+      owed.clear();
+      owed.add(EVERYTHING);
+    } else if (!owed.has(EVERYTHING)) owed.add(item);
+  };
+
+  /** Retries missed invalidations; true when none is left. */
+  const settleMissed = (): Promise<boolean> => {
+    flushing ??= (async () => {
+      try {
+        for (const item of [...owed]) {
+          const [kind, target] = [item.slice(0, item.indexOf(":")), item.slice(item.indexOf(":") + 1)];
+          try {
+            await (kind === "tag" ? dropTag(target) : dropPattern(target));
+            owed.delete(item);
+          } catch (err) {
+            onError(err, item);
+            return false;
+          }
+        }
+        return owed.size === 0;
+      } finally {
+        flushing = undefined;
+      }
+    })();
+    return flushing;
+  };
 
   const read = async (key: string): Promise<Entry | null> => {
+    if (owed.size && !(await settleMissed())) return null;
     try {
       const raw = await kv.get(ENTRY + key);
       if (!raw) return null;
@@ -158,22 +223,19 @@ export function createCache(options: CacheOptions): Cache {
     },
     async invalidateTag(tag) {
       try {
-        await kv.incr(GEN + tag, 1, 24 * 3600_000);
-        const keys = await kv.smembers(TAG + tag);
-        const dropped = keys.length ? await kv.del(keys.map((k) => ENTRY + k)) : 0;
-        await kv.del(TAG + tag);
-        return dropped;
+        return await dropTag(tag);
       } catch (err) {
         onError(err, `tag:${tag}`);
+        owe(`tag:${tag}`);
         return 0;
       }
     },
     async invalidatePattern(pattern) {
       try {
-        const keys = await kv.keys(ENTRY + pattern);
-        return keys.length ? await kv.del(keys) : 0;
+        return await dropPattern(pattern);
       } catch (err) {
         onError(err, `pattern:${pattern}`);
+        owe(`pattern:${pattern}`);
         return 0;
       }
     },

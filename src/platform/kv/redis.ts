@@ -1,21 +1,34 @@
-/** Redis over TCP (ioredis). Keys get an optional prefix so tenants of one Redis do not collide. */
+/**
+ * Redis over TCP (ioredis). Keys get an optional prefix so tenants of one Redis do not collide.
+ * Calls fail fast (guard.ts: deadline + circuit breaker). ioredis is told the same: commands time
+ * out at the deadline, are never retried across reconnects (maxRetriesPerRequest 0), and wait in
+ * the offline queue only until the first connection is up; after that a command sent while
+ * disconnected fails at once, because a command that already timed out must not run later (a
+ * late cache write could bring back a value an invalidation had just dropped).
+ */
 import { Redis } from "ioredis";
 import { measureKv } from "../../context";
+import { type GuardedKv, guardKv, KV_TIMEOUT_MS, type KvGuardOptions } from "./guard";
 import { INCR_WITH_TTL, type Kv, SADD_WITH_TTL } from "./index";
 
-export function createRedisKv(options: { url: string; prefix?: string; commandTimeoutMs?: number }): Kv {
+export function createRedisKv(options: { url: string; prefix?: string } & KvGuardOptions): GuardedKv {
   const prefix = options.prefix ?? "";
+  const timeoutMs = options.timeoutMs ?? KV_TIMEOUT_MS;
   const redis = new Redis(options.url, {
     lazyConnect: false,
-    maxRetriesPerRequest: 2,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
+    maxRetriesPerRequest: 0,
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(1000, timeoutMs * 2),
     enableOfflineQueue: true,
+  });
+  redis.once("ready", () => {
+    redis.options.enableOfflineQueue = false;
   });
   // Connection errors surface on the commands that need the connection; do not crash the process.
   redis.on("error", () => {});
   const k = (key: string) => prefix + key;
 
-  return {
+  const raw: Kv = {
     kind: "redis",
     get: (key) => measureKv(() => redis.get(k(key)), true),
     set: (key, value, opts = {}) =>
@@ -65,4 +78,5 @@ export function createRedisKv(options: { url: string; prefix?: string; commandTi
       redis.disconnect();
     },
   };
+  return guardKv(raw, options);
 }

@@ -1,20 +1,29 @@
-/** Upstash Redis over REST (`@upstash/redis`), for Workers. Same semantics as the Redis adapter. */
+/**
+ * Upstash Redis over REST (`@upstash/redis`), for Workers. Same semantics as the Redis adapter,
+ * and the same fail-fast guard (guard.ts); each HTTP request is also aborted at the deadline so
+ * a silent endpoint does not keep a fetch open behind a call that already gave up.
+ */
 import { Redis } from "@upstash/redis";
 import { measureKv } from "../../context";
+import { type GuardedKv, guardKv, KV_TIMEOUT_MS, type KvGuardOptions } from "./guard";
 import { INCR_WITH_TTL, type Kv, SADD_WITH_TTL } from "./index";
 
-export function createUpstashKv(options: { url: string; token: string; prefix?: string }): Kv {
+export function createUpstashKv(
+  options: { url: string; token: string; prefix?: string } & KvGuardOptions,
+): GuardedKv {
   const prefix = options.prefix ?? "";
+  const timeoutMs = options.timeoutMs ?? KV_TIMEOUT_MS;
   const redis = new Redis({
     url: options.url,
     token: options.token,
     automaticDeserialization: false,
     enableTelemetry: false,
-    retry: { retries: 2, backoff: (n) => Math.min(50 * 2 ** n, 400) },
+    retry: { retries: 1, backoff: () => 50 },
+    signal: () => AbortSignal.timeout(timeoutMs),
   });
   const k = (key: string) => prefix + key;
 
-  return {
+  const raw: Kv = {
     kind: "upstash",
     get: (key) => measureKv(() => redis.get<string>(k(key)), true),
     set: (key, value, opts = {}) =>
@@ -69,4 +78,5 @@ export function createUpstashKv(options: { url: string; token: string; prefix?: 
     },
     close: async () => {},
   };
+  return guardKv(raw, options);
 }

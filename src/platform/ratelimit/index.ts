@@ -3,8 +3,11 @@
  * Adapters: rate-limiter-flexible over memory or Redis (standalone), @upstash/ratelimit (edge).
  * Every adapter passes test/contract/ratelimit.contract.test.ts. Adapters throw when their backend
  * fails; `limitWithin` turns slowness and failures into a result value so callers can choose to
- * fail open (reads) or closed (auth routes).
+ * fail open (reads) or closed (auth routes). A networked limiter also sits behind the shared
+ * circuit breaker (platform/breaker.ts, one per limiter): once its backend has failed 5 times in a
+ * row, requests stop waiting out RATE_LIMIT_TIMEOUT_MS each and get "unavailable" at once.
  */
+import { type CircuitBreaker, createBreaker } from "../breaker";
 
 export interface RateLimitRule {
   /** Names the key space (`auth`, `write`, `read`), so classes never share a counter. */
@@ -32,9 +35,25 @@ export interface RateLimiter {
 
 export type GuardedDecision =
   | { kind: "decided"; decision: RateLimitDecision }
-  | { kind: "unavailable"; reason: "timeout" | "error"; error?: unknown };
+  | {
+      kind: "unavailable";
+      reason: "timeout" | "error" | "open";
+      error?: unknown;
+      /** When the backend is worth asking again (the rest of an open breaker's period). */
+      retryAfterMs?: number;
+    };
 
-/** Runs `limiter.limit` with a deadline; never throws. */
+const breakers = new WeakMap<RateLimiter, CircuitBreaker>();
+function breakerOf(limiter: RateLimiter): CircuitBreaker {
+  let breaker = breakers.get(limiter);
+  if (!breaker) {
+    breaker = createBreaker({ name: "rate limiter" });
+    breakers.set(limiter, breaker);
+  }
+  return breaker;
+}
+
+/** Runs `limiter.limit` with a deadline behind the limiter's breaker; never throws. */
 export async function limitWithin(
   limiter: RateLimiter,
   key: string,
@@ -49,18 +68,24 @@ export async function limitWithin(
       return { kind: "unavailable", reason: "error", error };
     }
   }
+  const breaker = breakerOf(limiter);
+  const ticket = breaker.admit();
+  if (!ticket) return { kind: "unavailable", reason: "open", retryAfterMs: breaker.retryAfterMs() };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<GuardedDecision>((resolve) => {
     timer = setTimeout(() => resolve({ kind: "unavailable", reason: "timeout" }), timeoutMs);
   });
   try {
-    return await Promise.race([
+    const outcome = await Promise.race([
       limiter.limit(key, rule).then(
         (decision): GuardedDecision => ({ kind: "decided", decision }),
         (error): GuardedDecision => ({ kind: "unavailable", reason: "error", error }),
       ),
       timeout,
     ]);
+    if (outcome.kind === "decided") breaker.success(ticket);
+    else breaker.failure(ticket);
+    return outcome;
   } finally {
     clearTimeout(timer);
   }

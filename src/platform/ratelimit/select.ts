@@ -19,8 +19,16 @@ export async function selectRateLimiter(config: Config): Promise<RateLimiter> {
       commandTimeout: config.RATE_LIMIT_TIMEOUT_MS * 2,
     });
     client.on("error", () => {});
-    // Connect before serving: until ready the adapter refuses (reads pass, auth answers 503).
-    await client.connect().catch(() => {});
+    // Connect before serving: until ready the adapter refuses (reads pass, auth answers 503). A
+    // server that accepts TCP but never answers would keep connect() pending forever: bounded.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      client.connect().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, Math.max(1000, config.RATE_LIMIT_TIMEOUT_MS * 4));
+      }),
+    ]);
+    clearTimeout(timer);
     return createFlexibleRateLimiter({ store: "redis", client, ownsClient: true, prefix: "horizon:rl" });
   }
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {

@@ -40,6 +40,8 @@ const route = defineRoute({
   summary: "API versions, their deprecation state and requests per day",
   request: { query: QuerySchema },
   responses: { 200: jsonContent(VersionUsageListSchema, "One entry per mounted version") },
+  // The counts live in kv only: with kv down (or its breaker open) there is nothing to report.
+  errors: [503],
 });
 
 export function registerVersionUsage(app: App) {

@@ -29,6 +29,8 @@ const route = defineRoute({
   access: "member",
   request: { params: BuildingParams },
   responses: { 200: jsonContent(PresenceSchema, "Online users") },
+  // Presence lives in kv only: kv down answers 503 DEPENDENCY_UNAVAILABLE with Retry-After.
+  errors: [503],
 });
 
 export function registerGetPresence(app: App) {
