@@ -3,30 +3,67 @@
  * src/modules/realtime: the worker verifies the room token before the socket is accepted
  * (onBeforeConnect → 401), the room core does the rest. Publishers POST messages with the
  * shared secret (PARTYKIT_SECRET); an alarm sweeps connections past the heartbeat timeout.
+ * A published `revoke` closes that user's sockets and is kept in the room's storage, so tokens
+ * minted before it are refused on connect even after the room hibernated (ADR 0003).
  */
 import type * as Party from "partykit/server";
 import { parseConfig } from "../src/config";
+import { correlationIdOf } from "../src/http/host-errors";
 import { problemBody } from "../src/modules/realtime/http";
 import { createPresenceService } from "../src/modules/realtime/presence";
 import { CloseCodes, RoomMessageSchema } from "../src/modules/realtime/protocol";
-import { type ConnectionState, type RoomConnection, RoomCore } from "../src/modules/realtime/room";
+import {
+  type ConnectionState,
+  dispatch,
+  type RevocationStore,
+  type RoomConnection,
+  RoomCore,
+} from "../src/modules/realtime/room";
 import { RoomTokenError, roomTokenFromUrl, verifyRoomToken } from "../src/modules/realtime/token";
 import { createUpstashKv } from "../src/platform/kv/upstash";
 import { PARTY_SECRET_HEADER } from "../src/platform/realtime/partykit";
 
 const BUILDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function refuse(err: unknown): Response {
+function refuse(err: unknown, correlationId: string): Response {
   const reason = err instanceof RoomTokenError ? err.reason : "invalid";
   return new Response(
     JSON.stringify(
       problemBody(
         reason === "expired" ? "TOKEN_EXPIRED" : "UNAUTHENTICATED",
         `room token refused: ${reason}`,
+        correlationId,
       ),
     ),
-    { status: 401, headers: { "content-type": "application/problem+json" } },
+    {
+      status: 401,
+      headers: { "content-type": "application/problem+json", "x-correlation-id": correlationId },
+    },
   );
+}
+
+/**
+ * Revocations in the Durable Object's storage (`revoked:{userId}` → version and time), forgotten
+ * once no token minted before them can still be valid.
+ */
+function storageRevocations(room: Party.Room, tokenTtlMs: number): RevocationStore {
+  const key = (userId: string) => `revoked:${userId}`;
+  type Entry = { version: number; at: number };
+  return {
+    async get(userId) {
+      const e = await room.storage.get<Entry>(key(userId));
+      if (!e) return undefined;
+      if (e.at + tokenTtlMs < Date.now()) {
+        await room.storage.delete(key(userId));
+        return undefined;
+      }
+      return e.version;
+    },
+    async put(userId, version) {
+      const seen = await room.storage.get<Entry>(key(userId));
+      await room.storage.put(key(userId), { version: Math.max(version, seen?.version ?? 0), at: Date.now() });
+    },
+  };
 }
 
 /** Constant-time comparison, so the secret cannot be guessed byte by byte from timings. */
@@ -83,6 +120,7 @@ export default class BuildingParty implements Party.Server {
         maxConnectionsPerUser: config.REALTIME_MAX_CONNECTIONS_PER_USER,
         maxFrameBytes: config.REALTIME_MAX_FRAME_BYTES,
         presence: kv ? createPresenceService(kv, { ttlMs: config.REALTIME_HEARTBEAT_TIMEOUT_MS }) : null,
+        revocations: storageRevocations(room, config.REALTIME_TOKEN_TTL_SECONDS * 1000),
         now: () => Date.now(),
         onError: (err, where) =>
           console.error(JSON.stringify({ level: "warn", event: "room_error", where, err: String(err) })),
@@ -97,7 +135,7 @@ export default class BuildingParty implements Party.Server {
       await verifyRoomToken(roomTokenFromUrl(req.url), secretOf(lobby.env), lobby.id, new Date());
       return req;
     } catch (err) {
-      return refuse(err);
+      return refuse(err, correlationIdOf(req.headers));
     }
   }
 
@@ -156,8 +194,10 @@ export default class BuildingParty implements Party.Server {
         },
       );
     }
-    const delivered = this.core.deliver(parsed.data);
-    return Response.json({ delivered }, { status: 202 });
+    const delivered = await dispatch(this.core, parsed.data);
+    return Response.json(parsed.data.type === "revoke" ? { closed: delivered } : { delivered }, {
+      status: 202,
+    });
   }
 
   async onAlarm() {

@@ -41,7 +41,7 @@ async function main() {
   const token = async (deviceId: string) =>
     (
       await signRoomToken(
-        { userId: b.resident.id, buildingId: b.id, role: "resident", deviceId },
+        { userId: b.resident.id, buildingId: b.id, role: "resident", deviceId, version: 0 },
         secret,
         new Date(),
         3600,

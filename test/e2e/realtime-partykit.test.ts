@@ -6,9 +6,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CloseCodes } from "../../src/modules/realtime/protocol";
 import { signRoomToken } from "../../src/modules/realtime/token";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
-import { openRoom } from "../integration/realtime/harness";
+import { closeCodeOf, openRoom, waitUntil } from "../integration/realtime/harness";
 import { TEST_JWT_SECRET } from "../support/app";
 import { stopGroup } from "./wrangler";
 
@@ -70,7 +71,10 @@ describe("realtime rooms under partykit dev", () => {
     userId = crypto.randomUUID(),
     deviceId = "phone",
     secret = TEST_JWT_SECRET,
-  ) => (await signRoomToken({ userId, buildingId, role: "resident", deviceId }, secret, new Date())).token;
+    version = 1,
+  ) =>
+    (await signRoomToken({ userId, buildingId, role: "resident", deviceId, version }, secret, new Date()))
+      .token;
   const url = (buildingId: string, t: string) => `ws://${host}/parties/building/${buildingId}?token=${t}`;
 
   it("shows two clients each other's presence", async () => {
@@ -115,7 +119,7 @@ describe("realtime rooms under partykit dev", () => {
     const forged = await token(b, crypto.randomUUID(), "x", "another-secret-another-secret-0123456789");
     const expired = (
       await signRoomToken(
-        { userId: crypto.randomUUID(), buildingId: b, role: "resident", deviceId: "x" },
+        { userId: crypto.randomUUID(), buildingId: b, role: "resident", deviceId: "x", version: 1 },
         TEST_JWT_SECRET,
         new Date(Date.now() - 3600_000),
       )
@@ -162,5 +166,53 @@ describe("realtime rooms under partykit dev", () => {
     expect(left.reason).toBe("timeout");
     silent.ws.terminate();
     watcher.close();
+  });
+
+  it("closes a revoked user's sockets within 1 s and refuses their older tokens, also after the room emptied", async () => {
+    const b = building();
+    const [user, other] = [crypto.randomUUID(), crypto.randomUUID()];
+    const watcher = await openRoom(url(b, await token(b, other, "desk")));
+    await watcher.next("welcome", undefined, 15_000);
+    const sockets = [
+      await openRoom(url(b, await token(b, user, "phone"))),
+      await openRoom(url(b, await token(b, user, "tablet"))),
+    ];
+    for (const c of sockets) await c.next("welcome");
+    await watcher.next("presence.join", (f) => f.member.deviceId === "tablet");
+
+    const bus = createPartyKitBus({ host, secret: PARTY_SECRET });
+    await bus.publish({ type: "revoke", buildingId: b, userId: user, version: 2, reason: "removed" });
+    await waitUntil(() => sockets.every((c) => closeCodeOf(c.ws) !== null), 1000, "revoked sockets closed");
+    for (const c of sockets) {
+      expect(closeCodeOf(c.ws)).toBe(CloseCodes.REVOKED);
+      expect(c.frames.at(-1)).toMatchObject({ type: "error", code: "ACCESS_REVOKED" });
+      c.ws.terminate();
+    }
+    const left = () =>
+      watcher.frames.flatMap((f) => (f.type === "presence.leave" && f.userId === user ? [f.deviceId] : []));
+    await waitUntil(() => left().length === 2, 5000, "both devices announced gone");
+    expect(left().sort()).toEqual(["phone", "tablet"]);
+    const presence = async () =>
+      (
+        (await (
+          await fetch(`http://${host}/parties/building/${b}`, {
+            headers: { [PARTY_SECRET_HEADER]: PARTY_SECRET },
+          })
+        ).json()) as { members: Array<{ userId: string }> }
+      ).members.map((m) => m.userId);
+    expect(await presence()).toEqual([other]);
+    watcher.close();
+    await waitUntil(async () => (await presence()).length === 0, 5000, "room empty");
+
+    // The revocation is kept in the room's storage: a token minted before it is refused on connect.
+    const stale = await openRoom(url(b, await token(b, user, "phone")));
+    await waitUntil(() => closeCodeOf(stale.ws) !== null, 5000, "stale token refused");
+    expect(closeCodeOf(stale.ws)).toBe(CloseCodes.REVOKED);
+    expect(stale.frames.map((f) => f.type)).toEqual(["error"]);
+    stale.ws.terminate();
+    // A token minted at or after the revocation's version is admitted.
+    const fresh = await openRoom(url(b, await token(b, user, "phone", TEST_JWT_SECRET, 2)));
+    expect(await fresh.next("welcome")).toMatchObject({ userId: user });
+    fresh.close();
   });
 });

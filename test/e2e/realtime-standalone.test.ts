@@ -109,7 +109,13 @@ describe("realtime rooms on the standalone host", () => {
     const b = await createBuilding(s.t.services);
     const other = await createBuilding(s.t.services);
     const secret = s.t.services.config.JWT_SECRET!;
-    const claims = { userId: b.resident.id, buildingId: b.id, role: "resident" as const, deviceId: "x" };
+    const claims = {
+      userId: b.resident.id,
+      buildingId: b.id,
+      role: "resident" as const,
+      deviceId: "x",
+      version: 0,
+    };
     const forged = (await signRoomToken(claims, "another-secret-another-secret-0123456789", new Date()))
       .token;
     const expired = (await signRoomToken(claims, secret, new Date(Date.now() - 3600_000), 60)).token;

@@ -1,7 +1,9 @@
 /**
  * Membership verbs (managers): list, add or invite, change role/apartment, remove (soft). Every
  * write bumps the building version first (which locks the building's version row, so the
- * "last manager" check cannot race) and writes its audit row in the same transaction.
+ * "last manager" check cannot race) and writes its audit row in the same transaction. Removing a
+ * member or changing their role also records a realtime revocation in that transaction: after
+ * commit their room sockets and event streams close and older room tokens stop admitting.
  *
  * Invitations: adding an email with no account creates a user row with status "invited" and an
  * unusable password hash ("!invited" never verifies), so the membership can reference it at once;
@@ -14,6 +16,7 @@ import { ApiError } from "../../http/errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
+import { recordRevocation } from "../realtime/publish";
 import { bumpBuildingVersion } from "../sync/version";
 import { findApartment } from "./apartment-verbs";
 import { listPage, requireManager, snapshot } from "./common";
@@ -185,6 +188,9 @@ export async function updateMember(args: {
       buildingId,
       changes: { before: snapshot(beforeRow), after: snapshot(row) },
     });
+    if (role !== before.role) {
+      await recordRevocation(tx.db, { buildingId, userId: before.userId, version, reason: "role_changed" });
+    }
     return { ...row!, user: before.user };
   });
 }
@@ -218,6 +224,7 @@ export async function removeMember(args: {
       buildingId,
       changes: { before: snapshot(beforeRow), after: snapshot(row) },
     });
+    await recordRevocation(tx.db, { buildingId, userId: before.userId, version, reason: "removed" });
     return { ...row!, user: before.user };
   });
 }

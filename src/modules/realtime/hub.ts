@@ -10,8 +10,17 @@ import type { Subscription } from "../../platform/realtime";
 import type { GatewaySocket, RoomGateway } from "../../platform/realtime/gateway";
 import type { Services } from "../../services";
 import { RoomMessageSchema } from "./protocol";
-import { type ConnectionState, type RoomConnection, RoomCore, type RoomSettings } from "./room";
+import {
+  type ConnectionState,
+  dispatch,
+  memoryRevocations,
+  type RevocationStore,
+  type RoomConnection,
+  RoomCore,
+  type RoomSettings,
+} from "./room";
 import { type RoomClaims, RoomTokenError, roomTokenFromUrl, verifyRoomToken } from "./token";
+import { currentStanding } from "./verbs";
 
 const ROOM_PATH = /^\/parties\/building\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?$/i;
 
@@ -55,6 +64,8 @@ export function roomSettings(config: Services["config"]): RoomSettings {
 export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
   private readonly rooms = new Map<string, LocalRoom>();
   private readonly timer: ReturnType<typeof setInterval>;
+  /** Revocations of every building, kept across a room's teardown when its last socket leaves. */
+  private readonly revoked: RevocationStore;
   readonly maxFrameBytes: number;
 
   constructor(private readonly services: Services) {
@@ -64,6 +75,9 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
       );
     }
     this.maxFrameBytes = services.config.REALTIME_MAX_FRAME_BYTES;
+    this.revoked = memoryRevocations(services.config.REALTIME_TOKEN_TTL_SECONDS * 1000, () =>
+      services.clock.now().getTime(),
+    );
     const { REALTIME_HEARTBEAT_TIMEOUT_MS: timeout } = services.config;
     // Sweep often enough that a dead connection leaves within ~1.25 × the timeout.
     this.timer = setInterval(() => void this.sweep(), Math.max(20, Math.floor(timeout / 4)));
@@ -74,6 +88,11 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
     return ROOM_PATH.exec(pathname)?.[1]?.toLowerCase() ?? null;
   }
 
+  /**
+   * Verifies the token, then the user's standing in the database: the token's role must still be
+   * theirs and the token must not predate the membership's last change (ADR 0003), so a token
+   * minted before a removal or role change cannot open a socket, even after a restart.
+   */
   async authorize(url: string, buildingId: string, correlationId: string) {
     try {
       const claims = await verifyRoomToken(
@@ -82,6 +101,10 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
         buildingId,
         this.services.clock.now(),
       );
+      const standing = await currentStanding(this.services.database.db, buildingId, claims.userId);
+      if (standing.role !== claims.role || claims.version < standing.membershipVersion) {
+        throw new RoomTokenError("revoked");
+      }
       return { ok: true as const, claims };
     } catch (err) {
       if (!(err instanceof RoomTokenError)) throw err;
@@ -148,6 +171,10 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
       {
         ...roomSettings(services.config),
         presence: services.presence,
+        revocations: {
+          get: (userId) => this.revoked.get(`${buildingId}:${userId}`),
+          put: (userId, version) => this.revoked.put(`${buildingId}:${userId}`, version),
+        },
         now: () => services.clock.now().getTime(),
         onError: (err, where) =>
           services.logger.warn({ event: "room_error", buildingId, where, err: String(err) }, "room error"),
@@ -155,8 +182,11 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
     );
     const subscription = services.realtime.subscribe!(buildingId, (envelope) => {
       const parsed = RoomMessageSchema.safeParse(envelope.message);
-      if (parsed.success) core.deliver(parsed.data, envelope.seq);
-      else services.logger.warn({ event: "room_bad_message", buildingId }, "invalid bus message dropped");
+      if (parsed.success) {
+        void dispatch(core, parsed.data, envelope.seq).catch((err) =>
+          services.logger.warn({ event: "room_error", buildingId, err: String(err) }, "room dispatch failed"),
+        );
+      } else services.logger.warn({ event: "room_bad_message", buildingId }, "invalid bus message dropped");
     });
     room = { core, connections, subscription };
     this.rooms.set(buildingId, room);
@@ -172,7 +202,9 @@ function refusal(err: RoomTokenError, correlationId: string): Response {
         ? "the room token has expired; request a new one"
         : err.reason === "wrong_building"
           ? "the room token is for another building"
-          : "the room token is invalid";
+          : err.reason === "revoked"
+            ? "the room token was revoked: your membership or role in this building changed since it was issued; request a new one"
+            : "the room token is invalid";
   return hostProblem(err.reason === "expired" ? "TOKEN_EXPIRED" : "UNAUTHENTICATED", detail, correlationId, {
     "www-authenticate": 'Bearer realm="horizon-room"',
   });

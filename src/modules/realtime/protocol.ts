@@ -47,6 +47,8 @@ export type DomainEvent = z.infer<typeof DomainEventSchema>;
 export const EVENT_KINDS = ["announcement.posted", "request.status_changed", "payment.recorded"] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+export const REVOKE_REASONS = ["removed", "role_changed", "restricted"] as const;
+
 /**
  * What a publisher sends into a room (bus → room). Presence changes travel the same path on the
  * standalone host so SSE subscribers see them too.
@@ -62,8 +64,23 @@ export const RoomMessageSchema = z.discriminatedUnion("type", [
     deviceId: z.string().min(1).max(128),
     reason: z.enum(["closed", "timeout"]),
   }),
+  /**
+   * A user's standing in the building changed (removed, role changed, account restricted): the
+   * room closes that user's connections opened with tokens minted before building version
+   * `version`, and refuses such tokens from now on (ADR 0003). Never forwarded to clients.
+   */
+  z.strictObject({
+    type: z.literal("revoke"),
+    buildingId: uuid,
+    userId: uuid,
+    version: z.number().int().nonnegative(),
+    reason: z.enum(REVOKE_REASONS),
+  }),
 ]);
 export type RoomMessage = z.infer<typeof RoomMessageSchema>;
+export type RevokeMessage = Extract<RoomMessage, { type: "revoke" }>;
+/** What reaches members: every room message except revocations, which only the room acts on. */
+export type MemberMessage = Exclude<RoomMessage, RevokeMessage>;
 
 /** Client → room. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
@@ -85,6 +102,8 @@ export const ERROR_FRAME_CODES = [
   "UNKNOWN_TYPE",
   "FRAME_TOO_LARGE",
   "TOO_MANY_CONNECTIONS",
+  /** Sent just before the room closes a connection whose access was revoked (close code 4403). */
+  "ACCESS_REVOKED",
 ] as const;
 
 /** Room → client. `seq` is the room log position where the host keeps one (standalone, SSE ids). */
@@ -141,6 +160,11 @@ export const CloseCodes = {
   UNAUTHORIZED: 4401,
   /** The user already holds the maximum number of connections to this building. */
   TOO_MANY_CONNECTIONS: 4429,
+  /**
+   * The user was removed from the building, changed role or was restricted: the token no longer
+   * admits. Request a new token (a former member gets 404 and should stop reconnecting).
+   */
+  REVOKED: 4403,
 } as const;
 
 export type ParseResult =

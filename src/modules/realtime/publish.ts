@@ -12,9 +12,13 @@ import type { BusMessage } from "../../platform/realtime";
 import type { Services } from "../../services";
 import { invalidateBuildingCaches } from "../buildings/cache-tags";
 import { outbox } from "../outbox/schema";
-import { type DomainEvent, DomainEventSchema, RoomMessageSchema } from "./protocol";
+import { type DomainEvent, DomainEventSchema, type RevokeMessage, RoomMessageSchema } from "./protocol";
 
-export const REALTIME_TOPICS = { poke: "realtime.poke", event: "realtime.event" } as const;
+export const REALTIME_TOPICS = {
+  poke: "realtime.poke",
+  event: "realtime.event",
+  revoke: "realtime.revoke",
+} as const;
 
 interface Pending {
   messages: Array<{ outboxId: string; message: BusMessage }>;
@@ -63,6 +67,17 @@ export async function recordBuildingEvent(tx: DbOrTx, buildingId: string, event:
 }
 
 /**
+ * Records, in the transaction that changes a user's standing in a building (removal, role
+ * change, account restriction), that the rooms and event streams must drop that user's
+ * connections and refuse room tokens minted before `version` (the building version the change
+ * committed at). Published after commit like pokes, and retried by the outbox dispatcher, so a
+ * crash after commit cannot leave the user connected (ADR 0003).
+ */
+export async function recordRevocation(tx: DbOrTx, revocation: Omit<RevokeMessage, "type">): Promise<void> {
+  await record(tx, REALTIME_TOPICS.revoke, { type: "revoke", ...revocation });
+}
+
+/**
  * Publishes a domain event now, without the outbox (best effort; for callers outside a
  * transaction whose write has already committed). Prefer recordBuildingEvent inside the write.
  */
@@ -92,7 +107,16 @@ export async function publishAfterCommit<T>(services: Services, fn: () => Promis
   // makes clients refetch (a read after a write must not see the old rows).
   const bumped = pending.messages.filter((m) => m.message.type === "poke").map((m) => m.message.buildingId);
   if (bumped.length) await invalidateBuildingCaches(services, bumped);
-  if (pending.messages.length) await flush(services, pending.messages);
+  if (pending.messages.length) {
+    // Revocations first: a removed member must not receive the poke of its own removal.
+    const revokes = pending.messages.filter((m) => m.message.type === "revoke");
+    await flush(
+      services,
+      revokes.length
+        ? [...revokes, ...pending.messages.filter((m) => m.message.type !== "revoke")]
+        : pending.messages,
+    );
+  }
   return result;
 }
 

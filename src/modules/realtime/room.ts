@@ -3,14 +3,17 @@
  * (party/building.ts) and the standalone host (hub.ts) wrap their sockets as RoomConnection and
  * forward connect / message / close; the core owns the protocol, the per-user connection cap,
  * heartbeats and presence. Connection state lives on the connection (PartyKit keeps it across
- * hibernation), so the core holds nothing that a hibernated room would lose except `gone`.
+ * hibernation), so the core holds nothing that a hibernated room would lose except `gone`;
+ * revocations live in a store the host provides (Durable Object storage on PartyKit).
  */
 import type { PresenceService } from "./presence";
 import {
   CloseCodes,
   type EventKind,
+  type MemberMessage,
   type PresenceMember,
   parseClientFrame,
+  type RevokeMessage,
   type RoomMessage,
   type ServerFrame,
 } from "./protocol";
@@ -25,6 +28,37 @@ export interface ConnectionState {
   lastSeen: number;
   /** Subscribed domain event kinds; null = all. */
   events: EventKind[] | null;
+  /** The building version the connection's token was minted at (see RevocationStore). */
+  tokenVersion: number;
+}
+
+/**
+ * Per-user revocations of one room: tokens minted before `version` no longer admit. Entries only
+ * matter while a token minted before them can still be valid, so a store may forget entries
+ * older than the longest token lifetime.
+ */
+export interface RevocationStore {
+  get(userId: string): Promise<number | undefined>;
+  put(userId: string, version: number): Promise<void>;
+}
+
+/** Revocations in memory, forgotten after `ttlMs` (the room token lifetime). */
+export function memoryRevocations(ttlMs: number, now: () => number): RevocationStore {
+  const entries = new Map<string, { version: number; at: number }>();
+  return {
+    async get(userId) {
+      const e = entries.get(userId);
+      if (e && e.at + ttlMs < now()) entries.delete(userId);
+      else return e?.version;
+    },
+    async put(userId, version) {
+      const seen = entries.get(userId);
+      entries.set(userId, { version: Math.max(version, seen?.version ?? 0), at: now() });
+      if (entries.size > 10_000) {
+        for (const [id, e] of entries) if (e.at + ttlMs < now()) entries.delete(id);
+      }
+    },
+  };
 }
 
 export interface RoomConnection {
@@ -42,7 +76,7 @@ export interface RoomHost {
    * Sends a presence change to the members. PartyKit: straight to `deliver`. Standalone: through
    * the in-process bus, so SSE subscribers get it from the same log and ids.
    */
-  announce(message: RoomMessage): void | Promise<void>;
+  announce(message: MemberMessage): void | Promise<void>;
 }
 
 export interface RoomSettings {
@@ -55,6 +89,8 @@ export interface RoomSettings {
 export interface RoomOptions extends RoomSettings {
   /** Shared presence (kv); null = this room's own connections only (PartyKit without kv). */
   presence: PresenceService | null;
+  /** Default: in memory for an hour (the longest room token lifetime). */
+  revocations?: RevocationStore;
   now: () => number;
   onError?: (err: unknown, where: string) => void;
 }
@@ -72,11 +108,14 @@ function exceeds(data: string | ArrayBuffer | ArrayBufferView, max: number): boo
 export class RoomCore {
   /** Connections the core already closed (timeout, cap): their late close events are ignored. */
   private readonly gone = new Set<string>();
+  private readonly revocations: RevocationStore;
 
   constructor(
     readonly host: RoomHost,
     readonly options: RoomOptions,
-  ) {}
+  ) {
+    this.revocations = options.revocations ?? memoryRevocations(3600_000, options.now);
+  }
 
   get buildingId(): string {
     return this.host.buildingId;
@@ -112,8 +151,18 @@ export class RoomCore {
     }
   }
 
-  /** Admits a connection whose token was verified; answers false when the user is over the cap. */
+  /**
+   * Admits a connection whose token was verified; answers false when the token was revoked (close
+   * 4403) or the user is over the cap (close 4429).
+   */
   async connect(conn: RoomConnection, claims: RoomClaims): Promise<boolean> {
+    const revokedAt = await this.revocations.get(claims.userId);
+    if (revokedAt !== undefined && claims.version < revokedAt) {
+      this.gone.add(conn.id);
+      send(conn, { type: "error", code: "ACCESS_REVOKED", message: REVOKED_MESSAGE });
+      conn.close(CloseCodes.REVOKED, "access revoked");
+      return false;
+    }
     let mine = 0;
     for (const c of this.live()) if (c.id !== conn.id && c.state.userId === claims.userId) mine++;
     if (mine >= this.options.maxConnectionsPerUser) {
@@ -135,6 +184,7 @@ export class RoomCore {
       since: new Date(now).toISOString(),
       lastSeen: now,
       events: null,
+      tokenVersion: claims.version,
     };
     conn.setState(state);
     await this.refreshPresence(conn.id, state);
@@ -213,8 +263,32 @@ export class RoomCore {
     return dead.length;
   }
 
+  /**
+   * Records a revocation and closes the user's connections whose token predates it (error frame
+   * ACCESS_REVOKED, close 4403; presence announces them gone). Answers how many were closed.
+   */
+  async revoke(message: RevokeMessage): Promise<number> {
+    const doomed = [...this.live()].filter(
+      (c) => c.state.userId === message.userId && (c.state.tokenVersion ?? 0) < message.version,
+    );
+    // All closed before the first await: the poke of the same commit, published right after
+    // this message, must not reach them.
+    for (const c of doomed) {
+      send(c, { type: "error", code: "ACCESS_REVOKED", message: REVOKED_MESSAGE });
+      this.gone.add(c.id);
+      try {
+        c.close(CloseCodes.REVOKED, "access revoked");
+      } catch (err) {
+        this.options.onError?.(err, "close");
+      }
+    }
+    await this.revocations.put(message.userId, message.version);
+    for (const c of doomed) await this.leave(c, c.state, "closed");
+    return doomed.length;
+  }
+
   /** Sends a published message (poke, domain event, presence change) to the members it concerns. */
-  deliver(message: RoomMessage, seq?: number): number {
+  deliver(message: MemberMessage, seq?: number): number {
     const frame = toFrame(message, seq);
     const data = JSON.stringify(frame);
     const kind = message.type === "event" ? message.event.kind : null;
@@ -290,6 +364,14 @@ export class RoomCore {
   }
 }
 
+const REVOKED_MESSAGE =
+  "your access to this building changed (removed, new role or account restricted); request a new room token";
+
+/** Routes a bus message: revocations to `revoke`, everything else to the members. */
+export async function dispatch(core: RoomCore, message: RoomMessage, seq?: number): Promise<number> {
+  return message.type === "revoke" ? core.revoke(message) : core.deliver(message, seq);
+}
+
 export function send(conn: RoomConnection, frame: ServerFrame): void {
   try {
     conn.send(JSON.stringify(frame));
@@ -299,7 +381,7 @@ export function send(conn: RoomConnection, frame: ServerFrame): void {
 }
 
 /** The server frame for a published message; `seq` is the log position where the host has one. */
-export function toFrame(message: RoomMessage, seq?: number): ServerFrame {
+export function toFrame(message: MemberMessage, seq?: number): ServerFrame {
   const withSeq = seq === undefined ? {} : { seq };
   switch (message.type) {
     case "poke":

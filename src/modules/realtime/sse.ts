@@ -3,7 +3,8 @@
  * member receives over WebSocket. Resumable: each logged message carries its bus id as the SSE
  * id, a client reconnecting with Last-Event-ID first gets what it missed from the building's log,
  * or a `resync` frame when the log no longer reaches back that far. The SSE client counts as an
- * online device while its stream is open.
+ * online device while its stream is open. A revocation of the member (removal, role change,
+ * restriction) ends the stream with an ACCESS_REVOKED error frame.
  */
 import type { BusEnvelope } from "../../platform/realtime";
 import type { Services } from "../../services";
@@ -30,8 +31,16 @@ const item = (frame: ServerFrame, id?: number): SseItem => ({
 
 function frameOf(envelope: BusEnvelope): SseItem | null {
   const parsed = RoomMessageSchema.safeParse(envelope.message);
-  return parsed.success ? item(toFrame(parsed.data, envelope.seq), envelope.seq) : null;
+  if (!parsed.success || parsed.data.type === "revoke") return null;
+  return item(toFrame(parsed.data, envelope.seq), envelope.seq);
 }
+
+const REVOKED: ServerFrame = {
+  type: "error",
+  code: "ACCESS_REVOKED",
+  message:
+    "your access to this building changed (removed, new role or account restricted); reconnect to continue if you still may",
+};
 
 /** Yields SSE items until `signal` aborts; `null` items are keep-alive ticks (write a comment). */
 export async function* buildingEventStream(options: {
@@ -40,6 +49,11 @@ export async function* buildingEventStream(options: {
   member: StreamMember;
   afterSeq?: number;
   signal: AbortSignal;
+  /**
+   * Re-reads the member's standing once the stream is subscribed: a revocation published between
+   * the route's membership check and the subscription would otherwise be missed.
+   */
+  stillAllowed?: () => Promise<boolean>;
 }): AsyncGenerator<SseItem | null> {
   const { services, buildingId, member, signal } = options;
   const bus = services.realtime;
@@ -48,10 +62,14 @@ export async function* buildingEventStream(options: {
 
   const queue: BusEnvelope[] = [];
   let wake: (() => void) | null = null;
+  let revoked = false;
   const subscription = bus.subscribe(
     buildingId,
     (e) => {
-      queue.push(e);
+      if (e.message.type === "revoke") {
+        if (e.message.userId !== member.userId) return;
+        revoked = true;
+      } else queue.push(e);
       wake?.();
     },
     options.afterSeq !== undefined ? { afterSeq: options.afterSeq } : {},
@@ -62,8 +80,15 @@ export async function* buildingEventStream(options: {
   const connectionId = `sse-${crypto.randomUUID()}`;
   const since = services.clock.now().toISOString();
   const presence = { buildingId, connectionId, since, ...member };
+  let online = false;
   try {
+    if (options.stillAllowed && !(await options.stillAllowed())) revoked = true;
+    if (revoked) {
+      yield item(REVOKED);
+      return;
+    }
     const { firstForDevice } = await services.presence.setOnline(presence);
+    online = true;
     if (subscription.replay === "gap") yield item({ type: "resync", buildingId });
     else for (const e of subscription.replay) if (e) yield frameOf(e) ?? null;
     yield item({
@@ -76,6 +101,11 @@ export async function* buildingEventStream(options: {
     }
     let lastRefresh = Date.now();
     while (!signal.aborted) {
+      // A revocation wins over anything still queued: nothing more reaches a revoked member.
+      if (revoked) {
+        yield item(REVOKED);
+        break;
+      }
       if (queue.length === 0) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -84,6 +114,7 @@ export async function* buildingEventStream(options: {
         wake = null;
       }
       if (signal.aborted) break;
+      if (revoked) continue;
       if (Date.now() - lastRefresh >= interval) {
         await services.presence.setOnline(presence);
         lastRefresh = Date.now();
@@ -100,19 +131,21 @@ export async function* buildingEventStream(options: {
   } finally {
     subscription.unsubscribe();
     signal.removeEventListener("abort", onAbort);
-    const { lastForDevice } = await services.presence
-      .setOffline(presence)
-      .catch(() => ({ lastForDevice: false }));
-    if (lastForDevice) {
-      await bus
-        .publish({
-          type: "presence.leave",
-          buildingId,
-          userId: member.userId,
-          deviceId: member.deviceId,
-          reason: "closed",
-        })
-        .catch(() => {});
+    if (online) {
+      const { lastForDevice } = await services.presence
+        .setOffline(presence)
+        .catch(() => ({ lastForDevice: false }));
+      if (lastForDevice) {
+        await bus
+          .publish({
+            type: "presence.leave",
+            buildingId,
+            userId: member.userId,
+            deviceId: member.deviceId,
+            reason: "closed",
+          })
+          .catch(() => {});
+      }
     }
   }
 }

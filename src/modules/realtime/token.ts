@@ -2,6 +2,8 @@
  * Room tokens: short-lived HS256 JWTs that admit one user's device into one building's room.
  * A separate type and audience from access tokens, so neither can stand in for the other; the
  * room (PartyKit worker or standalone upgrade handler) verifies one before accepting a socket.
+ * A token carries the building's sync version when it was minted (`bv`): a revocation at
+ * version V voids every token minted before V, with no clock involved (ADR 0003).
  */
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { ISSUER } from "../identity/tokens";
@@ -14,9 +16,11 @@ export interface RoomClaims {
   buildingId: string;
   role: "manager" | "resident";
   deviceId: string;
+  /** The building's sync version when the token was minted (membership epoch, ADR 0003). */
+  version: number;
 }
 
-export type RoomTokenFailure = "missing" | "invalid" | "expired" | "wrong_building";
+export type RoomTokenFailure = "missing" | "invalid" | "expired" | "wrong_building" | "revoked";
 
 export class RoomTokenError extends Error {
   constructor(readonly reason: RoomTokenFailure) {
@@ -39,6 +43,7 @@ export async function signRoomToken(
     bid: claims.buildingId,
     role: claims.role,
     dev: claims.deviceId,
+    bv: claims.version,
   })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.userId)
@@ -70,18 +75,21 @@ export async function verifyRoomToken(
   } catch (err) {
     throw new RoomTokenError(err instanceof joseErrors.JWTExpired ? "expired" : "invalid");
   }
-  const { sub, bid, role, dev, typ } = payload;
+  const { sub, bid, role, dev, typ, bv } = payload;
   if (
     typ !== "room" ||
     typeof sub !== "string" ||
     typeof bid !== "string" ||
     typeof dev !== "string" ||
+    typeof bv !== "number" ||
+    !Number.isSafeInteger(bv) ||
+    bv < 0 ||
     (role !== "manager" && role !== "resident")
   ) {
     throw new RoomTokenError("invalid");
   }
   if (bid !== buildingId) throw new RoomTokenError("wrong_building");
-  return { userId: sub, buildingId: bid, role, deviceId: dev };
+  return { userId: sub, buildingId: bid, role, deviceId: dev, version: bv };
 }
 
 /** The token from a room URL (`?token=`), as browsers cannot set headers on a WebSocket. */

@@ -4,6 +4,7 @@
  * random port with a fresh in-memory database.
  */
 import WebSocket from "ws";
+import { readSse, type SseMessage } from "../../../src/client/realtime/sse";
 import type { ServerFrame } from "../../../src/modules/realtime/protocol";
 import { serveStandalone } from "../../../workers/standalone";
 import { createTestApp, type TestApp } from "../../support/app";
@@ -141,4 +142,57 @@ export function openRoom(url: string, pingMs = 100): Promise<RoomClient> {
       }),
     );
   });
+}
+
+/** Polls `cond` until it holds; throws naming `what` once `timeoutMs` has passed. */
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export interface EventStream {
+  status: number;
+  messages: SseMessage[];
+  /** Set once the server ended the stream (or it failed). */
+  ended: boolean;
+  close(): void;
+}
+
+/** A real SSE request (fetch + the SDK's reader) on a building's event stream. */
+export async function openStream(
+  base: string,
+  buildingId: string,
+  auth: Record<string, string>,
+  deviceId = "web",
+): Promise<EventStream> {
+  const abort = new AbortController();
+  const res = await fetch(`${base}/api/v1/buildings/${buildingId}/events?deviceId=${deviceId}`, {
+    headers: auth,
+    signal: abort.signal,
+  });
+  const s: EventStream = { status: res.status, messages: [], ended: false, close: () => abort.abort() };
+  if (res.status !== 200) {
+    s.ended = true;
+    await res.body?.cancel();
+    return s;
+  }
+  void readSse(res.body!, (m) => s.messages.push(m))
+    .catch(() => {})
+    .finally(() => {
+      s.ended = true;
+    });
+  return s;
+}
+
+/**
+ * The close code a socket received, as soon as the close frame arrived: miniflare keeps TCP open
+ * after the close handshake, so `ws` would only report "close" after its 30 s close timeout.
+ */
+export function closeCodeOf(ws: WebSocket): number | null {
+  return ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING
+    ? null
+    : (ws as unknown as { _closeCode: number })._closeCode;
 }

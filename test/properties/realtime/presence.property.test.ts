@@ -81,6 +81,7 @@ describe("realtime presence", () => {
               buildingId: BUILDING,
               role: "resident",
               deviceId: DEVICES[step.device]!,
+              version: 0,
             });
             model.set(id, { userId: USERS[step.user]!, deviceId: DEVICES[step.device]!, lastSeen: now });
           } else if (step.op === "ping" && open.length) {

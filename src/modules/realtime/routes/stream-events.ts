@@ -4,6 +4,7 @@ import type { App } from "../../../http/env";
 import { ApiError } from "../../../http/errors";
 import { defineRoute } from "../../../http/openapi";
 import { buildingEventStream } from "../sse";
+import { currentStanding } from "../verbs";
 
 const BuildingParams = z.object({
   buildingId: z.uuid().openapi({ param: { name: "buildingId", in: "path" } }),
@@ -77,6 +78,9 @@ export function registerStreamEvents(app: App) {
         },
         ...(resume !== undefined ? { afterSeq: Number(resume) } : {}),
         signal: aborted.signal,
+        // Also refuses a restricted account, which buildingAccess (membership only) lets through.
+        stillAllowed: async () =>
+          (await currentStanding(services.database.db, buildingId, auth.userId)).role === membership.role,
       });
       try {
         await stream.writeSSE({ event: "open", data: "{}", retry: 2000 });
