@@ -44,6 +44,9 @@ export function registerUpdateAnnouncement(app: App) {
       input,
       precondition: (before) => checkIfMatch(c, etagOf(toAnnouncement(before))),
     });
-    return c.json(toAnnouncement(row), 200);
+    const body = toAnnouncement(row);
+    // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
+    c.header("ETag", etagOf(body));
+    return c.json(body, 200);
   });
 }

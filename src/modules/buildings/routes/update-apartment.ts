@@ -39,6 +39,9 @@ export function registerUpdateApartment(app: App) {
       input: c.req.valid("json"),
       precondition: (before) => checkIfMatch(c, etagOf(toApartment(before, true))),
     });
-    return c.json(toApartment(row, true), 200);
+    const body = toApartment(row, true);
+    // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
+    c.header("ETag", etagOf(body));
+    return c.json(body, 200);
   });
 }

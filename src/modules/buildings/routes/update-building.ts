@@ -46,6 +46,9 @@ export function registerUpdateBuilding(app: App) {
       input: c.req.valid("json"),
       precondition: (before) => checkIfMatch(c, etagOf(toBuilding(before))),
     });
-    return c.json(toBuilding(row), 200);
+    const body = toBuilding(row);
+    // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
+    c.header("ETag", etagOf(body));
+    return c.json(body, 200);
   });
 }

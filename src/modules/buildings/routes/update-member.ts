@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { App } from "../../../http/env";
+import { etagOf } from "../../../http/etag";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, uuidParam } from "../common";
@@ -32,6 +33,9 @@ export function registerUpdateMember(app: App) {
   app.openapi(route, async (c) => {
     const { buildingId, memberId } = c.req.valid("param");
     const row = await updateMember({ ctx: verbContext(c), buildingId, memberId, input: c.req.valid("json") });
-    return c.json(toMember(row), 200);
+    const body = toMember(row);
+    // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
+    c.header("ETag", etagOf(body));
+    return c.json(body, 200);
   });
 }

@@ -1,4 +1,5 @@
 import type { App } from "../../../http/env";
+import { etagOf } from "../../../http/etag";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { updateProfile } from "../accounts";
@@ -20,6 +21,8 @@ const route = defineRoute({
 export function registerUpdateMe(app: App) {
   app.openapi(route, async (c) => {
     const profile = await updateProfile(verbContext(c), c.req.valid("json"));
+    // The new ETag (the one GET /me serves), so a conditional GET needs no extra round trip.
+    c.header("ETag", etagOf(profile));
     return c.json(profile, 200);
   });
 }

@@ -54,6 +54,9 @@ export function registerUpdateRequest(app: App) {
       input: c.req.valid("json"),
       precondition: (before) => checkIfMatch(c, etagOf(toRequest(before))),
     });
-    return c.json(toRequest(row), 200);
+    const body = toRequest(row);
+    // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
+    c.header("ETag", etagOf(body));
+    return c.json(body, 200);
   });
 }

@@ -44,6 +44,9 @@ export function registerUpdatePayment(app: App) {
       input: c.req.valid("json"),
       precondition: (before) => checkIfMatch(c, etagOf(toPayment(before))),
     });
-    return c.json(toPayment(row), 200);
+    const body = toPayment(row);
+    // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
+    c.header("ETag", etagOf(body));
+    return c.json(body, 200);
   });
 }
