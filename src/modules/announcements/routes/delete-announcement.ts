@@ -6,6 +6,7 @@ import { deleteAnnouncement } from "../verbs";
 
 const route = defineRoute({
   method: "delete",
+  operationId: "deleteAnnouncement",
   path: "/buildings/{buildingId}/announcements/{announcementId}",
   tags: ["Announcements"],
   summary: "Delete an announcement (managers): a tombstone that sync clients receive",

@@ -8,6 +8,7 @@ import { getAnnouncement } from "../verbs";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getAnnouncement",
   path: "/buildings/{buildingId}/announcements/{announcementId}",
   tags: ["Announcements"],
   summary: "Read an announcement (members)",

@@ -11,6 +11,7 @@ const AnnouncementPageSchema = paginatedSchema(AnnouncementSchema, "Announcement
 
 const route = defineRoute({
   method: "get",
+  operationId: "listAnnouncements",
   path: "/buildings/{buildingId}/announcements",
   tags: ["Announcements"],
   summary: "List announcements, newest first (members)",

@@ -20,6 +20,7 @@ const PostAnnouncementSchema = z.strictObject(AnnouncementFields).openapi("PostA
 
 const route = defineRoute({
   method: "post",
+  operationId: "postAnnouncement",
   path: "/buildings/{buildingId}/announcements",
   tags: ["Announcements"],
   summary: "Post an announcement (managers)",

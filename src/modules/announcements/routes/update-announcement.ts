@@ -21,6 +21,7 @@ const UpdateAnnouncementSchema = z
 const route = defineRoute(
   withIfMatch({
     method: "patch",
+    operationId: "updateAnnouncement",
     path: "/buildings/{buildingId}/announcements/{announcementId}",
     tags: ["Announcements"],
     summary: "Edit an announcement (managers)",

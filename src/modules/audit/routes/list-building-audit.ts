@@ -37,6 +37,7 @@ const QuerySchema = PaginationQuerySchema.extend({
 
 const route = defineRoute({
   method: "get",
+  operationId: "listBuildingAudit",
   path: "/buildings/{buildingId}/audit",
   tags: ["Audit"],
   summary: "The building's audit trail (managers)",

@@ -18,6 +18,7 @@ const QuerySchema = z
 
 const route = defineRoute({
   method: "get",
+  operationId: "verifyAuditChain",
   path: "/admin/audit/verify",
   tags: ["Audit"],
   summary: "Verify an audit chain and report its first broken link (platform administrators)",

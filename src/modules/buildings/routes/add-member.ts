@@ -29,6 +29,7 @@ const AddedMemberSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "addMember",
   path: "/buildings/{buildingId}/members",
   tags: ["Members"],
   summary: "Add a user (by id or email) to the building, or invite an email with no account (managers)",

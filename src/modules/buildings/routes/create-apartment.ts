@@ -10,6 +10,7 @@ const CreateApartmentSchema = z.strictObject(ApartmentFields).openapi("CreateApa
 
 const route = defineRoute({
   method: "post",
+  operationId: "createApartment",
   path: "/buildings/{buildingId}/apartments",
   tags: ["Apartments"],
   summary: "Create an apartment (managers); its number is unique within the building",

@@ -14,6 +14,7 @@ const CreateBuildingSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "createBuilding",
   path: "/buildings",
   tags: ["Buildings"],
   summary: "Create a building (platform administrators), optionally with its first manager",

@@ -6,6 +6,7 @@ import { BuildingParams, uuidParam } from "../common";
 
 const route = defineRoute({
   method: "delete",
+  operationId: "deleteApartment",
   path: "/buildings/{buildingId}/apartments/{apartmentId}",
   tags: ["Apartments"],
   summary: "Delete an apartment (managers): a tombstone that sync clients receive",

@@ -8,6 +8,7 @@ import { ApartmentSchema, toApartment } from "../schemas";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getApartment",
   path: "/buildings/{buildingId}/apartments/{apartmentId}",
   tags: ["Apartments"],
   summary: "Read an apartment (members; residents see area and rooms of their own apartment only)",

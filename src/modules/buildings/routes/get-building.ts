@@ -8,6 +8,7 @@ import { BuildingSchema } from "../schemas";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getBuilding",
   path: "/buildings/{buildingId}",
   tags: ["Buildings"],
   summary: "Read a building (members)",

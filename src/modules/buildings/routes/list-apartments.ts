@@ -22,6 +22,7 @@ const QuerySchema = PaginationQuerySchema.extend({
 
 const route = defineRoute({
   method: "get",
+  operationId: "listApartments",
   path: "/buildings/{buildingId}/apartments",
   tags: ["Apartments"],
   summary: "List the building's apartments (members), oldest first",

@@ -10,6 +10,7 @@ const BuildingPageSchema = paginatedSchema(BuildingSchema, "BuildingPage");
 
 const route = defineRoute({
   method: "get",
+  operationId: "listBuildings",
   path: "/buildings",
   tags: ["Buildings"],
   summary: "The buildings I belong to (platform administrators: every building), oldest first",

@@ -23,6 +23,7 @@ const QuerySchema = PaginationQuerySchema.extend({
 
 const route = defineRoute({
   method: "get",
+  operationId: "listMembers",
   path: "/buildings/{buildingId}/members",
   tags: ["Members"],
   summary: "List the building's members (managers), oldest first",

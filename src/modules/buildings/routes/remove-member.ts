@@ -6,6 +6,7 @@ import { removeMember } from "../member-verbs";
 
 const route = defineRoute({
   method: "delete",
+  operationId: "removeMember",
   path: "/buildings/{buildingId}/members/{memberId}",
   tags: ["Members"],
   summary: "Remove a member (managers); the last manager cannot be removed",

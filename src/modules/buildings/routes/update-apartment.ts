@@ -16,6 +16,7 @@ const UpdateApartmentSchema = z
 const route = defineRoute(
   withIfMatch({
     method: "patch",
+    operationId: "updateApartment",
     path: "/buildings/{buildingId}/apartments/{apartmentId}",
     tags: ["Apartments"],
     summary: "Edit an apartment (managers)",

@@ -25,6 +25,7 @@ const UpdateBuildingSchema = z
 const route = defineRoute(
   withIfMatch({
     method: "patch",
+    operationId: "updateBuilding",
     path: "/buildings/{buildingId}",
     tags: ["Buildings"],
     summary: "Update a building (managers)",

@@ -17,6 +17,7 @@ const UpdateMemberSchema = z
 
 const route = defineRoute({
   method: "patch",
+  operationId: "updateMember",
   path: "/buildings/{buildingId}/members/{memberId}",
   tags: ["Members"],
   summary: "Change a member's role or apartment (managers); the last manager cannot be demoted",

@@ -13,6 +13,7 @@ export const LivenessSchema = z
 
 const route = defineRoute({
   method: "get",
+  operationId: "getLiveness",
   path: "/health",
   tags: ["Health"],
   summary: "Liveness: the process answers",

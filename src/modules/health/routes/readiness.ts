@@ -16,6 +16,7 @@ export const ReadinessSchema = z
 
 const route = defineRoute({
   method: "get",
+  operationId: "getReadiness",
   path: "/health/ready",
   tags: ["Health"],
   summary: "Readiness: database, kv and configured storage answer",

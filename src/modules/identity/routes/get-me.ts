@@ -6,6 +6,7 @@ import { ProfileSchema } from "../schemas";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getMe",
   path: "/me",
   tags: ["Profile"],
   summary: "The signed-in user's profile",

@@ -6,6 +6,7 @@ import { login } from "../sessions";
 
 const route = defineRoute({
   method: "post",
+  operationId: "login",
   path: "/auth/login",
   tags: ["Auth"],
   summary: "Sign in with email and password",

@@ -6,6 +6,7 @@ import { logout } from "../sessions";
 
 const route = defineRoute({
   method: "post",
+  operationId: "logout",
   path: "/auth/logout",
   tags: ["Auth"],
   summary: "Sign out: revoke the refresh token and every token of its sign-in",

@@ -6,6 +6,7 @@ import { refresh } from "../sessions";
 
 const route = defineRoute({
   method: "post",
+  operationId: "refreshSession",
   path: "/auth/refresh",
   tags: ["Auth"],
   summary: "Exchange a refresh token for new tokens",

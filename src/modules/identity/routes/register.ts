@@ -6,6 +6,7 @@ import { ProfileSchema, RegisterSchema } from "../schemas";
 
 const route = defineRoute({
   method: "post",
+  operationId: "register",
   path: "/auth/register",
   tags: ["Auth"],
   summary: "Create an account",

@@ -7,6 +7,7 @@ import { ProfileSchema, UpdateProfileSchema } from "../schemas";
 
 const route = defineRoute({
   method: "patch",
+  operationId: "updateMe",
   path: "/me",
   tags: ["Profile"],
   summary: "Update the signed-in user's profile",

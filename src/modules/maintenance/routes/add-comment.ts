@@ -10,6 +10,7 @@ const AddCommentSchema = z.strictObject({ body: text(10_000) }).openapi("AddRequ
 
 const route = defineRoute({
   method: "post",
+  operationId: "addRequestComment",
   path: "/buildings/{buildingId}/requests/{requestId}/comments",
   tags: ["Maintenance"],
   summary: "Comment on a request (managers; residents of its apartment)",

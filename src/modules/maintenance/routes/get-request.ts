@@ -8,6 +8,7 @@ import { getRequest } from "../verbs";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getMaintenanceRequest",
   path: "/buildings/{buildingId}/requests/{requestId}",
   tags: ["Maintenance"],
   summary: "Read a request (managers; residents of its apartment)",

@@ -11,6 +11,7 @@ const CommentPageSchema = paginatedSchema(RequestCommentSchema, "RequestCommentP
 
 const route = defineRoute({
   method: "get",
+  operationId: "listRequestComments",
   path: "/buildings/{buildingId}/requests/{requestId}/comments",
   tags: ["Maintenance"],
   summary: "A request's comments, oldest first (managers; residents of its apartment)",

@@ -24,6 +24,7 @@ const QuerySchema = PaginationQuerySchema.extend({
 
 const route = defineRoute({
   method: "get",
+  operationId: "listMaintenanceRequests",
   path: "/buildings/{buildingId}/requests",
   tags: ["Maintenance"],
   summary: "List requests, newest first (managers: all; residents: their apartment's)",

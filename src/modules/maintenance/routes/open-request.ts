@@ -20,6 +20,7 @@ const OpenRequestSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "openMaintenanceRequest",
   path: "/buildings/{buildingId}/requests",
   tags: ["Maintenance"],
   summary: "Open a maintenance request (residents for their own apartment, managers for any)",

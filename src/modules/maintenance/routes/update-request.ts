@@ -30,6 +30,7 @@ const UpdateRequestSchema = z
 const route = defineRoute(
   withIfMatch({
     method: "patch",
+    operationId: "updateMaintenanceRequest",
     path: "/buildings/{buildingId}/requests/{requestId}",
     tags: ["Maintenance"],
     summary:

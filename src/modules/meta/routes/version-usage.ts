@@ -35,6 +35,7 @@ const QuerySchema = z
 
 const route = defineRoute({
   method: "get",
+  operationId: "getVersionUsage",
   path: "/meta/versions",
   tags: ["Meta"],
   summary: "API versions, their deprecation state and requests per day",

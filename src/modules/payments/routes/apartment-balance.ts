@@ -8,6 +8,7 @@ import { apartmentBalance } from "../verbs";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getApartmentBalance",
   path: "/buildings/{buildingId}/apartments/{apartmentId}/balance",
   tags: ["Payments"],
   summary: "An apartment's balance per currency: dues − payments (managers; its residents)",

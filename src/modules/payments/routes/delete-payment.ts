@@ -6,6 +6,7 @@ import { deletePayment } from "../verbs";
 
 const route = defineRoute({
   method: "delete",
+  operationId: "deletePayment",
   path: "/buildings/{buildingId}/payments/{paymentId}",
   tags: ["Payments"],
   summary: "Delete a due or payment (managers; audited; a tombstone for sync)",

@@ -8,6 +8,7 @@ import { getPayment } from "../verbs";
 
 const route = defineRoute({
   method: "get",
+  operationId: "getPayment",
   path: "/buildings/{buildingId}/payments/{paymentId}",
   tags: ["Payments"],
   summary: "Read a due or payment (managers; residents of its apartment)",

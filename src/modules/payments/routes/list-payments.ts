@@ -23,6 +23,7 @@ const QuerySchema = PaginationQuerySchema.extend({
 
 const route = defineRoute({
   method: "get",
+  operationId: "listPayments",
   path: "/buildings/{buildingId}/payments",
   tags: ["Payments"],
   summary: "List dues and payments, newest first (managers: all; residents: their apartment's)",

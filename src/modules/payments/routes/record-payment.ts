@@ -21,6 +21,7 @@ const RecordPaymentSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "recordPayment",
   path: "/buildings/{buildingId}/payments",
   tags: ["Payments"],
   summary: "Record a due or a payment for an apartment (managers; audited)",

@@ -21,6 +21,7 @@ const UpdatePaymentSchema = z
 const route = defineRoute(
   withIfMatch({
     method: "patch",
+    operationId: "updatePayment",
     path: "/buildings/{buildingId}/payments/{paymentId}",
     tags: ["Payments"],
     summary: "Correct a due or payment (managers; audited with before/after)",

@@ -32,6 +32,7 @@ const RoomTokenSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "createRoomToken",
   path: "/realtime/token",
   tags: ["Realtime"],
   summary: "A short-lived token to join a building's live room (members only)",

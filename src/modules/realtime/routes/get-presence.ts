@@ -23,6 +23,7 @@ const PresenceSchema = z
 
 const route = defineRoute({
   method: "get",
+  operationId: "getPresence",
   path: "/buildings/{buildingId}/presence",
   tags: ["Realtime"],
   summary: "Who is online in the building now (a user stays online until their last device leaves)",

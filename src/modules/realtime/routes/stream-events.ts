@@ -27,6 +27,7 @@ const StreamQuery = z.strictObject({
 
 const route = defineRoute({
   method: "get",
+  operationId: "streamBuildingEvents",
   path: "/buildings/{buildingId}/events",
   tags: ["Realtime"],
   summary: "The building's live events and presence as Server-Sent Events (WebSocket fallback), resumable",

@@ -35,6 +35,7 @@ export const ConflictSchema = z
 
 const route = defineRoute({
   method: "get",
+  operationId: "listSyncConflicts",
   path: "/sync/conflicts",
   tags: ["Sync"],
   summary: "List your edits that lost a sync conflict or could not be applied (newest first)",

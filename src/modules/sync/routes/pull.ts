@@ -64,6 +64,7 @@ const PullResponseSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "syncPull",
   path: "/sync/pull",
   tags: ["Sync"],
   summary: "Changes of your buildings since your cursors (410 RESNAPSHOT_REQUIRED when a cursor is too old)",

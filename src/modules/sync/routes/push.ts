@@ -47,6 +47,7 @@ const OpResultSchema = z
 
 const route = defineRoute({
   method: "post",
+  operationId: "syncPush",
   path: "/sync/push",
   tags: ["Sync"],
   summary: "Apply queued offline edits; idempotent by opId, last-write-wins per field",
