@@ -129,10 +129,14 @@ export const ConfigSchema = z.object({
    * clock on the row and is answered applied); see ADR 0002 for the one case that is not covered.
    */
   SYNC_OP_RETENTION_DAYS: z.coerce.number().int().min(1).default(180),
-  /** Versions mounted under /api (`v1,v2`); deprecations above apply to these. */
+  /**
+   * Versions mounted under /api; deprecations above apply to these. Only v1 by default: a v2 is
+   * served once something in it differs from v1 (a module's `versions` or a v2-only route), so
+   * clients are never offered two identical contracts. `v1,v2` mounts both (tests do).
+   */
   API_VERSIONS: z
     .string()
-    .default("v1,v2")
+    .default("v1")
     .transform((raw, ctx) => {
       const list = [
         ...new Set(

@@ -8,7 +8,7 @@ describe("Property 12: Rate limit enforcement", () => {
   const state: ProbeState = { items: [] };
   let run = 0;
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ env: { API_VERSIONS: "v1,v2" } });
     registerProbes(t, state);
   });
   afterAll(() => t.close());

@@ -6,7 +6,10 @@ describe("Property 7: Deprecation header presence", () => {
   let t: TestApp;
   let now = new Date();
   beforeAll(async () => {
-    t = await createTestApp({ clock: { now: () => now }, env: { RATE_LIMIT_ENABLED: "false" } });
+    t = await createTestApp({
+      clock: { now: () => now },
+      env: { RATE_LIMIT_ENABLED: "false", API_VERSIONS: "v1,v2" },
+    });
   });
   afterAll(() => t.close());
 

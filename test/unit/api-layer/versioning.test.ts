@@ -10,7 +10,11 @@ describe("API versions", () => {
   beforeAll(async () => {
     t = await createTestApp({
       clock: { now: () => now },
-      env: { API_DEPRECATIONS: "v1:2026-03-01:2027-01-01", API_MIGRATION_DOC: "https://docs.example/v2" },
+      env: {
+        API_VERSIONS: "v1,v2",
+        API_DEPRECATIONS: "v1:2026-03-01:2027-01-01",
+        API_MIGRATION_DOC: "https://docs.example/v2",
+      },
     });
   });
   afterAll(() => t.close());
@@ -106,7 +110,7 @@ describe("API version usage counts", () => {
         };
       },
     }) as Kv;
-    const t = await createTestApp({ clock: { now: () => now }, kv });
+    const t = await createTestApp({ clock: { now: () => now }, kv, env: { API_VERSIONS: "v1,v2" } });
     const key = "apiver:v2:2026-07-01";
     const request = async () => expect((await t.request("/api/v2/no-such-route")).status).toBe(404);
     try {
