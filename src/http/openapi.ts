@@ -27,7 +27,81 @@ const DESCRIPTIONS: Record<ErrorStatus, string> = {
   503: "A dependency is unavailable",
 };
 
-export const problemContent = { "application/problem+json": { schema: ProblemSchema } };
+const strings = z.array(z.string());
+/**
+ * The problem document as clients receive it: the RFC 9457 members, ours (`code`,
+ * `correlationId`, `errors`), and every extension member a route sets (`extensions:` of an
+ * ApiError anywhere in src/; test/contract/openapi-document.test.ts keeps this list complete).
+ */
+// Spread, not .extend(): an extended schema is documented as allOf its parent, and the parent is
+// named "Problem" too, which would make the component refer to itself.
+export const ProblemDocSchema = z
+  .object({
+    ...ProblemSchema.shape,
+    currentEtag: z.string().optional().openapi({
+      description:
+        "412 PRECONDITION_FAILED: the current ETag (also in the ETag header); refetch or retry with it",
+    }),
+    unknownFields: strings
+      .optional()
+      .openapi({ description: "400 UNKNOWN_FIELDS: the names of `?fields=` that do not exist" }),
+    validFields: strings
+      .optional()
+      .openapi({ description: "400 UNKNOWN_FIELDS: every name `?fields=` accepts here" }),
+    maxBytes: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "413 PAYLOAD_TOO_LARGE: the body limit in bytes" }),
+    maxOps: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "413 PAYLOAD_TOO_LARGE (sync push): ops allowed per push" }),
+    class: z
+      .enum(["auth", "write", "read"])
+      .optional()
+      .openapi({ description: "429 RATE_LIMITED: the limit class refused" }),
+    limit: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "429 RATE_LIMITED: requests allowed per window" }),
+    retryAfterSeconds: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "429 RATE_LIMITED: as Retry-After" }),
+    retryAfter: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "429 RATE_LIMITED (sign-in attempts): seconds, as Retry-After" }),
+    version: z.string().optional().openapi({ description: "410 VERSION_SUNSET: the retired version" }),
+    sunsetAt: z
+      .string()
+      .optional()
+      .openapi({ format: "date-time", description: "410 VERSION_SUNSET: when it was retired" }),
+    migrationDoc: z.string().optional().openapi({ description: "410 VERSION_SUNSET: the migration guide" }),
+    buildings: z
+      .array(z.uuid())
+      .optional()
+      .openapi({ description: "410 RESNAPSHOT_REQUIRED: buildings to pull again with a null cursor" }),
+    from: z.string().optional().openapi({ description: "409 INVALID_TRANSITION: the current status" }),
+    to: z.string().optional().openapi({ description: "409 INVALID_TRANSITION: the status asked for" }),
+    allowed: strings
+      .optional()
+      .openapi({ description: "409 INVALID_TRANSITION: the statuses reachable from `from`" }),
+    checks: z
+      .record(z.string(), z.object({ status: z.enum(["ok", "fail"]) }).catchall(z.unknown()))
+      .optional()
+      .openapi({ description: "503 NOT_READY: each readiness check" }),
+    failing: strings.optional().openapi({ description: "503 NOT_READY: the checks that failed" }),
+  })
+  .catchall(z.unknown())
+  .openapi("Problem");
+
+export const problemContent = { "application/problem+json": { schema: ProblemDocSchema } };
 
 export function problemResponses(statuses: readonly ErrorStatus[]) {
   const out: Record<string, { description: string; content: typeof problemContent }> = {};
@@ -63,18 +137,19 @@ export function defineRoute<R extends RouteConfig>(
   config: R & { access?: Access; errors?: readonly ErrorStatus[] },
 ): R {
   const { errors = [], access = "public", ...rest } = config;
-  const hasBody = Boolean((config.request as { body?: unknown } | undefined)?.body);
+  const body = (config.request as { body?: { required?: boolean } } | undefined)?.body;
+  // A required JSON body sent as another media type (or none) is refused before validation.
+  const bodyErrors: ErrorStatus[] = body ? (body.required ? [413, 415] : [413]) : [];
   const policy = ACCESS[access];
-  const statuses = [
-    ...new Set([...ALWAYS, ...(hasBody ? [413 as const] : []), ...policy.errors, ...errors]),
-  ].sort();
+  const statuses = [...new Set([...ALWAYS, ...bodyErrors, ...policy.errors, ...errors])].sort();
   const own = (rest as { middleware?: MiddlewareHandler | MiddlewareHandler[] }).middleware;
   const middleware = [...policy.middleware, ...(own ? (Array.isArray(own) ? own : [own]) : [])];
   routeAccess.set(`${config.method.toUpperCase()} ${config.path}`, access);
   return createRoute({
     ...(rest as unknown as R),
     ...(middleware.length ? { middleware } : {}),
-    ...(access === "public" ? {} : { security: [{ bearerAuth: [] }] }),
+    // Public operations say so (`[]`), so a generator does not attach credentials to them.
+    security: access === "public" ? [] : [{ bearerAuth: [] }],
     responses: { ...problemResponses(statuses), ...config.responses },
   });
 }

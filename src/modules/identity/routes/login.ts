@@ -15,7 +15,8 @@ const route = defineRoute({
   access: "public",
   request: { body: { required: true, content: { "application/json": { schema: LoginSchema } } } },
   responses: { 200: jsonContent(TokensSchema, "Signed in") },
-  errors: [401, 403],
+  // Attempts are counted in kv: with kv down sign-in fails closed (503), never unlimited.
+  errors: [401, 403, 503],
 });
 
 export function registerLogin(app: App) {

@@ -3,6 +3,7 @@ import { streamSSE } from "hono/streaming";
 import type { App } from "../../../http/env";
 import { ApiError } from "../../../http/errors";
 import { defineRoute } from "../../../http/openapi";
+import { registerRealtimeSchemas, ServerSentEventSchema } from "../openapi-schemas";
 import { buildingEventStream } from "../sse";
 import { currentStanding } from "../verbs";
 
@@ -45,12 +46,16 @@ const route = defineRoute({
     }),
   },
   responses: {
-    200: { description: "An event stream", content: { "text/event-stream": { schema: z.string() } } },
+    200: {
+      description: "An event stream: a sequence of ServerSentEvent, each `data` one ServerFrame",
+      content: { "text/event-stream": { schema: ServerSentEventSchema } },
+    },
   },
   errors: [503],
 });
 
 export function registerStreamEvents(app: App) {
+  registerRealtimeSchemas(app);
   app.openapi(route, (c) => {
     const { buildingId } = c.req.valid("param");
     const query = c.req.valid("query");

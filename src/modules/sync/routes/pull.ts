@@ -4,6 +4,7 @@ import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { MAX_PULL_LIMIT, pullChanges } from "../pull";
+import { SyncChangesSchema } from "../row-schemas";
 
 export const DeviceId = z
   .string()
@@ -37,16 +38,9 @@ const PullRequestSchema = z
   })
   .openapi("SyncPullRequest");
 
-const Row = z.record(z.string(), z.unknown()).openapi("SyncRow");
-const EntityChanges = z
-  .object({ created: z.array(Row), updated: z.array(Row), deleted: z.array(z.uuid()) })
-  .openapi("SyncEntityChanges");
-
 const PullResponseSchema = z
   .object({
-    changes: z
-      .record(z.string(), EntityChanges)
-      .openapi({ description: "Per entity; entities without changes are omitted" }),
+    changes: SyncChangesSchema,
     cursors: z.record(z.string(), z.number().int().nullable()),
     hasMore: z.boolean().openapi({ description: "Pull again with the new cursors for the rest" }),
     reset: z

@@ -4,13 +4,16 @@ import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { pushOps } from "../push";
+import { SyncEntitySchema } from "../row-schemas";
 import { DeviceId, PendingCounts } from "./pull";
 
 const OpDoc = z
   .object({
     opId: z.string().openapi({ example: "ios-8f2c1d:000042" }),
     type: z.enum(["create", "update", "delete"]),
-    entity: z.string().openapi({ example: "maintenance_requests" }),
+    // Documented as the closed set; the server still answers an unknown name per op (rejected
+    // UNKNOWN_ENTITY) rather than failing the batch.
+    entity: SyncEntitySchema,
     id: z.uuid(),
     fields: z
       .record(z.string(), z.unknown())

@@ -1,0 +1,43 @@
+/**
+ * The room protocol in the OpenAPI document, so generated clients get typed frames: the frames
+ * a WebSocket client sends (ClientFrame) and receives (ServerFrame), and one Server-Sent Event of
+ * GET /buildings/{buildingId}/events, whose `data` is a ServerFrame as JSON. The schemas are the
+ * zod unions the room parses with (protocol.ts), registered as they are.
+ */
+import { z } from "@hono/zod-openapi";
+import type { App } from "../../http/env";
+import { ClientFrameSchema, ServerFrameSchema } from "./protocol";
+
+const FRAME_TYPES = ServerFrameSchema.options.map((o) => o.shape.type.value);
+
+/** One event of the stream; the response body is a sequence of these (text/event-stream). */
+export const ServerSentEventSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^\d{1,19}$/)
+      .optional()
+      .openapi({ description: "Resume point: send it back as Last-Event-ID when reconnecting" }),
+    event: z
+      .enum(["open", ...FRAME_TYPES] as [string, ...string[]])
+      .openapi({ description: "`open` first (data `{}`), then the type of the frame in `data`" }),
+    data: z.string().openapi({
+      description: "The ServerFrame as JSON (`{}` for `open`)",
+      contentMediaType: "application/json",
+      contentSchema: { $ref: "#/components/schemas/ServerFrame" },
+    } as never),
+    retry: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Reconnection delay in ms (sent with `open`)" }),
+  })
+  .openapi("ServerSentEvent", {
+    description:
+      "One event of a building's stream. Between events the server writes `: keep-alive` comments.",
+  });
+
+export function registerRealtimeSchemas(app: App) {
+  app.openAPIRegistry.register("ServerFrame", ServerFrameSchema);
+  app.openAPIRegistry.register("ClientFrame", ClientFrameSchema);
+}
