@@ -78,7 +78,8 @@ export const APP_VERSION = "0.1.0";
 
 /**
  * Defaults are kept per config (limiter) and per kv + clock (cache) so a host that assembles
- * services per request (the Worker) still shares counters and single-flight within an isolate.
+ * services per request still shares counters and single-flight. The Worker passes its own cache
+ * per request instead (workers/edge.ts): its computations run on I/O no other request may await.
  */
 const defaultLimiters = new WeakMap<Config, RateLimiter>();
 const defaultCaches = new WeakMap<Kv, WeakMap<Clock, Cache>>();

@@ -2,6 +2,9 @@
  * Edge host: the Cloudflare Worker. Neon serverless Pool (WebSocket) and Upstash Redis (REST),
  * wired from bindings. Workers forbid sharing I/O objects between requests, so the Pool lives
  * for one request and is closed after the response; config, logger and kv are kept per isolate.
+ * The cache is per request too: its single-flight shares computations that run on the request's
+ * Pool, and a stale entry's background refresh runs under the request's waitUntil, with the Pool
+ * closed only once that refresh has settled.
  * The hourly Cron Trigger (wrangler.toml) runs the sync retention (tombstones, op records) the same way.
  */
 import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
@@ -9,6 +12,7 @@ import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import { ApiError, problemResponse } from "../src/http/errors";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
+import { createCache } from "../src/platform/cache";
 import { createNeonDatabase } from "../src/platform/db/neon";
 import type { Kv } from "../src/platform/kv";
 import { kvBreakerLog } from "../src/platform/kv/guard";
@@ -85,16 +89,30 @@ function logBadEnvironment(err: ConfigError): void {
   console.error(JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: err.message }));
 }
 
-/** Services for one invocation: a fresh Neon Pool (closed by the caller), the rest per isolate. */
-function invocationServices(state: Isolate, logger = state.logger): Services {
+/**
+ * Services for one invocation: a fresh Neon Pool and cache, the rest per isolate. `close` ends the
+ * Pool after the work the invocation deferred (cache refreshes) has settled; hand it to waitUntil.
+ */
+function invocationServices(
+  state: Isolate,
+  logger = state.logger,
+): { services: Services; close(): Promise<void> } {
   const database = createNeonDatabase({
     url: state.config.DATABASE_URL!,
     wsProxy: state.config.NEON_WS_PROXY,
   });
-  return assembleServices({
+  const deferred: Promise<unknown>[] = [];
+  const cache = createCache({
+    kv: state.kv,
+    defaultStaleMs: state.config.CACHE_STALE_SECONDS * 1000,
+    onError: (err, key) => logger.warn({ event: "cache_degraded", key, err: String(err) }, "cache degraded"),
+    defer: (work) => void deferred.push(work),
+  });
+  const services = assembleServices({
     config: state.config,
     database,
     kv: state.kv,
+    cache,
     logger,
     passwords: state.passwords,
     rateLimiter: state.rateLimiter,
@@ -102,6 +120,11 @@ function invocationServices(state: Isolate, logger = state.logger): Services {
     ...(state.realtime ? { realtime: state.realtime } : {}),
     startedAt: state.startedAt,
   });
+  const close = async () => {
+    while (deferred.length) await Promise.allSettled(deferred.splice(0));
+    await database.close();
+  };
+  return { services, close };
 }
 
 export default {
@@ -117,11 +140,11 @@ export default {
         request.headers.get("x-correlation-id") ?? crypto.randomUUID(),
       );
     }
-    const services = invocationServices(state);
+    const { services, close } = invocationServices(state);
     try {
       return await createApp(services).fetch(request, env, ctx);
     } finally {
-      ctx.waitUntil(services.database.close());
+      ctx.waitUntil(close());
     }
   },
 
@@ -132,7 +155,7 @@ export default {
       logBadEnvironment(state);
       return;
     }
-    const services = invocationServices(state, state.logger.child({ cron: controller.cron }));
-    ctx.waitUntil(runSyncRetention(services).finally(() => services.database.close()));
+    const { services, close } = invocationServices(state, state.logger.child({ cron: controller.cron }));
+    ctx.waitUntil(runSyncRetention(services).finally(close));
   },
 };

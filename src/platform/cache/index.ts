@@ -5,6 +5,14 @@
  * past TTL + stale window: entries carry their deadlines (checked against the service clock) and
  * the kv key expires at the same moment as a backstop. Kv failures degrade to misses.
  *
+ * Lifetimes. A cache instance's single-flight map shares one computation between the callers of
+ * that instance, so an instance must live no longer than the I/O its factories use: one per
+ * process on Bun/Node, one per request on Workers (a promise tied to one request's Neon Pool
+ * cannot be awaited by another, and that Pool is closed after its response). A background
+ * refresh is handed to `defer` (Workers: `waitUntil`, and the host closes the request's Pool only
+ * after it); a joiner whose shared computation fails computes for itself, so no caller inherits
+ * another's failure or waits on it.
+ *
  * Missed invalidations. A write whose tag could not be dropped (kv down) is remembered per kv
  * store and retried before the next read of any instance on that store; until it lands, reads
  * are misses, so a value older than the write is never served once kv is back.
@@ -172,8 +180,9 @@ export function createCache(options: CacheOptions): Cache {
   };
 
   const singleFlight = <T>(key: string, run: () => Promise<T>): Promise<T> => {
-    const running = inflight.get(key);
-    if (running) return running as Promise<T>;
+    const running = inflight.get(key) as Promise<T> | undefined;
+    // Another caller's failure (its transaction, its connection) is not ours: compute ourselves.
+    if (running) return running.catch(() => run());
     const p = run().finally(() => inflight.delete(key));
     inflight.set(key, p);
     return p;
