@@ -3,7 +3,9 @@
  * the room parses untrusted input once and the client SDK types what it receives. The same
  * frames travel over WebSocket (PartyKit and the standalone host) and Server-Sent Events.
  */
-import { z } from "zod";
+// The OpenAPI document registers these unions (openapi-schemas.ts): zod 4 gives a schema its
+// methods when it is built, so the z that has `.openapi` must build them, whatever loads first.
+import { z } from "@hono/zod-openapi";
 
 const uuid = z.uuid();
 const isoTime = z.iso.datetime({ offset: true });
