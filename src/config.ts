@@ -129,6 +129,16 @@ export const ConfigSchema = z.object({
    * clock on the row and is answered applied); see ADR 0002 for the one case that is not covered.
    */
   SYNC_OP_RETENTION_DAYS: z.coerce.number().int().min(1).default(180),
+  /** Outbox: how long a consumer holds an event it runs; a consumer that dies frees it after this. */
+  OUTBOX_CLAIM_LEASE_MS: z.coerce.number().int().min(100).default(60_000),
+  /** Outbox: the in-process dispatcher's safety-net poll (fresh events wake it at once). */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(5_000),
+  /** Outbox: delivered rows are deleted after this. Dead rows stay until replayed. */
+  OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+  /** Outbox: /health/ready reports degraded past this many pending due events... */
+  OUTBOX_BACKLOG_DEGRADED: z.coerce.number().int().min(1).default(10_000),
+  /** ...or when the oldest due event has waited longer than this. */
+  OUTBOX_BACKLOG_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(300),
   /**
    * Versions mounted under /api; deprecations above apply to these. Only v1 by default: a v2 is
    * served once something in it differs from v1 (a module's `versions` or a v2-only route), so

@@ -11,6 +11,7 @@ import type { Database } from "./platform/db";
 import type { Kv } from "./platform/kv";
 import type { Logger } from "./platform/log";
 import type { PasswordHasher } from "./platform/password";
+import type { QueueTransport } from "./platform/queue";
 import { createHashWasmHasher } from "./platform/password/hash-wasm";
 import type { RateLimiter } from "./platform/ratelimit";
 import { createFlexibleRateLimiter } from "./platform/ratelimit/flexible";
@@ -59,6 +60,11 @@ export interface Services {
   realtime: RealtimeBus;
   /** Who is online in a building (kv sets with TTL refreshed by room heartbeats). */
   presence: PresenceService;
+  /**
+   * Hands committed outbox events to delivery (in-process loop standalone, QStash on the edge).
+   * Unset: rows stay pending until a dispatcher drains them (tests, scripts).
+   */
+  queue?: QueueTransport;
 }
 
 type Defaulted =

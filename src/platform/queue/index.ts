@@ -92,9 +92,11 @@ export interface QueueConsumer {
   drainDue(options?: { limit?: number }): Promise<number>;
   /** QStash failure callback: the transport gave up; the row is dead with `error`. */
   markDead(eventId: string, error: string): Promise<void>;
+  /** A remote transport accepted these events (sets published_at: the cron sweep skips them). */
+  markPublished(eventIds: readonly string[]): Promise<void>;
   /**
-   * Pending rows due for longer than `olderThanMs` and not claimed (publish failed, isolate
-   * died): the QStash cron sweep enqueues them again.
+   * Pending rows due for longer than `olderThanMs`, never marked published and not claimed
+   * (publish failed, isolate died): the QStash cron sweep enqueues them again.
    */
   stalePending(options: { olderThanMs: number; limit?: number }): Promise<CommittedEvent[]>;
   /** The instant the next pending row becomes due (for the in-process timer), or null. */

@@ -1,0 +1,141 @@
+/**
+ * The one writer of the outbox. `recordEvent` runs inside the change's transaction, so the event
+ * commits with the change or not at all; the events a transaction recorded are handed to the
+ * queue transport once the outermost transaction has committed (`enqueueAfterCommit`). An event
+ * recorded outside that scope (a script, a raw transaction) is still delivered, by the
+ * transport's safety net (in-process timer, QStash cron sweep), just not at once.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { currentContext, scopedValue } from "../../context";
+import type { DbOrTx } from "../../platform/db";
+import type { CommittedEvent } from "../../platform/queue";
+import type { Services } from "../../services";
+import { policyFor } from "./policies";
+import { outbox } from "./schema";
+
+export interface NewEvent {
+  topic: string;
+  buildingId?: string | null;
+  payload: unknown;
+  /** Defaults to the request's correlation id (or "" outside a request). */
+  correlationId?: string;
+  /** A second event with the same topic and key is the first one (nothing new is written). */
+  idempotencyKey?: string;
+  /** Not delivered before this instant (default: now). */
+  availableAt?: Date;
+}
+
+export interface RecordedEvent {
+  id: string;
+  /** false when the idempotency key matched an event recorded earlier. */
+  created: boolean;
+}
+
+interface Pending {
+  events: CommittedEvent[];
+}
+
+/** Events recorded by the transaction running now, to enqueue after its commit. */
+const pendingStore = scopedValue<Pending>("horizon.outbox.pending");
+
+/** The correlation id an event recorded now carries by default. */
+export const currentCorrelationId = (): string => currentContext()?.correlationId ?? "";
+
+/**
+ * Notes an event the caller inserted into the outbox itself (a writer that folds the insert into
+ * a bigger statement, like the sync version bump), so it is enqueued after commit like the
+ * events of `recordEvent`.
+ */
+export function noteRecorded(
+  event: Omit<CommittedEvent, "policy" | "availableAt"> & { availableAt?: Date },
+): void {
+  pendingStore.get()?.events.push({
+    ...event,
+    availableAt: event.availableAt ?? new Date(),
+    policy: policyFor(event.topic),
+  });
+}
+
+/** Records one event in `tx` (the writing transaction). */
+export async function recordEvent(tx: DbOrTx, event: NewEvent): Promise<RecordedEvent> {
+  const [recorded] = await recordEvents(tx, [event]);
+  return recorded!;
+}
+
+/** Records several events in one statement (plus one look-up per idempotency key already used). */
+export async function recordEvents(tx: DbOrTx, events: readonly NewEvent[]): Promise<RecordedEvent[]> {
+  if (!events.length) return [];
+  const fallback = currentCorrelationId();
+  const values = events.map((e) => ({
+    topic: e.topic,
+    buildingId: e.buildingId ?? null,
+    payload: e.payload ?? null,
+    correlationId: e.correlationId ?? fallback,
+    idempotencyKey: e.idempotencyKey ?? null,
+    ...(e.availableAt ? { availableAt: e.availableAt } : {}),
+  }));
+  const keyed = values.some((v) => v.idempotencyKey !== null);
+  const insert = tx.insert(outbox).values(values);
+  const rows = await (keyed
+    ? insert.onConflictDoNothing({
+        target: [outbox.topic, outbox.idempotencyKey],
+        where: sql`${outbox.idempotencyKey} is not null`,
+      })
+    : insert
+  ).returning({
+    id: outbox.id,
+    topic: outbox.topic,
+    idempotencyKey: outbox.idempotencyKey,
+    availableAt: outbox.availableAt,
+  });
+  const pending = pendingStore.get();
+  const result: RecordedEvent[] = [];
+  // Rows come back in insert order, less those a key collapsed; match them up by position.
+  let next = 0;
+  for (const v of values) {
+    const row = rows[next];
+    if (row && row.topic === v.topic && row.idempotencyKey === v.idempotencyKey) {
+      next++;
+      result.push({ id: row.id, created: true });
+      pending?.events.push({
+        id: row.id,
+        topic: v.topic,
+        buildingId: v.buildingId,
+        availableAt: row.availableAt,
+        correlationId: v.correlationId,
+        policy: policyFor(v.topic),
+      });
+      continue;
+    }
+    const [existing] = await tx
+      .select({ id: outbox.id })
+      .from(outbox)
+      .where(and(eq(outbox.topic, v.topic), eq(outbox.idempotencyKey, v.idempotencyKey!)))
+      .limit(1);
+    result.push({ id: existing!.id, created: false });
+  }
+  return result;
+}
+
+/**
+ * Runs `fn` (which opens and commits a transaction) and then hands what it recorded to the
+ * queue transport. Nested calls join the outer one, so nothing is enqueued before the outermost
+ * commit; when `fn` throws (rolled back) nothing is enqueued.
+ */
+export async function enqueueAfterCommit<T>(services: Services, fn: () => Promise<T>): Promise<T> {
+  if (pendingStore.get()) return fn();
+  const pending: Pending = { events: [] };
+  const result = await pendingStore.run(pending, fn);
+  if (pending.events.length && services.queue) {
+    try {
+      await services.queue.enqueue(pending.events);
+    } catch (err) {
+      // The rows are committed and pending: the transport's safety net delivers them.
+      services.logger.warn(
+        { event: "outbox_enqueue_failed", count: pending.events.length, err: String(err) },
+        "outbox enqueue failed; the safety net will deliver",
+      );
+    }
+  }
+  return result;
+}
