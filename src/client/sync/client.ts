@@ -21,6 +21,7 @@ import {
 import {
   backoffDelay,
   type RejectedOp,
+  retryAfterMs,
   type SyncClientOptions,
   SyncEmitter,
   type SyncEvents,
@@ -221,7 +222,9 @@ export class SyncClient extends SyncEmitter {
   /** Schedules the next attempt after a failed cycle (the queue is untouched) and tells the UI. */
   private failed(error: unknown): void {
     this.attempt++;
-    const delay = backoffDelay(this.attempt, this.opts.backoff, this.opts.random ?? Math.random);
+    const backoff = backoffDelay(this.attempt, this.opts.backoff, this.opts.random ?? Math.random);
+    // A server that says when to come back (429, 503) is not asked sooner.
+    const delay = Math.max(backoff, error instanceof SyncHttpError ? (error.retryAfterMs ?? 0) : 0);
     this.nextRetryMs = delay;
     if (!this.stopped || this.opts.retryWhenStopped) {
       this.retryTimer = this.timers.setTimeout(() => void this.syncNow().catch(() => {}), delay);
@@ -237,7 +240,13 @@ export class SyncClient extends SyncEmitter {
       body: JSON.stringify(body),
     });
     const data = (await res.json().catch(() => null)) as T & { code?: string };
-    if (!res.ok) throw new SyncHttpError(res.status, data?.code ?? "HTTP_ERROR", data);
+    if (!res.ok)
+      throw new SyncHttpError(
+        res.status,
+        data?.code ?? "HTTP_ERROR",
+        data,
+        retryAfterMs(res.headers.get("retry-after"), this.now()),
+      );
     return data;
   }
 

@@ -64,10 +64,20 @@ export class SyncHttpError extends Error {
     readonly status: number,
     readonly code: string,
     readonly body: unknown,
+    /** The server's Retry-After (429, 503), in ms: the next attempt waits at least this long. */
+    readonly retryAfterMs?: number,
   ) {
     super(`sync request failed: ${status} ${code}`);
     this.name = "SyncHttpError";
   }
+}
+
+/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3), in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export interface SyncEvents {
