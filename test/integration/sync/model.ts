@@ -1,11 +1,19 @@
 /**
- * Model-based convergence suite (run per engine by model-pglite/model-pg.test.ts, in parallel): three SDK clients (two managers' devices and a resident) make
- * random offline edits against the real app while the network drops, duplicates, delays and
- * reorders their requests and a client restarts with its memory lost but its durable queue kept.
- * After quiescence: every client's state equals the server's view for its user, the server
- * equals a reference last-write-wins model of all pushed ops, and no op was applied twice.
+ * Model-based convergence suite (run per engine by model-pglite/model-pg.test.ts, in parallel):
+ * three SDK clients (two managers' devices and a resident), each with its own clock skew, make
+ * random offline edits (field values with RTL marks, emoji, and now and then a NUL or a lone
+ * surrogate) against the real app while the network drops, duplicates (also two copies in the
+ * database at once), delays and reorders their requests and answers 429/503/500/502 in the app's
+ * place; while clients restart cleanly, crash with a torn store write, or lose their store
+ * (app data cleared, same device id); while two clients push at once; and while the server
+ * restarts. After quiescence: every client's state equals the server's view for its user, the
+ * server equals a reference last-write-wins model of every op it did not refuse, no op was
+ * applied twice, no op id was ever used for two ops, hostile text was refused op by op, the app
+ * answered nothing but 200 (or its own 429), and every error the SDK reported was a transient
+ * fault the network injected.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
@@ -15,11 +23,12 @@ import { SyncClient } from "../../../src/client/sync/client";
 import { FileStore } from "../../../src/client/sync/file-store";
 import type { SyncEntity } from "../../../src/client/sync/protocol";
 import { type LocalStore, MemoryStore } from "../../../src/client/sync/store";
+import { type RejectedOp, SyncHttpError } from "../../../src/client/sync/support";
 import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import type { DbKind } from "../../support/db";
 import { createBuilding, type TestBuilding, type TestUser } from "../../support/fixtures";
-import { type Fault, Network } from "./harness";
+import { FAULTS, type Fault, INJECTED_STATUS, Network } from "./harness";
 import { pull } from "./helpers";
 
 const RUNS = Number(process.env.SYNC_MODEL_RUNS ?? 100);
@@ -28,8 +37,45 @@ const BASE = "http://horizon.test/api/v1";
 type Step =
   | { kind: "edit"; client: number; action: number; pick: number; text: string }
   | { kind: "sync"; client: number }
+  | { kind: "together"; a: number; b: number }
   | { kind: "deliver"; pick: number }
-  | { kind: "restart"; client: number };
+  | { kind: "restart"; client: number }
+  | { kind: "crash"; client: number; pick: number }
+  | { kind: "wipe"; client: number }
+  | { kind: "serverRestart"; pick: number };
+const STEP_KINDS: Step["kind"][] = [
+  "edit",
+  "sync",
+  "together",
+  "deliver",
+  "restart",
+  "crash",
+  "wipe",
+  "serverRestart",
+];
+
+/** Text the server must store as sent: RTL and letter marks, a 4-byte emoji, a ZWJ sequence. */
+const VALID = ["a", "b", "é", "\u202e", "\u200f", "\u061c", "🏠", "👩‍👩‍👧"];
+/** Text PostgreSQL cannot store: the op must be refused (INVALID_TEXT), never a 5xx. */
+const INVALID = ["\u0000", "\ud800", "\udfff"];
+const textArb = fc.oneof(
+  {
+    weight: 9,
+    arbitrary: fc
+      .array(fc.constantFrom(...VALID), { minLength: 1, maxLength: 4 })
+      .map((p) => `v${p.join("")}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.array(fc.constantFrom(...VALID), { maxLength: 2 }), fc.constantFrom(...INVALID))
+      .map(([p, bad]) => `v${p.join("")}${bad}`),
+  },
+);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL is exactly what it looks for.
+const BAD_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const hasBadText = (op: { fields?: Record<string, unknown> }) =>
+  Object.values(op.fields ?? {}).some((v) => typeof v === "string" && BAD_TEXT.test(v));
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   {
@@ -39,23 +85,41 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       client: fc.nat(2),
       action: fc.nat(99),
       pick: fc.nat(99),
-      text: fc.string({ minLength: 1, maxLength: 6 }).map((s) => `v${s.trim() || "x"}`),
+      text: textArb,
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("sync" as const), client: fc.nat(2) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("together" as const), a: fc.nat(2), b: fc.nat(2) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("deliver" as const), pick: fc.nat(99) }) },
   {
     weight: 1,
     arbitrary: fc.record({ kind: fc.constant("restart" as const), client: fc.constantFrom(0, 2) }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("crash" as const),
+      client: fc.constantFrom(0, 2),
+      pick: fc.nat(999),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("wipe" as const), client: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("serverRestart" as const), pick: fc.nat(255) }) },
 );
-const faultArb = fc.constantFrom<Fault>("ok", "ok", "ok", "dropReq", "dropRes", "dup", "dupLater", "delay");
+const faultArb = fc.constantFrom<Fault>("ok", "ok", "ok", ...FAULTS.filter((f) => f !== "ok"));
+/** Client clock offsets: exact, a day and a half behind, ten minutes and three years ahead (both clamped). */
+const SKEWS = [0, -36 * 3_600_000, 10 * 60_000, 3 * 365 * 86_400_000];
+const skewArb = fc.tuple(fc.constantFrom(...SKEWS), fc.constantFrom(...SKEWS), fc.constantFrom(...SKEWS));
 
 interface Slot {
   user: TestUser;
   device: string;
   durable: boolean;
   dir: string;
+  skew: number;
   store: LocalStore;
   client: SyncClient;
   alive: { v: boolean };
@@ -71,8 +135,14 @@ const PARENT: Record<string, [string, string] | undefined> = {
   request_comments: ["requestId", "maintenance_requests"],
 };
 
-/** Reference LWW model: per-field max clock, delete wins, a deleted parent takes its children. */
-function referenceModel(ops: Array<{ op: any }>) {
+/**
+ * Reference LWW model over the ops the server did not refuse, at the clock it kept (a clock from
+ * the future is clamped): per-field max clock, delete wins, a deleted parent takes its children.
+ */
+function referenceModel(pushed: Array<{ op: any; result: any }>) {
+  const ops = pushed
+    .filter((o) => o.result?.status !== "rejected")
+    .map((o) => ({ op: { ...o.op, hlc: o.result?.clampedHlc ?? o.op.hlc } }));
   const rows = new Map<
     string,
     { entity: string; fields: Record<string, { v: unknown; h: string }>; deleted: boolean; parent?: string }
@@ -189,11 +259,25 @@ function edit(slot: Slot, b: TestBuilding, step: Extract<Step, { kind: "edit" }>
   return c.create("request_comments", { buildingId: b.id, requestId: r.id, body: v });
 }
 
+/** A crash in the middle of the store's last write, on a filesystem that tore it (see file-store.ts). */
+async function tearStore(dir: string, pick: number): Promise<string> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json"));
+  const variant = pick % 3;
+  if (variant === 2 || names.length === 0) {
+    // The usual crash: the temp file of the write in progress is half written, never renamed.
+    await writeFile(join(dir, `queue.json.${pick}.crash.tmp`), '{"queue":[{"opId":"');
+    return "tmp";
+  }
+  const name = names.includes("queue.json") && variant === 0 ? "queue.json" : names[0]!;
+  const size = (await readFile(join(dir, name))).length;
+  await truncate(join(dir, name), Math.floor((size * (pick % 97)) / 97));
+  return name;
+}
+
 export function defineModelSuite(kind: DbKind) {
   describe(`sync convergence model on ${kind}`, () => {
     let t: TestApp;
     let root: string;
-    let interleavings = 0;
     beforeAll(async () => {
       t = await createTestApp({ db: kind });
       root = await mkdtemp(join(tmpdir(), "horizon-sync-model-"));
@@ -203,13 +287,19 @@ export function defineModelSuite(kind: DbKind) {
       await rm(root, { recursive: true, force: true });
     });
 
-    it(`converges to the LWW model under faults and restarts (${RUNS} runs)`, async () => {
+    it(`converges to the LWW model under faults, crashes, wipes and server restarts (${RUNS} runs)`, async () => {
       let run = 0;
+      const schedules = new Set<string>();
+      const stepsSeen = new Map<string, number>();
+      const faultsSeen = new Map<string, number>();
+      const reasons = new Map<string, number>();
+      let transientErrors = 0;
       await fc.assert(
         fc.asyncProperty(
           fc.array(stepArb, { minLength: 30, maxLength: 60 }),
           fc.array(faultArb, { minLength: 1, maxLength: 40 }),
-          async (steps, faults) => {
+          skewArb,
+          async (steps, faults, skews) => {
             const b = await createBuilding(t.services);
             const net = new Network(t, faults);
             const people: Array<[TestUser, string, boolean]> = [
@@ -218,6 +308,9 @@ export function defineModelSuite(kind: DbKind) {
               [b.resident, "r1", true],
             ];
             const slots: Slot[] = [];
+            /** Errors the SDK reported while its process was alive, and ops it was told were refused. */
+            const errors: Array<{ client: number; error: unknown; retryInMs: number }> = [];
+            const refused: Array<{ client: number } & RejectedOp> = [];
             const openClient = async (
               i: number,
               user: TestUser,
@@ -236,8 +329,15 @@ export function defineModelSuite(kind: DbKind) {
                 deviceId: device,
                 intervalMs: 0,
                 pullLimit: 7,
+                now: () => Date.now() + skews[i]!,
               });
-              slots[i] = { user, device, durable, dir, store, client, alive, running: null };
+              client.on("error", (e) => {
+                if (alive.v) errors.push({ client: i, error: e.error, retryInMs: e.retryInMs });
+              });
+              client.on("rejected", (e) => {
+                for (const r of e.ops) refused.push({ client: i, ...r });
+              });
+              slots[i] = { user, device, durable, dir, skew: skews[i]!, store, client, alive, running: null };
             };
             run++;
             const started = Date.now();
@@ -250,32 +350,70 @@ export function defineModelSuite(kind: DbKind) {
               if (!s.running || net.held.some((h) => h.client === i)) return;
               await Promise.race([s.running, net.parked(i)]);
             };
-            const startSync = (i: number) => {
+            const begin = (i: number) => {
               const s = slots[i]!;
               if (!s.running) {
+                // Failures are not lost here: the client's error events are recorded and checked below.
                 const p = s.client.syncNow().catch(() => {});
                 s.running = p.finally(() => {
                   if (s.running === wrapped) s.running = null;
                 });
                 const wrapped = s.running;
               }
+            };
+            const startSync = (i: number) => {
+              begin(i);
               return settle(i);
+            };
+            /** The process dies: memory is lost; what the store made durable stays. */
+            const kill = async (i: number) => {
+              const s = slots[i]!;
+              s.alive.v = false;
+              await s.store.close();
             };
 
             for (const step of steps) {
-              net.decisions++;
-              if (step.kind === "edit") await edit(slots[step.client]!, b, step);
-              else if (step.kind === "sync") await startSync(step.client);
-              else if (step.kind === "deliver" && net.held.length) {
-                const [h] = net.held.splice(step.pick % net.held.length, 1);
+              stepsSeen.set(step.kind, (stepsSeen.get(step.kind) ?? 0) + 1);
+              if (step.kind === "edit") {
+                net.trace.push(`e${step.client}`);
+                await edit(slots[step.client]!, b, step);
+              } else if (step.kind === "sync") {
+                net.trace.push(`s${step.client}`);
+                await startSync(step.client);
+              } else if (step.kind === "together") {
+                // Two devices push at once: both requests are in the app (and the database) together.
+                net.trace.push(`t${step.a}${step.b}`);
+                begin(step.a);
+                begin(step.b);
+                await Promise.all([...new Set([step.a, step.b])].map(settle));
+              } else if (step.kind === "deliver" && net.held.length) {
+                const at = step.pick % net.held.length;
+                net.trace.push(`d${at}`);
+                const [h] = net.held.splice(at, 1);
                 await h!.deliver();
                 if (h!.client >= 0) await settle(h!.client);
               } else if (step.kind === "restart") {
-                // The process dies (maybe with a request in flight); memory is lost, files stay.
+                net.trace.push(`r${step.client}`);
                 const s = slots[step.client]!;
-                s.alive.v = false;
-                await s.store.close();
+                await kill(step.client);
                 await openClient(step.client, s.user, s.device, true, s.dir);
+              } else if (step.kind === "crash") {
+                // A crash that tore the store's last write, instead of a clean close.
+                const s = slots[step.client]!;
+                await kill(step.client);
+                net.trace.push(`c${step.client}${await tearStore(s.dir, step.pick)}`);
+                await openClient(step.client, s.user, s.device, true, s.dir);
+              } else if (step.kind === "wipe") {
+                // App data cleared (or a reinstall): an empty store, the same device id.
+                net.trace.push(`w${step.client}`);
+                const s = slots[step.client]!;
+                await kill(step.client);
+                if (s.durable) await rm(s.dir, { recursive: true, force: true });
+                await openClient(step.client, s.user, s.device, s.durable, s.dir);
+              } else if (step.kind === "serverRestart") {
+                net.trace.push(`R${step.pick}`);
+                await net.restartServer(step.pick);
+                for (const i of slots.keys()) await settle(i);
               }
             }
 
@@ -285,7 +423,7 @@ export function defineModelSuite(kind: DbKind) {
               await net.held
                 .shift()!
                 .deliver()
-                .catch(() => {});
+                .catch(() => {}); // a stray's failure is in net.bad already
             for (
               let round = 0;
               round < 10 && slots.some((s) => s.client.pending() > 0 || round < 2);
@@ -297,11 +435,27 @@ export function defineModelSuite(kind: DbKind) {
                 await s.running;
               }
             }
-            interleavings += net.decisions;
+            schedules.add(createHash("sha256").update(net.trace.join(",")).digest("hex"));
+            for (const [f, n] of net.applied) faultsSeen.set(f, (faultsSeen.get(f) ?? 0) + n);
             if (process.env.SYNC_MODEL_DEBUG)
               console.log(
-                `run ${run}: ${steps.length} steps, ${net.decisions} decisions, ${Date.now() - started} ms`,
+                `run ${run}: ${steps.length} steps, ${net.trace.length} decisions, ${Date.now() - started} ms`,
               );
+
+            // 0. The app answered nothing but 200 (or its own 429); every error the SDK reported
+            // was a fault the network injected, and a retry was scheduled for it.
+            expect(net.bad).toEqual([]);
+            for (const e of errors) {
+              const transient =
+                e.error instanceof TypeError ||
+                (e.error instanceof SyncHttpError &&
+                  Object.values(INJECTED_STATUS).includes(e.error.status) &&
+                  (e.error.status !== 429 || e.error.code === "RATE_LIMITED"));
+              expect(transient, `client ${e.client}: ${String(e.error)}`).toBe(true);
+              if (e.error instanceof SyncHttpError && e.error.retryAfterMs !== undefined)
+                expect(e.retryInMs).toBeGreaterThanOrEqual(e.error.retryAfterMs);
+            }
+            transientErrors += errors.length;
 
             for (const s of slots) expect(s.client.pending()).toBe(0);
             // 1. Each client equals the server's view for its user.
@@ -321,32 +475,66 @@ export function defineModelSuite(kind: DbKind) {
               }
             }
             // 2. The server equals the reference model.
-            const model = referenceModel([...net.ops.values()]);
+            const pushed = [...net.ops.values()];
+            const model = referenceModel(pushed);
             const server = await serverRows(t, b.id);
             expect(
               Object.fromEntries(Object.entries(server).map(([e, r]) => [e, Object.keys(r).sort()])),
             ).toEqual(Object.fromEntries(Object.entries(model).map(([e, r]) => [e, Object.keys(r).sort()])));
             expect(project(server, model)).toEqual(model);
-            // 3. No op applied twice: one record per op (runs never overlap), every replay answered the first result.
+            // 3. Refusals: hostile text op by op, never an op id used twice (a wiped or torn store
+            // starts a new stream), and each refusal the SDK reported is the one the server gave.
+            for (const { op, result } of pushed) {
+              if (result.status === "rejected")
+                reasons.set(result.reason, (reasons.get(result.reason) ?? 0) + 1);
+              expect(result.reason).not.toBe("OP_ID_REUSED");
+              expect(["INVALID_OP", "INVALID_HLC"]).not.toContain(result.reason);
+              if (hasBadText(op))
+                expect(result).toMatchObject({ status: "rejected", reason: "INVALID_TEXT" });
+              else expect(result.reason).not.toBe("INVALID_TEXT");
+            }
+            for (const r of refused) {
+              expect(net.ops.get(r.op.opId)?.result, r.op.opId).toMatchObject({
+                status: "rejected",
+                reason: r.reason,
+              });
+            }
+            // 4. No op applied twice: one record per op (runs never overlap), every replay answered
+            // the first result. Ops refused before they were applied may go unrecorded.
             for (const [, results] of net.results) for (const r of results) expect(r).toEqual(results[0]);
             const [processed] = await queryRows<{ n: number }>(
               t.services.database.db,
               sql`select coalesce(sum(last_seq - first_seq + 1), 0)::int as n from sync_op_runs where user_id in (${b.manager.id}, ${b.resident.id})`,
             );
-            expect(processed!.n).toBe(net.ops.size);
+            const badText = pushed.filter((o) => o.result.reason === "INVALID_TEXT").length;
+            expect([net.ops.size, net.ops.size - badText]).toContain(processed!.n);
             const dupConflicts = await queryRows(
               t.services.database.db,
               sql`select op_id from sync_conflicts where building_id = ${b.id} group by op_id, field having count(*) > 1`,
             );
             expect(dupConflicts).toEqual([]);
             for (const s of slots) await s.store.close();
+            await net.close();
           },
         ),
         { numRuns: RUNS },
       );
-      // Scheduler decisions (steps and per-request network choices) across all runs.
-      expect(interleavings).toBeGreaterThanOrEqual(RUNS * 20);
-      console.log(`sync model on ${kind}: ${interleavings} interleavings in ${RUNS} runs`);
-    }, 600_000);
+      // Distinct schedules actually run: the hash of each run's trace (steps as executed, each
+      // request's fault). And every fault and step kind really happened somewhere.
+      console.log(
+        `sync model on ${kind}: ${schedules.size} distinct schedules in ${run} runs; steps ${JSON.stringify(
+          Object.fromEntries(stepsSeen),
+        )}; faults ${JSON.stringify(Object.fromEntries(faultsSeen))}; refusals ${JSON.stringify(
+          Object.fromEntries(reasons),
+        )}; ${transientErrors} transient errors reported`,
+      );
+      expect(schedules.size).toBe(run);
+      // With a handful of runs (SYNC_MODEL_RUNS, for debugging) a kind may rightly not come up.
+      if (RUNS >= 50) {
+        for (const k of STEP_KINDS) expect(stepsSeen.get(k) ?? 0, k).toBeGreaterThan(0);
+        for (const f of FAULTS) expect(faultsSeen.get(f) ?? 0, f).toBeGreaterThan(0);
+        expect(reasons.get("INVALID_TEXT") ?? 0).toBeGreaterThan(0);
+      }
+    }, 1_200_000);
   });
 }
