@@ -2,7 +2,7 @@
  * The room protocol in the OpenAPI document, so generated clients get typed frames: the frames
  * a WebSocket client sends (ClientFrame) and receives (ServerFrame), and one Server-Sent Event of
  * GET /buildings/{buildingId}/events, whose `data` is a ServerFrame as JSON. The schemas are the
- * zod unions the room parses with (protocol.ts), registered as they are.
+ * zod unions the room parses with (protocol.ts), converted as they are.
  */
 import { z } from "@hono/zod-openapi";
 import type { App } from "../../http/env";
@@ -37,7 +37,20 @@ export const ServerSentEventSchema = z
       "One event of a building's stream. Between events the server writes `: keep-alive` comments.",
   });
 
+/**
+ * The protocol's unions as JSON Schema components. Converted with zod's own toJSONSchema rather
+ * than registered as zod schemas: they are built with plain `zod`, and the registry would call
+ * `.openapi()` on them, which only schemas created after @hono/zod-openapi extended zod have.
+ */
 export function registerRealtimeSchemas(app: App) {
-  app.openAPIRegistry.register("ServerFrame", ServerFrameSchema);
-  app.openAPIRegistry.register("ClientFrame", ClientFrameSchema);
+  for (const [name, schema] of [
+    ["ServerFrame", ServerFrameSchema],
+    ["ClientFrame", ClientFrameSchema],
+  ] as const) {
+    const { $schema: _, ...json } = z.toJSONSchema(schema, { target: "draft-2020-12" }) as Record<
+      string,
+      unknown
+    >;
+    app.openAPIRegistry.registerComponent("schemas", name, json as never);
+  }
 }
