@@ -12,6 +12,7 @@ import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import { ApiError, problemResponse } from "../src/http/errors";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
+import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
 import { createCache } from "../src/platform/cache";
 import { createNeonDatabase } from "../src/platform/db/neon";
 import type { Kv } from "../src/platform/kv";
@@ -26,6 +27,9 @@ import { createUpstashRateLimiter } from "../src/platform/ratelimit/upstash";
 import type { RealtimeBus } from "../src/platform/realtime";
 import { createPartyKitBus } from "../src/platform/realtime/partykit";
 import { assembleServices, type Services } from "../src/services";
+
+/** wrangler.toml's every-minute Cron Trigger (scheduled announcements only; the other runs retention too). */
+const EVERY_MINUTE = "* * * * *";
 
 interface Isolate {
   config: Config;
@@ -148,7 +152,11 @@ export default {
     }
   },
 
-  /** Cron Trigger (wrangler.toml `[triggers]`): sync retention (expired tombstones and op records). */
+  /**
+   * Cron Triggers (wrangler.toml `[triggers]`): every minute, scheduled announcements that became
+   * due get their version (sync/scheduled.ts), so residents receive them within a minute; the
+   * hourly trigger also runs sync retention (expired tombstones and op records).
+   */
   async scheduled(controller: ScheduledController, env: Record<string, unknown>, ctx: ExecutionContext) {
     const state = setup(env);
     if (state instanceof ConfigError) {
@@ -156,6 +164,13 @@ export default {
       return;
     }
     const { services, close } = invocationServices(state, state.logger.child({ cron: controller.cron }));
-    ctx.waitUntil(runSyncRetention(services).finally(close));
+    const publish = publishDueAnnouncements(services).catch((err) =>
+      services.logger.warn(
+        { event: "scheduled_publish_failed", err: String(err) },
+        "scheduled publish failed",
+      ),
+    );
+    const retention = controller.cron === EVERY_MINUTE ? undefined : runSyncRetention(services);
+    ctx.waitUntil(Promise.all([publish, retention]).finally(close));
   },
 };

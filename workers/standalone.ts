@@ -22,6 +22,7 @@ import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identit
 import { RoomHub } from "../src/modules/realtime/hub";
 import { pruneDispatchedRealtime, retryPendingRealtime } from "../src/modules/realtime/publish";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
+import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
 import { createPinoLogger } from "../src/platform/log/pino";
 import { selectRateLimiter } from "../src/platform/ratelimit/select";
 import type { RoomGateway } from "../src/platform/realtime/gateway";
@@ -124,6 +125,8 @@ export async function startStandalone() {
 }
 
 const SYNC_RETENTION_INTERVAL_MS = 3600_000;
+/** Scheduled announcements reach residents' deltas within this (plus a run) of their publishedAt. */
+export const SCHEDULED_PUBLISH_INTERVAL_MS = 30_000;
 
 type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
@@ -131,7 +134,8 @@ type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<
  * Serves the app and, unless rooms live on PartyKit, the in-process building rooms over
  * WebSocket on the same port (`/parties/building/{id}`, PartyKit's URL shape, so clients use one
  * scheme). Also retries realtime outbox rows whose publish did not happen after commit, and prunes
- * dispatched ones; and purges expired sync tombstones at start and every hour after.
+ * dispatched ones; purges expired sync tombstones at start and every hour after; and gives
+ * scheduled announcements that became due their version (sync/scheduled.ts) at start and every 30 s.
  */
 export async function serveStandalone(services: Services, port: number) {
   const app = createApp(services);
@@ -157,6 +161,23 @@ export async function serveStandalone(services: Services, port: number) {
   purge();
   const purgeTimer = setInterval(purge, SYNC_RETENTION_INTERVAL_MS);
   purgeTimer.unref();
+  // Likewise one run at a time, awaited by close().
+  let publishing: Promise<unknown> | undefined;
+  const publishDue = () => {
+    publishing ??= publishDueAnnouncements(services)
+      .catch((err) =>
+        services.logger.warn(
+          { event: "scheduled_publish_failed", err: String(err) },
+          "scheduled publish failed",
+        ),
+      )
+      .finally(() => {
+        publishing = undefined;
+      });
+  };
+  publishDue();
+  const publishTimer = setInterval(publishDue, SCHEDULED_PUBLISH_INTERVAL_MS);
+  publishTimer.unref();
   const server = await listen(app.fetch, port, services.runtime, hub);
   return {
     port: server.port,
@@ -164,9 +185,11 @@ export async function serveStandalone(services: Services, port: number) {
     close: async () => {
       clearInterval(retry);
       clearInterval(purgeTimer);
+      clearInterval(publishTimer);
       hub?.stop();
       await server.close();
       await purging;
+      await publishing;
     },
   };
 }

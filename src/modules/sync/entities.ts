@@ -53,6 +53,13 @@ export interface EntityDef {
    * every row of the building. Managers read every row.
    */
   residentReads?: SQL;
+  /**
+   * Rows a resident may not see yet, though they may have seen them before (an announcement
+   * scheduled for later, or rescheduled): a delta sends them as deletions, a snapshot leaves them
+   * out. When such a row becomes visible without a write, something must give it a new version
+   * (see scheduled.ts), or a resident whose cursor passed it would never receive it.
+   */
+  residentHidden?: SQL;
   /** Fields a resident reads only where `when` holds (elsewhere the row goes without them). */
   residentHides?: { fields: string[]; when: SQL };
   /** Columns the server fills on create. */
@@ -75,6 +82,8 @@ export const standing = {
   apartmentId: sql.raw("acc.apartment_id"),
   role: sql.raw("acc.eff"),
   head: sql.raw("acc.head"),
+  /** The request's time (ctx.now), as the REST routes use it. */
+  now: sql.raw("acc.now"),
 };
 
 const text = (max: number, min = 1) => z.string().trim().min(min).max(max);
@@ -189,6 +198,8 @@ export const ENTITIES: Record<SyncEntity, EntityDef> = {
     },
     required: ["title", "body"],
     readOnly: false,
+    // Scheduled: residents see it from publishedAt on, as over REST (announcements/verbs.ts).
+    residentHidden: sql`${announcements.publishedAt} > ${standing.now}`,
     serverFields: (a) => ({ authorId: a.userId }),
     canWrite: (a) => a.role === "manager",
   },

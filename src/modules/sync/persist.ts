@@ -175,7 +175,7 @@ function rowsJson(rows: Record<string, unknown>[], shared: Map<string, unknown>)
 }
 
 /** A REST write's floor clock becomes explicit once sync writes the row (its version moves on). */
-function materializeFloor(w: Work): void {
+export function materializeFloor(w: Work): void {
   if (!w.floor) return;
   for (const f of Object.keys(ENTITIES[w.entity].fields)) {
     const stored = w.clocks[f] ? parseHlc(w.clocks[f]!.h) : null;

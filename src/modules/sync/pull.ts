@@ -41,8 +41,10 @@ export interface PullInput {
  * The statement's parameters, each bound once and referenced by position (Drizzle would bind a
  * placeholder again at every use: 55 values instead of 7).
  */
-const PARAMS = ["building", "user", "admin", "lo", "hi", "live", "limit"] as const;
-const TYPES = ["uuid", "uuid", "boolean", "bigint", "bigint", "boolean", "bigint"];
+const PARAMS = ["building", "user", "admin", "now", "lo", "hi", "live", "limit"] as const;
+const TYPES = ["uuid", "uuid", "boolean", "timestamptz", "bigint", "bigint", "boolean", "bigint"];
+/** The parameters the standing alone uses (a statement reading no table binds only these). */
+const STANDING_PARAMS = 4;
 const p = (name: (typeof PARAMS)[number]) => {
   const i = PARAMS.indexOf(name);
   return sql.raw(`$${i + 1}::${TYPES[i]}`);
@@ -126,12 +128,16 @@ function rowJson(def: EntityDef): SQL {
 function changes(def: EntityDef): SQL {
   const t = def.table;
   const reads = def.residentReads ? sql`and (${caller.role} = 'manager' or ${def.residentReads})` : sql``;
+  // A row a resident may not see yet goes as a deletion (they may hold it from before it was hidden).
+  const gone = def.residentHidden
+    ? sql`(${t.deletedAt} is not null or (${caller.role} <> 'manager' and ${def.residentHidden}))`
+    : sql`(${t.deletedAt} is not null)`;
   return sql`(select ${sql.raw(`'${def.name}'`)}::text as e, ${t.syncVersion} as v, ${t.id} as id,
-      (${t.deletedAt} is not null) as d, case when ${t.deletedAt} is null then ${rowJson(def)} end as r
+      ${gone} as d, case when not ${gone} then ${rowJson(def)} end as r
     from ${t}
     where ${t.buildingId} = ${p("building")}
       and ${t.syncVersion} > ${p("lo")} and ${t.syncVersion} <= least(${caller.head}, ${p("hi")})
-      and (not ${p("live")} or ${t.deletedAt} is null) ${reads}
+      and (not ${p("live")} or not ${gone}) ${reads}
     order by v limit ${p("limit")})`;
 }
 
@@ -171,7 +177,7 @@ function buildStatement(mask: number): SQL {
   const defs = DEFS.filter((_, i) => mask & (1 << i));
   const access = sql`with acc as (
       select b.id as building_id, b.sync_version as head, coalesce(f.floor_version, 0) as floor,
-             f.max_hlc, m.apartment_id, m.sync_version as mversion, ${p("user")} as user_id,
+             f.max_hlc, m.apartment_id, m.sync_version as mversion, ${p("user")} as user_id, ${p("now")} as now,
              coalesce(m.role, case when ${p("admin")} then 'manager' end) as eff, h.heads
       from buildings b
       left join memberships m
@@ -199,9 +205,9 @@ function pullStatement(mask: number): PreparedSql<StatementRow> {
     // Without tables the statement uses only the standing's parameters (Postgres cannot type
     // a parameter the text never mentions).
     statement = preparedSql(
-      `horizon_sync_pull_v4_${mask}`,
+      `horizon_sync_pull_v5_${mask}`,
       () => buildStatement(mask),
-      mask ? PARAMS : PARAMS.slice(0, 3),
+      mask ? PARAMS : PARAMS.slice(0, STANDING_PARAMS),
     );
     statements.set(mask, statement);
   }
@@ -278,6 +284,7 @@ async function runPull(
     building: buildingId,
     user: user.userId,
     admin: user.isAdmin,
+    now: ctx.now.toISOString(),
     lo: range.lo,
     hi: range.hi,
     live: range.live,
