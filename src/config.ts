@@ -107,6 +107,18 @@ export const ConfigSchema = z.object({
     emptyAsUndefined,
     z.string().min(16, "must be at least 16 characters").optional(),
   ),
+  /** QStash (the edge queue transport): publish token, and its API (unset: QStash's own). */
+  QSTASH_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  QSTASH_URL: z.preprocess(emptyAsUndefined, optionalUrl),
+  /** Keys QStash signs its callbacks with; the consumer accepts either, so keys rotate without downtime. */
+  QSTASH_CURRENT_SIGNING_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  QSTASH_NEXT_SIGNING_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  /**
+   * Public base URL QStash calls back (the Bun job service or the edge API), e.g.
+   * https://jobs.horizon.example; the consumer routes hang below it and a callback's signature
+   * must name that exact URL. Unset: the consumer checks against the URL it was called on.
+   */
+  QSTASH_CONSUMER_URL: z.preprocess(emptyAsUndefined, optionalUrl),
   /** Clients ping this often; a connection silent for REALTIME_HEARTBEAT_TIMEOUT_MS is dropped. */
   REALTIME_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).default(25_000),
   REALTIME_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
@@ -219,6 +231,22 @@ export function parseConfig(env: Record<string, unknown>): Config {
         {
           variable: cfg.PARTYKIT_HOST ? "PARTYKIT_SECRET" : "PARTYKIT_HOST",
           message: "PARTYKIT_HOST and PARTYKIT_SECRET are set together",
+        },
+      ]);
+    }
+    if (Boolean(cfg.QSTASH_CURRENT_SIGNING_KEY) !== Boolean(cfg.QSTASH_NEXT_SIGNING_KEY)) {
+      throw new ConfigError([
+        {
+          variable: cfg.QSTASH_CURRENT_SIGNING_KEY ? "QSTASH_NEXT_SIGNING_KEY" : "QSTASH_CURRENT_SIGNING_KEY",
+          message: "QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY are set together",
+        },
+      ]);
+    }
+    if (cfg.QSTASH_TOKEN && !cfg.QSTASH_CONSUMER_URL) {
+      throw new ConfigError([
+        {
+          variable: "QSTASH_CONSUMER_URL",
+          message: "required with QSTASH_TOKEN: QStash needs a URL to call back",
         },
       ]);
     }
