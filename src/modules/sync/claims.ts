@@ -39,27 +39,54 @@ interface RunResults {
   h?: string[];
 }
 
-/** cyrb53: a fast 53-bit string hash (not cryptographic). */
-function hash53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+/**
+ * cyrb53 (a fast 53-bit string hash, not cryptographic), fed piece by piece: each piece goes in
+ * with its length first, so no two sequences of pieces hash alike by where they split.
+ */
+class Hash53 {
+  private h1 = 0xdeadbeef;
+  private h2 = 0x41c6ce57;
+
+  add(text: string): this {
+    let h1 = Math.imul(this.h1 ^ text.length, 2654435761);
+    let h2 = Math.imul(this.h2 ^ text.length, 1597334677);
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      h1 = Math.imul(h1 ^ ch, 2654435761);
+      h2 = Math.imul(h2 ^ ch, 1597334677);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+    return this;
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+
+  digest(): string {
+    let h1 = Math.imul(this.h1 ^ (this.h1 >>> 16), 2246822507);
+    h1 ^= Math.imul(this.h2 ^ (this.h2 >>> 13), 3266489909);
+    let h2 = Math.imul(this.h2 ^ (this.h2 >>> 16), 2246822507);
+    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+  }
+}
+
+/** A field value's text as hashed (after its type): itself for a string, else its JSON. */
+function valueText(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? "";
+  } catch {
+    // Nested too deep to serialize (no synced field takes such a value: the op is rejected).
+    return "";
+  }
 }
 
 /**
- * What an op says — kind, entity, row id, clock as sent, fields with their keys sorted — as a
- * short hash stored with its record: a replay (same id, same content) is answered its first
- * result, an op id used again for a different op is refused (OP_ID_REUSED). Not cryptographic:
- * both ops are the same user's own, so the hash only has to tell a replay from another op.
+ * What an op says — kind, entity, row id, clock as sent, fields by sorted key — as a short hash
+ * stored with its record: a replay (same id, same content) is answered its first result, an op id
+ * used again for a different op is refused (OP_ID_REUSED). Not cryptographic: both ops are the
+ * same user's own, so the hash only has to tell a replay from another op. Stored fingerprints
+ * must keep matching: change this function and every replay of an op recorded before would be
+ * refused as reused (a new scheme needs its own marker in the run, read beside the old).
  */
 export function opFingerprint(op: {
   type: string;
@@ -68,20 +95,22 @@ export function opFingerprint(op: {
   hlc: string;
   fields?: Record<string, unknown>;
 }): string {
-  let text = `${op.type}\n${op.entity}\n${op.id}\n${op.hlc}`;
+  const h = new Hash53().add(op.type).add(op.entity).add(op.id).add(op.hlc);
   const fields = op.fields ?? {};
-  for (const key of Object.keys(fields).sort()) {
-    const value = fields[key];
-    let json: string | undefined;
-    try {
-      json = typeof value === "string" ? value : JSON.stringify(value);
-    } catch {
-      // Nested too deep to serialize (no synced field takes such a value: the op is rejected).
-      json = "\u0000unserializable";
+  const keys = Object.keys(fields);
+  // Usually in the same order as sent the first time, often already sorted.
+  for (let i = 1; i < keys.length; i++)
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
     }
-    text += `\n${key}\u0000${typeof value}\u0000${json}`;
+  for (const key of keys) {
+    const value = fields[key];
+    h.add(key)
+      .add(typeof value)
+      .add(valueText(value));
   }
-  return hash53(text).toString(36);
+  return h.digest();
 }
 
 /** What is recorded of an op: its result (null: claimed before results were stored) and fingerprint. */

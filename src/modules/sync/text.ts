@@ -10,13 +10,40 @@
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export const storableText = (s: string): boolean => !UNSTORABLE.test(s);
+type WellFormed = string & { isWellFormed?: () => boolean };
+/** The runtime's own check where it has one (ES2024; every host we run on): several times the regex's speed. */
+const native = typeof (String.prototype as WellFormed).isWellFormed === "function";
+
+export const storableText = (s: string): boolean =>
+  native ? (s as WellFormed).isWellFormed!() && !s.includes("\u0000") : !UNSTORABLE.test(s);
+
+/** Does `value` (object keys included) hold a string that cannot be stored? Iterative: a pushed value may nest as deep as its body allows. */
+function holdsUnstorable(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (!storableText(v)) return true;
+    } else if (typeof v === "object" && v !== null) {
+      if (Array.isArray(v)) {
+        for (const x of v) stack.push(x);
+      } else {
+        for (const k in v) {
+          if (!storableText(k)) return true;
+          stack.push((v as Record<string, unknown>)[k]);
+        }
+      }
+    }
+  }
+  return false;
+}
 
 /**
  * The path of the first string in `value` (object keys included) that cannot be stored, or null.
- * Walks iteratively: a pushed value may nest as deep as its JSON body allows.
+ * The path is worked out only for a value that holds one (the rare case).
  */
 export function unstorableTextAt(value: unknown): string | null {
+  if (!holdsUnstorable(value)) return null;
   const stack: Array<{ v: unknown; path: string }> = [{ v: value, path: "" }];
   while (stack.length) {
     const { v, path } = stack.pop()!;
@@ -32,5 +59,5 @@ export function unstorableTextAt(value: unknown): string | null {
       }
     }
   }
-  return null;
+  return "value";
 }
