@@ -25,6 +25,7 @@ import { queryRows } from "../../src/platform/db";
 import type { QueueTransport, RetryPolicy } from "../../src/platform/queue";
 import type { Services } from "../../src/services";
 import type { VerbContext } from "../../src/verbs";
+import { startQStashHarness } from "../integration/queue-qstash/harness";
 import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, DB_KINDS, type DbKind } from "../support/db";
 import { pgUrlFor } from "../support/env";
@@ -75,6 +76,16 @@ const ADAPTERS: QueueAdapterCase[] = [
         },
         stdio: ["ignore", "pipe", "pipe"],
       }),
+  },
+  {
+    // Published through the real @upstash/qstash Client to the QStash stand-in, which calls the
+    // job service's consumer routes with signed callbacks (test/integration/queue-qstash). Its
+    // SIGKILL case is test/e2e/jobs.test.ts: the consumer there is a Bun process.
+    name: "qstash",
+    async start(services, options) {
+      const h = await startQStashHarness(services, options);
+      return { transport: h.transport, close: () => h.close() };
+    },
   },
 ];
 
