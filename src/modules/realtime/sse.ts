@@ -54,11 +54,24 @@ export async function* buildingEventStream(options: {
    * the route's membership check and the subscription would otherwise be missed.
    */
   stillAllowed?: () => Promise<boolean>;
+  /**
+   * Look at the queue every `pollMs` instead of being woken by the publisher. Workers: a publish
+   * runs in another request's context, and a promise of this stream's request resolved from there
+   * makes workerd warn ("A promise was resolved or rejected from a different request context")
+   * and can resume this stream's code in a context that is already gone.
+   */
+  pollMs?: number;
+  /**
+   * Keep-alive comment interval (default: the heartbeat interval). Workers only notice that a
+   * client went away when a write to it fails, so a Worker writes one every second or so.
+   */
+  keepAliveMs?: number;
 }): AsyncGenerator<SseItem | null> {
-  const { services, buildingId, member, signal } = options;
+  const { services, buildingId, member, signal, pollMs } = options;
   const bus = services.realtime;
   if (!bus.subscribe) throw new Error("SSE needs the in-process realtime bus");
   const { REALTIME_HEARTBEAT_INTERVAL_MS: interval } = services.config;
+  const keepAlive = Math.min(options.keepAliveMs ?? interval, interval);
 
   const queue: BusEnvelope[] = [];
   let wake: (() => void) | null = null;
@@ -70,7 +83,7 @@ export async function* buildingEventStream(options: {
         if (e.message.userId !== member.userId) return;
         revoked = true;
       } else queue.push(e);
-      wake?.();
+      if (pollMs === undefined) wake?.();
     },
     options.afterSeq !== undefined ? { afterSeq: options.afterSeq } : {},
   );
@@ -82,7 +95,7 @@ export async function* buildingEventStream(options: {
   const presence = { buildingId, connectionId, since, ...member };
   let online = false;
   try {
-    if (options.stillAllowed && !(await options.stillAllowed())) revoked = true;
+    if (options.stillAllowed && !(await options.stillAllowed().catch(() => true))) revoked = true;
     if (revoked) {
       yield item(REVOKED);
       return;
@@ -100,6 +113,7 @@ export async function* buildingEventStream(options: {
       await bus.publish({ type: "presence.join", buildingId, member: { ...member, since } });
     }
     let lastRefresh = Date.now();
+    let lastSent = Date.now();
     while (!signal.aborted) {
       // A revocation wins over anything still queued: nothing more reaches a revoked member.
       if (revoked) {
@@ -107,9 +121,10 @@ export async function* buildingEventStream(options: {
         break;
       }
       if (queue.length === 0) {
+        const quiet = Math.max(1, keepAlive - (Date.now() - lastSent));
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, interval);
+          setTimeout(resolve, pollMs === undefined ? quiet : Math.min(pollMs, quiet));
         });
         wake = null;
       }
@@ -120,13 +135,17 @@ export async function* buildingEventStream(options: {
         lastRefresh = Date.now();
       }
       if (queue.length === 0) {
-        yield null;
+        if (Date.now() - lastSent >= keepAlive) {
+          lastSent = Date.now();
+          yield null;
+        }
         continue;
       }
       for (const e of queue.splice(0)) {
         const frame = frameOf(e);
         if (frame) yield frame;
       }
+      lastSent = Date.now();
     }
   } finally {
     subscription.unsubscribe();

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { App } from "../../../http/env";
+import type { App, AppEnv } from "../../../http/env";
 import { ApiError } from "../../../http/errors";
 import { defineRoute } from "../../../http/openapi";
 import { registerRealtimeSchemas, ServerSentEventSchema } from "../openapi-schemas";
@@ -54,6 +55,23 @@ const route = defineRoute({
   errors: [503],
 });
 
+/**
+ * A stream on a Worker looks at its queue every 100 ms instead of being woken from the
+ * publisher's request, and writes a keep-alive every second: workerd only notices a client that
+ * went away when a write fails (see buildingEventStream's pollMs and keepAliveMs).
+ */
+const WORKER_STREAM = { pollMs: 100, keepAliveMs: 1000 };
+
+function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
+  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return; // Node and Bun: no ExecutionContext, and the process outlives the request anyway.
+  }
+  ctx.waitUntil(work.catch(() => {}));
+}
+
 export function registerStreamEvents(app: App) {
   registerRealtimeSchemas(app);
   app.openapi(route, (c) => {
@@ -74,6 +92,9 @@ export function registerStreamEvents(app: App) {
     return streamSSE(c, async (stream) => {
       const aborted = new AbortController();
       stream.onAbort(() => aborted.abort());
+      // Workers never cancel the response body when the client goes away; the request's signal
+      // aborts (compatibility flag enable_request_signal). Node and Bun abort it on close too.
+      c.req.raw.signal?.addEventListener("abort", () => aborted.abort(), { once: true });
       const events = buildingEventStream({
         services,
         buildingId,
@@ -85,20 +106,29 @@ export function registerStreamEvents(app: App) {
         ...(resume !== undefined ? { afterSeq: Number(resume) } : {}),
         signal: aborted.signal,
         // Also refuses a restricted account, which buildingAccess (membership only) lets through.
+        // A failed re-read (the Worker closes its Pool once the response has started) keeps the
+        // answer buildingAccess gave a moment ago.
         stillAllowed: async () =>
           (await currentStanding(services.database.db, buildingId, auth.userId)).role === membership.role,
+        ...(services.runtime === "workerd" ? WORKER_STREAM : {}),
       });
-      try {
-        await stream.writeSSE({ event: "open", data: "{}", retry: 2000 });
-        for await (const item of events) {
-          if (item === null) await stream.write(": keep-alive\n\n");
-          else await stream.writeSSE(item);
-          if (aborted.signal.aborted) break;
+      const done = (async () => {
+        try {
+          await stream.writeSSE({ event: "open", data: "{}", retry: 2000 });
+          for await (const item of events) {
+            if (item === null) await stream.write(": keep-alive\n\n");
+            else await stream.writeSSE(item);
+            if (aborted.signal.aborted) break;
+          }
+        } finally {
+          aborted.abort();
+          await events.return(undefined);
         }
-      } finally {
-        aborted.abort();
-        await events.return(undefined);
-      }
+      })();
+      // Workers: a client that disconnects cancels the response; the stream's cleanup (unsubscribe,
+      // presence offline and leave) must still run to the end, not die with the request.
+      waitUntil(c, done);
+      await done;
     }) as never;
   });
 }
