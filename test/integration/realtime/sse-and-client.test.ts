@@ -94,8 +94,8 @@ describe("SSE fallback and client SDK", () => {
 
   it("client SDK: a poke makes the sync client pull, and presence reaches other clients", async () => {
     const b = await createBuilding(s.t.services);
-    let pulls = 0;
-    const sync = { syncNow: async () => void pulls++ };
+    // Pulls per client, so "both pulled" cannot be one client pulling twice.
+    const pulls: Record<string, number> = { phone: 0, desk: 0 };
     const make = (token: string, deviceId: string) =>
       new RealtimeClient({
         apiBaseUrl: s.base,
@@ -103,19 +103,24 @@ describe("SSE fallback and client SDK", () => {
         deviceId,
         getAccessToken: () => token,
         WebSocket,
-        sync,
+        sync: { syncNow: async () => void pulls[deviceId]!++ },
       }).connect();
     const a = make(b.resident.token, "phone");
     const c = make(b.manager.token, "desk");
     try {
       await until(() => a.transport === "websocket" && c.transport === "websocket");
       await until(() => a.presence.some((m) => m.userId === b.manager.id));
-      await fetch(`${s.base}/api/v1/buildings/${b.id}/apartments`, {
+      expect(a.presence.map((m) => m.deviceId)).toContain("desk");
+      const before = { ...pulls };
+      const posted = await fetch(`${s.base}/api/v1/buildings/${b.id}/apartments`, {
         method: "POST",
         headers: { ...b.manager.auth, "content-type": "application/json" },
         body: JSON.stringify({ number: "9" }),
       });
-      await until(() => pulls >= 2); // both clients pulled
+      expect(posted.status).toBe(201);
+      await until(() => pulls.phone! > before.phone! && pulls.desk! > before.desk!).catch(() => {});
+      expect(pulls.phone).toBeGreaterThan(before.phone!);
+      expect(pulls.desk).toBeGreaterThan(before.desk!);
     } finally {
       a.close();
       c.close();
