@@ -11,6 +11,12 @@ import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import { ApiError, problemResponse } from "../src/http/errors";
+import {
+  correlationIdOf,
+  headersTooLarge,
+  MAX_REQUEST_HEAD_BYTES,
+  requestHeadBytes,
+} from "../src/http/host-errors";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
 import { createCache } from "../src/platform/cache";
@@ -133,6 +139,10 @@ function invocationServices(
 
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
+    // The same head limit as the standalone host, answered as a problem document (larger heads
+    // never reach a Worker: the runtime answers those itself).
+    if (requestHeadBytes(request) > MAX_REQUEST_HEAD_BYTES)
+      return headersTooLarge(correlationIdOf(request.headers));
     const state = setup(env);
     if (state instanceof ConfigError) {
       logBadEnvironment(state);

@@ -132,3 +132,23 @@ describe("building event streams on the edge Worker", () => {
     expect(edge.output()).not.toContain(CROSS_CONTEXT);
   });
 });
+
+describe("refusals before the router on the edge Worker", () => {
+  it("answers a room path and an oversized request head with problem+json and a correlation id", async () => {
+    // No rooms on the Worker (they live on PartyKit): the router's own 404 problem.
+    const room = await fetch(`${edge.url}/parties/building/${randomUUID()}`, {
+      headers: { "x-correlation-id": "edge-room" },
+    });
+    expect(room.status).toBe(404);
+    expect(room.headers.get("content-type")).toBe("application/problem+json");
+    expect(room.headers.get("x-correlation-id")).toBe("edge-room");
+    // Over the 16 KiB head limit but under the runtime's own: the Worker answers, as the hosts do.
+    const big = await fetch(`${edge.url}/api/v1/meta/versions?q=${"a".repeat(20_000)}`, {
+      headers: { "x-correlation-id": "edge-431" },
+    });
+    expect(big.status).toBe(431);
+    expect(big.headers.get("content-type")).toBe("application/problem+json");
+    expect(await big.json()).toMatchObject({ code: "HEADERS_TOO_LARGE", correlationId: "edge-431" });
+    expect(big.headers.get("x-correlation-id")).toBe("edge-431");
+  });
+});
