@@ -87,6 +87,7 @@ export const TAGS: Array<{ name: string; description: string }> = [
   { name: "Sync", description: "Offline sync: push queued edits, pull deltas, list conflicts" },
   { name: "Realtime", description: "Room tokens, presence and the Server-Sent Events stream" },
   { name: "Meta", description: "API versions and their deprecation state" },
+  { name: "Outbox", description: "Event delivery: dead events, replay and backlog figures (administrators)" },
 ];
 
 function addHeaders(response: Json, names: string[]) {

@@ -9,6 +9,7 @@ import { registerBuildings } from "./buildings";
 import { registerIdentity } from "./identity";
 import { registerMaintenance } from "./maintenance";
 import { registerMeta } from "./meta";
+import { registerOutbox } from "./outbox";
 import { registerPayments } from "./payments";
 import { registerRealtime } from "./realtime";
 import { registerSync } from "./sync";
@@ -26,4 +27,5 @@ export const apiModules: Array<{ name: string; register: Register; versions?: re
   { name: "sync", register: registerSync },
   { name: "realtime", register: registerRealtime },
   { name: "meta", register: registerMeta },
+  { name: "outbox", register: registerOutbox },
 ];

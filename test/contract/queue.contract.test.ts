@@ -339,6 +339,7 @@ describe.each(ADAPTERS.flatMap((a) => DB_KINDS.map((kind) => [a.name, kind, a] a
         const topic = topicName("contract.kill");
         // A database of its own: this file's dispatcher must not see the event, only the child's.
         const database = await createTestDatabase("pg");
+        const children: ChildProcess[] = [];
         try {
           const [current] = await queryRows<{ db: string }>(
             database.db,
@@ -355,6 +356,7 @@ describe.each(ADAPTERS.flatMap((a) => DB_KINDS.map((kind) => [a.name, kind, a] a
 
           const run = async (mode: "hang" | "ok") => {
             const child = adapter.spawnConsumer!({ databaseUrl, topic, mode, leaseMs: 800 });
+            children.push(child);
             let out = "";
             child.stdout!.on("data", (d) => {
               out += d;
@@ -388,6 +390,7 @@ describe.each(ADAPTERS.flatMap((a) => DB_KINDS.map((kind) => [a.name, kind, a] a
           expect(settled.claimedUntil).toBeNull();
           expect(settled.attempts).toBe(2);
         } finally {
+          for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
           await database.close();
         }
       },

@@ -1,9 +1,13 @@
 import type { ReadinessCheck, Services } from "../../services";
+import { type Backlog, outboxBacklog } from "../outbox/admin";
 
 export interface CheckResult {
-  status: "ok" | "fail";
+  status: "ok" | "fail" | "degraded";
   durationMs: number;
   error?: string;
+  /** outbox: pending events due now (bounded count) and the oldest one's wait. */
+  due?: number;
+  oldestDueAgeSeconds?: number;
 }
 
 const TIMEOUT_MS = 2000;
@@ -31,14 +35,32 @@ async function run(check: ReadinessCheck): Promise<CheckResult> {
   }
 }
 
-/** Runs every dependency check concurrently, each bounded by a timeout. */
+/**
+ * Runs every dependency check concurrently, each bounded by a timeout. The database check is the
+ * outbox backlog query (one round trip proves the database answers and measures the backlog);
+ * a backlog past its thresholds makes the answer degraded, not failed: the instance still serves.
+ */
 export async function checkReadiness(services: Services) {
+  let backlog: Backlog | undefined;
   const all: ReadinessCheck[] = [
-    { name: "database", check: () => services.database.ping() },
+    {
+      name: "database",
+      check: async () => {
+        backlog = await outboxBacklog(services);
+      },
+    },
     { name: "kv", check: () => services.kv.ping() },
     ...services.readiness,
   ];
   const results = await Promise.all(all.map(async (c) => [c.name, await run(c)] as const));
-  const checks = Object.fromEntries(results);
-  return { ok: results.every(([, r]) => r.status === "ok"), checks };
+  const checks: Record<string, CheckResult> = Object.fromEntries(results);
+  if (backlog) {
+    checks.outbox = {
+      status: backlog.degraded ? "degraded" : "ok",
+      durationMs: checks.database!.durationMs,
+      due: backlog.due,
+      oldestDueAgeSeconds: backlog.oldestDueAgeSeconds,
+    };
+  }
+  return { ok: results.every(([, r]) => r.status === "ok"), degraded: !!backlog?.degraded, checks };
 }

@@ -217,3 +217,32 @@ export async function pruneDelivered(
     .returning({ id: outbox.id });
   return deleted.length;
 }
+
+export interface Backlog {
+  /** Pending events due now, counted up to OUTBOX_BACKLOG_DEGRADED + 1 (a bounded scan). */
+  due: number;
+  oldestDueAgeSeconds: number;
+  degraded: boolean;
+}
+
+/**
+ * The backlog as /health/ready reports it: degraded past OUTBOX_BACKLOG_DEGRADED due events or
+ * when the oldest has waited over OUTBOX_BACKLOG_MAX_AGE_SECONDS. One bounded round trip, so a
+ * probe stays cheap however large the backlog grows.
+ */
+export async function outboxBacklog(services: Services): Promise<Backlog> {
+  const { OUTBOX_BACKLOG_DEGRADED: limit, OUTBOX_BACKLOG_MAX_AGE_SECONDS: maxAge } = services.config;
+  const now = services.clock.now();
+  const [row] = await queryRows<{ due: string | number; oldest: string | Date | null }>(
+    services.database.db,
+    sql`select
+      (select count(*) from (select 1 from outbox where dispatched_at is null and dead_at is null
+        and available_at <= ${now} limit ${limit + 1}) d) as due,
+      (select min(available_at) from outbox where dispatched_at is null and dead_at is null
+        and available_at <= ${now}) as oldest`,
+  );
+  const due = Number(row?.due ?? 0);
+  const oldest = row?.oldest ? new Date(row.oldest) : null;
+  const oldestDueAgeSeconds = oldest ? Math.max(0, Math.floor((now.getTime() - oldest.getTime()) / 1000)) : 0;
+  return { due, oldestDueAgeSeconds, degraded: due > limit || oldestDueAgeSeconds > maxAge };
+}

@@ -5,13 +5,28 @@ import { defineRoute, jsonContent } from "../../../http/openapi";
 import { checkReadiness } from "../verbs";
 
 const CheckSchema = z.object({
-  status: z.enum(["ok", "fail"]),
+  status: z.enum(["ok", "fail", "degraded"]),
   durationMs: z.number(),
   error: z.string().optional(),
+  due: z
+    .number()
+    .int()
+    .optional()
+    .openapi({ description: "outbox: pending events due now (counted up to the threshold + 1)" }),
+  oldestDueAgeSeconds: z
+    .number()
+    .int()
+    .optional()
+    .openapi({ description: "outbox: how long the oldest due event has waited" }),
 });
 
 export const ReadinessSchema = z
-  .object({ status: z.literal("ready"), checks: z.record(z.string(), CheckSchema) })
+  .object({
+    status: z.enum(["ready", "degraded"]).openapi({
+      description: "`degraded`: every dependency answers but the outbox backlog is past its threshold",
+    }),
+    checks: z.record(z.string(), CheckSchema),
+  })
   .openapi("Readiness");
 
 const route = defineRoute({
@@ -19,14 +34,14 @@ const route = defineRoute({
   operationId: "getReadiness",
   path: "/health/ready",
   tags: ["Health"],
-  summary: "Readiness: database, kv and configured storage answer",
+  summary: "Readiness: database, kv and configured storage answer; the outbox backlog is reported",
   responses: { 200: jsonContent(ReadinessSchema, "Every dependency answered") },
   errors: [503],
 });
 
 export function registerReadiness(app: App) {
   app.openapi(route, async (c) => {
-    const { ok, checks } = await checkReadiness(c.var.services);
+    const { ok, degraded, checks } = await checkReadiness(c.var.services);
     c.header("Cache-Control", "no-store");
     if (!ok) {
       const failing = Object.entries(checks)
@@ -37,6 +52,6 @@ export function registerReadiness(app: App) {
         headers: { "Cache-Control": "no-store", "Retry-After": "5" },
       });
     }
-    return c.json({ status: "ready" as const, checks }, 200);
+    return c.json({ status: degraded ? ("degraded" as const) : ("ready" as const), checks }, 200);
   });
 }
