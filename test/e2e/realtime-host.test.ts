@@ -8,8 +8,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { readSse, type SseMessage } from "../../src/client/realtime/sse";
+import { CloseCodes } from "../../src/modules/realtime/protocol";
 import { type BunHost, startBunHost } from "../integration/realtime/bun-host";
-import { type RealtimeServer, startRealtimeServer } from "../integration/realtime/harness";
+import {
+  closeCodeOf,
+  openRoom,
+  openStream,
+  type RealtimeServer,
+  roomToken,
+  startRealtimeServer,
+  waitUntil,
+} from "../integration/realtime/harness";
 import { createBuilding } from "../support/fixtures";
 
 /** Heartbeats far apart, so the streams below really are silent for the whole window. */
@@ -24,6 +33,8 @@ interface Host {
   buildingId: string;
   member: { authorization: string };
   manager: { authorization: string };
+  /** A member the revocation test removes (nobody else uses them). */
+  removable: { id: string; auth: { authorization: string } };
 }
 
 let bun: BunHost;
@@ -44,6 +55,7 @@ beforeAll(async () => {
       buildingId: bun.buildingId,
       member: (await bun.signIn("lea@demo.horizon.example")).auth,
       manager: (await bun.signIn("manager@demo.horizon.example")).auth,
+      removable: await bun.signIn("omer@demo.horizon.example"),
     },
     {
       name: "node",
@@ -52,6 +64,7 @@ beforeAll(async () => {
       buildingId: b.id,
       member: b.resident.auth,
       manager: b.manager.auth,
+      removable: b.neighbour,
     },
   );
 }, 120_000);
@@ -126,6 +139,32 @@ describe.each(["bun", "node"])("the standalone host on %s", (name) => {
     const missing = await refusedUpgrade(room);
     expect(missing.status).toBe(401);
     expect(missing.headers["x-correlation-id"]).toBe(JSON.parse(missing.body).correlationId);
+  });
+});
+
+describe("a member's removal on each transport", () => {
+  it.each(["bun", "node"])("closes the member's socket and stream within 1 s on %s", async (name) => {
+    const h = hosts.find((x) => x.name === name)!;
+    const u = h.removable;
+    const socket = await openRoom(
+      `${h.wsBase}/parties/building/${h.buildingId}?token=${await roomToken(h.base, { ...u, email: "", token: "" }, h.buildingId, "phone")}`,
+    );
+    await socket.next("welcome");
+    const stream = await openStream(h.base, h.buildingId, u.auth, "web");
+    await waitUntil(() => stream.messages.some((m) => m.event === "presence.list"), 5000, "stream open");
+    const list = await fetch(`${h.base}/api/v1/buildings/${h.buildingId}/members?limit=100`, {
+      headers: h.manager,
+    });
+    const { data } = (await list.json()) as { data: Array<{ id: string; userId: string }> };
+    const memberId = data.find((m) => m.userId === u.id)!.id;
+    const res = await fetch(`${h.base}/api/v1/buildings/${h.buildingId}/members/${memberId}`, {
+      method: "DELETE",
+      headers: h.manager,
+    });
+    expect(res.status).toBe(204);
+    await waitUntil(() => closeCodeOf(socket.ws) !== null && stream.ended, 1000, "socket and stream closed");
+    expect(closeCodeOf(socket.ws)).toBe(CloseCodes.REVOKED);
+    expect(stream.messages.at(-1)?.event).toBe("error");
   });
 });
 
