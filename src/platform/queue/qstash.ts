@@ -18,7 +18,7 @@
  */
 import { Client } from "@upstash/qstash";
 import type { Logger } from "../log";
-import type { CommittedEvent, QueueTransport, RetryPolicy } from "./index";
+import type { CommittedEvent, QueueConsumer, QueueTransport, RetryPolicy } from "./index";
 
 export interface QStashQueueOptions {
   token: string;
@@ -151,4 +151,23 @@ export function createQStashQueue(options: QStashQueueOptions): QueueTransport {
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/**
+ * The edge Cron Trigger's sweep: events committed but never accepted by QStash (the publish after
+ * commit failed, or the isolate ended before its waitUntil ran) are published again once they
+ * have waited `olderThanMs`. A row whose publish did reach QStash but was not marked yet is the
+ * same dedup id, so QStash keeps one message. Answers how many it handed over.
+ */
+export async function sweepUnpublished(
+  consumer: Pick<QueueConsumer, "stalePending">,
+  transport: QueueTransport,
+  options: { olderThanMs?: number; limit?: number } = {},
+): Promise<number> {
+  const events = await consumer.stalePending({
+    olderThanMs: options.olderThanMs ?? 30_000,
+    limit: options.limit ?? 500,
+  });
+  if (events.length) await transport.enqueue(events);
+  return events.length;
 }

@@ -10,11 +10,17 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outbox } from "../../../src/db/schema";
 import { replayEvent } from "../../../src/modules/outbox/admin";
+import { createOutboxConsumer } from "../../../src/modules/outbox/consumer";
 import { enqueueAfterCommit, type NewEvent, recordEvent } from "../../../src/modules/outbox/record";
 import { HandlerRegistry } from "../../../src/modules/outbox/registry";
 import { QSTASH_DELIVER_PATH } from "../../../src/modules/outbox/routes/qstash-consume";
 import { type RetryPolicy, retryDelayMs } from "../../../src/platform/queue";
-import { deduplicationId, retryDelayExpression } from "../../../src/platform/queue/qstash";
+import {
+  createQStashQueue,
+  deduplicationId,
+  retryDelayExpression,
+  sweepUnpublished,
+} from "../../../src/platform/queue/qstash";
 import type { VerbContext } from "../../../src/verbs";
 import { createTestApp, type TestApp } from "../../support/app";
 import { freePort } from "../../support/net";
@@ -208,6 +214,42 @@ describe("QStash queue transport through the stand-in, on PostgreSQL", () => {
     expect(calls).toHaveLength(0);
     const line = t.logs.find((l) => l.event === "qstash_failed" && l.outboxId === id);
     expect(line?.correlationId).toBe("corr-gave-up");
+  });
+
+  it("the cron sweep publishes what a failed publish left behind, once: a second sweep finds nothing", async () => {
+    const topic = topicName("qs");
+    const calls = recorder(topic);
+    const consumer = createOutboxConsumer(h.jobs, { registry, policies: POLICIES });
+    // QStash refuses the publish (a revoked token): the row commits, unpublished.
+    const refused = createQStashQueue({
+      token: "revoked-token",
+      baseUrl: h.standin.url,
+      deliverUrl: () => h.urls.deliver,
+      failureUrl: () => h.urls.failed,
+      markPublished: (ids) => consumer.markPublished(ids),
+      logger: t.services.logger,
+    });
+    const transport = t.services.queue;
+    t.services.queue = refused;
+    let id: string;
+    try {
+      [id] = (await commit({ topic, payload: {}, correlationId: "corr-swept" })) as [string];
+    } finally {
+      t.services.queue = transport;
+    }
+    expect((await row(id)).publishedAt).toBeNull();
+    expect(t.logs.some((l) => l.event === "qstash_publish_failed" && l.outboxId === id)).toBe(true);
+    expect(messagesOf(id)).toHaveLength(0);
+
+    // Not yet stale: left alone. Stale: published, delivered, and not swept again.
+    expect(await sweepUnpublished(consumer, h.transport, { olderThanMs: 60_000 })).toBe(0);
+    const swept = await sweepUnpublished(consumer, h.transport, { olderThanMs: 0 });
+    expect(swept).toBeGreaterThanOrEqual(1);
+    await waitFor("swept delivery", async () => (await row(id)).dispatchedAt);
+    expect((await row(id)).publishedAt).not.toBeNull();
+    expect(calls).toEqual([expect.objectContaining({ id, correlationId: "corr-swept" })]);
+    const again = await consumer.stalePending({ olderThanMs: 0 });
+    expect(again.map((e) => e.id)).not.toContain(id);
   });
 
   describe("refuses what QStash did not sign for this URL and body: 401 problem+json, nothing run", () => {
