@@ -23,8 +23,10 @@ import {
 } from "../../../src/platform/queue/qstash";
 import type { VerbContext } from "../../../src/verbs";
 import { createTestApp, type TestApp } from "../../support/app";
+import { createBuilding, json } from "../../support/fixtures";
 import { freePort } from "../../support/net";
 import { compileRetryDelay } from "../../support/qstash-standin";
+import { hlcAt, opId } from "../sync/helpers";
 import { type QStashHarness, startQStashHarness } from "./harness";
 
 const POLICIES = (topic: string): RetryPolicy =>
@@ -337,6 +339,54 @@ describe("QStash queue transport through the stand-in, on PostgreSQL", () => {
     // The consumer's request log, its delivery line, and the handler's own line.
     expect(events).toEqual(expect.arrayContaining(["qstash_delivery", "test_handler_ran"]));
     expect(lines.find((l) => l.event === "qstash_delivery")).toMatchObject({ outboxId: id, outcome: "ok" });
+  });
+
+  it("follows a REST write's correlation id to the handler's log line: sync push → sync.conflict → QStash → consumer", async () => {
+    const handled = recorder("sync.conflict");
+    const b = await createBuilding(t.services);
+    const correlationId = `corr-rest-${crypto.randomUUID()}`;
+    const id = crypto.randomUUID();
+    const now = Date.now();
+    const push = (user: typeof b.manager, ops: unknown[], headers: Record<string, string> = {}) =>
+      t.request("/api/v1/sync/push", json({ deviceId: "dev-q", ops }, { ...user.auth, ...headers }));
+    const fields = { buildingId: b.id, title: "Lift", body: "Off on Sunday." };
+    expect(
+      (
+        await push(b.manager, [
+          { opId: opId(), type: "create", entity: "announcements", id, fields, hlc: hlcAt(now) },
+        ])
+      ).status,
+    ).toBe(200);
+    await push(b.manager, [
+      { opId: opId(), type: "delete", entity: "announcements", id, hlc: hlcAt(now + 1) },
+    ]);
+    // An edit of the deleted row, from the REST client whose correlation id we follow: a conflict.
+    const late = await push(
+      b.manager,
+      [
+        {
+          opId: opId(),
+          type: "update",
+          entity: "announcements",
+          id,
+          fields: { title: "Lift!" },
+          hlc: hlcAt(now + 2),
+        },
+      ],
+      { "X-Correlation-Id": correlationId },
+    );
+    expect(late.status).toBe(200);
+    expect(late.headers.get("x-correlation-id")).toBe(correlationId);
+    // Events a writer recorded without the after-commit hand-over reach QStash through the sweep.
+    await sweepUnpublished(createOutboxConsumer(h.jobs, { registry, policies: POLICIES }), h.transport, {
+      olderThanMs: 0,
+    });
+    const call = await waitFor("the conflict's handler", async () =>
+      handled.find((c) => c.correlationId === correlationId),
+    );
+    expect(call.payload).toMatchObject({ rowId: id, entity: "announcements" });
+    const lines = t.logs.filter((l) => l.correlationId === correlationId).map((l) => l.event);
+    expect(lines).toEqual(expect.arrayContaining(["request", "qstash_delivery", "test_handler_ran"]));
   });
 
   it("Property: the Retry-Delay expression QStash evaluates gives the policy's delays", () => {
