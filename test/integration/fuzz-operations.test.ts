@@ -7,8 +7,8 @@
  *
  * Every answer must be below 500, and every 4xx must be problem+json with a `code` and a
  * `correlationId`. The run is bounded and reproducible: each operation gets a valid baseline
- * request and at most FUZZ_VARIANTS variants (default 40), picked round-robin across the classes
- * with a PRNG seeded by FUZZ_SEED and the operation, so a failure names a variant that replays.
+ * request and at most FUZZ_VARIANTS variants (default 80; `all` for every one), picked round-robin
+ * across the classes with a PRNG seeded by FUZZ_SEED and the operation, so a failure replays.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +24,9 @@ import { createBuilding, createUser, type TestBuilding, type TestUser, tokenFor 
 import { hlcAt } from "./sync/helpers";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 14);
-const PER_OP = Number(process.env.FUZZ_VARIANTS ?? 40);
+/** Variants per operation; `all` sends every variant (thousands per engine: for a manual deep run). */
+const PER_OP =
+  process.env.FUZZ_VARIANTS === "all" ? Number.POSITIVE_INFINITY : Number(process.env.FUZZ_VARIANTS ?? 80);
 const ENV = { RATE_LIMIT_ENABLED: "false", LOGIN_MAX_PER_ACCOUNT: "100000" };
 const PASSWORD = "Fuzz-Password-123!";
 
@@ -650,7 +652,12 @@ describe.each(ENGINES)("fuzz replay of every documented operation on $name", ({ 
   });
   afterAll(async () => {
     await w?.t.close();
-    await kv?.close();
+    if (kv) {
+      // The run's own prefix: other runs share this Redis.
+      const left = await kv.keys("*");
+      if (left.length) await kv.del(left);
+      await kv.close();
+    }
   });
 
   it("reads every operation from the document", () => {
