@@ -162,9 +162,21 @@ export function createOutboxConsumer(
 
   async function run(rows: Row[], job: JobActor): Promise<void> {
     const results: Array<{ row: Row; outcome: DeliveryOutcome }> = [];
+    const lapsed: string[] = [];
     // One at a time, in due order: a building's events reach their handlers in the order recorded.
-    for (const row of rows) results.push({ row, outcome: await attempt(row, job) });
+    for (const row of rows) {
+      // Slow handlers ahead of it outlasted this row's lease: another dispatcher may hold it now,
+      // so it is handed back (its unstarted attempt uncounted) rather than run a second time.
+      if (row.claimedUntil && now() >= row.claimedUntil) lapsed.push(row.id);
+      else results.push({ row, outcome: await attempt(row, job) });
+    }
     await settle(results);
+    if (lapsed.length) {
+      await db()
+        .update(outbox)
+        .set({ claimedUntil: null, attempts: sql`greatest(${outbox.attempts} - 1, 0)` })
+        .where(and(inArray(outbox.id, lapsed), open(), lt(outbox.claimedUntil, now())));
+    }
   }
 
   /** Claims due rows (one id, or the oldest `limit`), counting the attempt. */
