@@ -9,7 +9,15 @@
  * Runs on browsers, React Native, Bun and Node: no Node-only imports, the transport is `fetch`.
  */
 import { formatHlc, HlcClock, parseHlc } from "./hlc";
-import type { OpResult, PullResponse, PushResponse, SyncEntity, SyncRow } from "./protocol";
+import {
+  type OpResult,
+  type PullResponse,
+  type PushResponse,
+  SYNC_ENTITIES,
+  type SyncEntity,
+  type SyncRow,
+} from "./protocol";
+
 import {
   applyPullPage,
   applyQueueUpdate,
@@ -28,6 +36,8 @@ import {
   SyncHttpError,
 } from "./support";
 import { visibleRows } from "./view";
+
+const SYNCED: ReadonlySet<string> = new Set(SYNC_ENTITIES);
 
 /** 128 random bits: no two installs (or wiped and reinstalled stores) share a stream. */
 const newStreamId = () => `s${crypto.randomUUID().replaceAll("-", "")}`;
@@ -250,10 +260,15 @@ export class SyncClient extends SyncEmitter {
     return data;
   }
 
+  /**
+   * Queued ops per synced entity, for the pull's `pending` map. An op naming an entity the
+   * server does not sync is left out: the pull refuses invented keys (400), and the push will
+   * answer that op rejected, so counting it would fail every pull until then.
+   */
   private pendingByEntity(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const op of this.state.queue)
-      if (op.ackedVersion === undefined) out[op.entity] = (out[op.entity] ?? 0) + 1;
+      if (op.ackedVersion === undefined && SYNCED.has(op.entity)) out[op.entity] = (out[op.entity] ?? 0) + 1;
     return out;
   }
 

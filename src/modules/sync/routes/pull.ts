@@ -14,7 +14,10 @@ export const DeviceId = z
 export const PendingCounts = z
   .record(z.string().max(64), z.number().int().min(0).max(1_000_000))
   .optional()
-  .openapi({ description: "Ops still queued on the device, per entity (recorded in sync state)" });
+  .openapi({
+    description:
+      "Ops still queued on the device, per synced entity (recorded in sync state). Keys must be synced entity names (see SyncEntity) and values whole numbers up to 1,000,000; anything else is 400.",
+  });
 
 const Cursor = z
   .number()
