@@ -2,7 +2,10 @@
  * The realtime client SDK: joins a building's room over WebSocket (partysocket) and falls back to
  * Server-Sent Events when WebSockets keep failing. Reconnects with capped exponential backoff and
  * full jitter, asking for a fresh room token each time; after a reconnect it resubscribes and
- * re-announces presence. A poke makes the sync client pull (`syncNow`), coalesced.
+ * re-announces presence. A poke makes the sync client pull (`syncNow`), coalesced. When the
+ * server revokes access (the member was removed, their role changed or their account restricted:
+ * an ACCESS_REVOKED frame, close code 4403, or a token/stream refused with 403/404) the client
+ * stops for good and calls `onRevoked`: reconnecting would only be refused again.
  */
 import PartySocket from "partysocket";
 import type { EventKind, PresenceMember, ServerFrame } from "../../modules/realtime/protocol";
@@ -11,6 +14,12 @@ import { readSse } from "./sse";
 
 export { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 export type { EventKind, PresenceMember, ServerFrame };
+
+/**
+ * `CloseCodes.REVOKED` of the room protocol, repeated here so the SDK imports only types from the
+ * server's protocol module (a value import would pull zod into every app bundle).
+ */
+const CLOSE_REVOKED = 4403;
 
 export type Transport = "connecting" | "websocket" | "sse" | "closed";
 
@@ -28,6 +37,11 @@ export interface RealtimeClientOptions {
   onPoke?: (frame: Extract<ServerFrame, { type: "poke" }>) => void;
   onPresence?: (members: PresenceMember[]) => void;
   onTransport?: (transport: Transport) => void;
+  /**
+   * Access to the building was revoked; the client has closed itself. A role change also
+   * revokes: connect a new client to join with the new role.
+   */
+  onRevoked?: (reason: string) => void;
   transport?: "auto" | "websocket" | "sse";
   /** WebSocket attempts in a row without an open before "auto" switches to SSE. */
   fallbackAfterFailures?: number;
@@ -78,6 +92,13 @@ export class RealtimeClient {
     this.setTransport("closed");
   }
 
+  /** Stops reconnecting: the server will refuse this user in this building from now on. */
+  private revoked(reason: string) {
+    if (this.closed) return;
+    this.close();
+    this.options.onRevoked?.(reason);
+  }
+
   private setTransport(t: Transport) {
     if (this.transport === t) return;
     this.transport = t;
@@ -93,6 +114,7 @@ export class RealtimeClient {
       },
       body: JSON.stringify({ buildingId: this.options.buildingId, deviceId: this.options.deviceId }),
     });
+    if (res.status === 403 || res.status === 404) this.revoked(`room token refused: HTTP ${res.status}`);
     if (!res.ok) throw new Error(`room token: HTTP ${res.status}`);
     const body = (await res.json()) as { token: string; room: { host: string | null } };
     return { token: body.token, host: body.room.host };
@@ -138,8 +160,9 @@ export class RealtimeClient {
       this.lastFrameAt = Date.now();
       this.handle(String(e.data));
     });
-    this.socket.addEventListener("close", () => {
+    this.socket.addEventListener("close", (e: CloseEvent) => {
       this.stopHeartbeat();
+      if (e.code === CLOSE_REVOKED) return this.revoked("room closed the connection (4403)");
       if (!this.closed && this.transport === "websocket") this.setTransport("connecting");
     });
   }
@@ -190,6 +213,8 @@ export class RealtimeClient {
           },
           signal,
         });
+        if (res.status === 403 || res.status === 404)
+          return this.revoked(`event stream refused: HTTP ${res.status}`);
         if (!res.ok || !res.body) throw new Error(`events: HTTP ${res.status}`);
         this.attempt = 0;
         this.setTransport("sse");
@@ -239,6 +264,8 @@ export class RealtimeClient {
         break;
     }
     this.options.onFrame?.(frame);
+    if (frame.type === "error" && frame.code === "ACCESS_REVOKED")
+      this.revoked(frame.message ?? "ACCESS_REVOKED");
   }
 
   /** Runs syncNow, never two at once; pokes arriving meanwhile cause exactly one more pull. */

@@ -6,6 +6,8 @@
  */
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { RealtimeClient } from "../../../src/client/realtime";
 import { memberships } from "../../../src/db/schema";
 import { systemContext } from "../../../src/modules/identity/accounts";
 import { restrictAccount } from "../../../src/modules/identity/restrict";
@@ -184,4 +186,44 @@ describe.each(["pglite", "pg"] as const)("revoking live access on the standalone
     );
     watcher.close();
   });
+
+  it.each(["websocket", "sse"] as const)(
+    "the client SDK (%s) stops for good on removal: onRevoked, transport closed, no reconnect attempts",
+    async (transport) => {
+      const b = await createBuilding(s.t.services);
+      let connects = 0;
+      const revoked: string[] = [];
+      const client = new RealtimeClient({
+        apiBaseUrl: s.base,
+        buildingId: b.id,
+        deviceId: "phone",
+        getAccessToken: () => b.resident.token,
+        WebSocket,
+        transport,
+        // Immediate reconnects: a client that kept trying would pile up attempts within the wait below.
+        backoff: { baseMs: 1, maxMs: 1 },
+        fetch: (input, init) => {
+          connects++;
+          return fetch(input, init);
+        },
+        onRevoked: (reason) => revoked.push(reason),
+      }).connect();
+      try {
+        await waitUntil(() => client.transport === transport, 5000, "connected");
+        const res = await fetch(
+          `${s.base}/api/v1/buildings/${b.id}/members/${await memberId(b, b.resident.id)}`,
+          { method: "DELETE", headers: b.manager.auth },
+        );
+        expect(res.status).toBe(204);
+        await waitUntil(() => revoked.length > 0, CUT_WITHIN_MS, "onRevoked called");
+        expect(client.transport).toBe("closed");
+        const after = connects;
+        await new Promise((r) => setTimeout(r, 300));
+        expect(connects).toBe(after);
+        expect(revoked).toHaveLength(1);
+      } finally {
+        client.close();
+      }
+    },
+  );
 });
