@@ -7,7 +7,6 @@ import type { Context } from "hono";
 import type { AuthInfo, MembershipInfo } from "./http/auth";
 import { clientIp } from "./http/client-ip";
 import type { AppEnv } from "./http/env";
-import { enqueueAfterCommit } from "./modules/outbox/record";
 import { publishAfterCommit } from "./modules/realtime/publish";
 import type { DbOrTx } from "./platform/db";
 import type { Services } from "./services";
@@ -40,12 +39,11 @@ export function verbContext(c: Context<AppEnv>): VerbContext {
 /**
  * Runs `fn` in one transaction with a context whose `db` is the transaction. Room messages the
  * transaction recorded (pokes from bumpBuildingVersion, domain events) are published after commit,
- * and the outbox events it recorded (recordEvent) are handed to the queue transport.
+ * and the outbox events it recorded (recordEvent) are handed to the queue transport
+ * (publishAfterCommit opens both scopes).
  */
 export function inTransaction<T>(ctx: VerbContext, fn: (tx: VerbContext) => Promise<T>): Promise<T> {
-  return enqueueAfterCommit(ctx.services, () =>
-    publishAfterCommit(ctx.services, () =>
-      ctx.services.database.db.transaction((tx) => fn({ ...ctx, db: tx })),
-    ),
+  return publishAfterCommit(ctx.services, () =>
+    ctx.services.database.db.transaction((tx) => fn({ ...ctx, db: tx })),
   );
 }

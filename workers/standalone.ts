@@ -20,7 +20,7 @@ import {
 import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { RoomHub } from "../src/modules/realtime/hub";
-import { pruneDispatchedRealtime, retryPendingRealtime } from "../src/modules/realtime/publish";
+import { startInProcessQueue } from "../src/modules/outbox/queue";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
 import { createPinoLogger } from "../src/platform/log/pino";
@@ -133,24 +133,17 @@ type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<
 /**
  * Serves the app and, unless rooms live on PartyKit, the in-process building rooms over
  * WebSocket on the same port (`/parties/building/{id}`, PartyKit's URL shape, so clients use one
- * scheme). Also retries realtime outbox rows whose publish did not happen after commit, and prunes
- * dispatched ones; purges expired sync tombstones at start and every hour after; and gives
+ * scheme). Also runs the outbox's in-process queue (every committed event's handler, retries,
+ * pruning); purges expired sync tombstones at start and every hour after; and gives
  * scheduled announcements that became due their version (sync/scheduled.ts) at start and every 30 s.
  */
 export async function serveStandalone(services: Services, port: number) {
   const app = createApp(services);
   const hub = services.realtime.subscribe ? new RoomHub(services) : undefined;
-  const retry = setInterval(() => {
-    retryPendingRealtime(services)
-      .then(() => pruneDispatchedRealtime(services))
-      .catch((err) =>
-        services.logger.warn(
-          { event: "realtime_retry_failed", err: String(err) },
-          "realtime outbox retry failed",
-        ),
-      );
-  }, 10_000);
-  retry.unref();
+  // The outbox's in-process queue: committed events reach their handlers in this process (woken
+  // after each commit; a timer catches delays, retries and rows a previous run left behind), and
+  // delivered rows are pruned after OUTBOX_RETENTION_HOURS.
+  const queue = startInProcessQueue(services);
   // One purge at a time; close() waits for a running one so the database is not closed under it.
   let purging: Promise<void> | undefined;
   const purge = () => {
@@ -183,11 +176,11 @@ export async function serveStandalone(services: Services, port: number) {
     port: server.port,
     hub,
     close: async () => {
-      clearInterval(retry);
       clearInterval(purgeTimer);
       clearInterval(publishTimer);
       hub?.stop();
       await server.close();
+      await queue.close();
       await purging;
       await publishing;
     },

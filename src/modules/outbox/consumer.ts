@@ -96,7 +96,7 @@ export function createOutboxConsumer(
         const payload = handler.payload ? handler.payload.parse(row.payload) : row.payload;
         await handler.handle(payload, ctx);
       });
-      services.logger.debug(
+      services.logger.info(
         {
           event: "outbox_delivered",
           outboxId: row.id,

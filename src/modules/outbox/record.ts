@@ -118,6 +118,18 @@ export async function recordEvents(tx: DbOrTx, events: readonly NewEvent[]): Pro
 }
 
 /**
+ * Takes events out of the running transaction's after-commit list: a writer that already
+ * delivered them right after commit (realtime's fast path) spares the transport a hand-over.
+ * Rows it did not deliver stay listed and go through the queue.
+ */
+export function dropPending(eventIds: readonly string[]): void {
+  const pending = pendingStore.get();
+  if (!pending || !eventIds.length) return;
+  const done = new Set(eventIds);
+  pending.events = pending.events.filter((e) => !done.has(e.id));
+}
+
+/**
  * Runs `fn` (which opens and commits a transaction) and then hands what it recorded to the
  * queue transport. Nested calls join the outer one, so nothing is enqueued before the outermost
  * commit; when `fn` throws (rolled back) nothing is enqueued.

@@ -30,15 +30,9 @@ export const outbox = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index("outbox_due_idx")
-      .on(t.availableAt)
-      .where(sql`${t.dispatchedAt} is null and ${t.deadAt} is null`),
-    index("outbox_dead_idx")
-      .on(t.deadAt)
-      .where(sql`${t.deadAt} is not null`),
-    index("outbox_dispatched_idx")
-      .on(t.dispatchedAt)
-      .where(sql`${t.dispatchedAt} is not null`),
+    index("outbox_due_idx").on(t.availableAt).where(sql`${t.dispatchedAt} is null and ${t.deadAt} is null`),
+    index("outbox_dead_idx").on(t.deadAt).where(sql`${t.deadAt} is not null`),
+    index("outbox_dispatched_idx").on(t.dispatchedAt).where(sql`${t.dispatchedAt} is not null`),
     uniqueIndex("outbox_idempotency_key_idx")
       .on(t.topic, t.idempotencyKey)
       .where(sql`${t.idempotencyKey} is not null`),

@@ -4,11 +4,15 @@
  * Producers call `recordBuildingEvent(tx, buildingId, event)` inside their transaction.
  */
 import type { App } from "../../http/env";
+import { registerRealtimeHandlers } from "./outbox-handlers";
 import { registerCreateRoomToken } from "./routes/create-token";
 import { registerGetPresence } from "./routes/get-presence";
 import { registerStreamEvents } from "./routes/stream-events";
 
-export { publishBuildingEvent, recordBuildingEvent, retryPendingRealtime } from "./publish";
+export { publishBuildingEvent, recordBuildingEvent } from "./publish";
+
+// Pokes, events and revocations the fast path after commit missed go through the outbox queue.
+registerRealtimeHandlers();
 
 export function registerRealtime(app: App): void {
   registerCreateRoomToken(app);

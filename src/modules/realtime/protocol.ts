@@ -44,9 +44,24 @@ export const DomainEventSchema = z.discriminatedUnion("kind", [
     amountMinor: z.number().int(),
     currency: z.string().length(3),
   }),
+  /**
+   * A sync push of `userId` lost a field to a newer write: that user's clients fetch
+   * GET /sync/conflicts. Only ids and the entity travel: the values stay behind the API.
+   */
+  z.strictObject({
+    kind: z.literal("sync.conflict"),
+    conflictId: uuid,
+    userId: uuid,
+    entity: z.string().min(1).max(64),
+  }),
 ]);
 export type DomainEvent = z.infer<typeof DomainEventSchema>;
-export const EVENT_KINDS = ["announcement.posted", "request.status_changed", "payment.recorded"] as const;
+export const EVENT_KINDS = [
+  "announcement.posted",
+  "request.status_changed",
+  "payment.recorded",
+  "sync.conflict",
+] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 export const REVOKE_REASONS = ["removed", "role_changed", "restricted"] as const;

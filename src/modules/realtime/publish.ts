@@ -1,18 +1,26 @@
 /**
- * Publishing into building rooms after commit. A writer records messages inside its transaction
- * (an outbox row each, same transaction); `inTransaction` publishes them once the transaction has
- * committed and marks the rows dispatched. A crash or failed publish between commit and publish
- * leaves the rows pending, and `retryPendingRealtime` (the outbox dispatcher for realtime topics)
- * sends them later: at least once, which is safe as pokes and events are idempotent for clients.
+ * Publishing into building rooms after commit, through the outbox. A writer records messages
+ * inside its transaction (an outbox event each, via recordEvent); `inTransaction` publishes them
+ * right after the commit (the fast path: a poke reaches the room before the response) and marks
+ * them dispatched. Whatever that path could not publish stays pending and goes through the queue
+ * transport like every other event: the realtime handlers registered below (./outbox-handlers.ts)
+ * publish it with the realtime retry policy, on the standalone host and on the edge alike.
  */
-import { and, asc, inArray, isNull, like, lt, sql } from "drizzle-orm";
-import { currentContext, scopedValue } from "../../context";
+import { inArray, sql } from "drizzle-orm";
+import { scopedValue } from "../../context";
 import type { DbOrTx } from "../../platform/db";
 import type { BusMessage } from "../../platform/realtime";
 import type { Services } from "../../services";
 import { invalidateBuildingCaches } from "../buildings/cache-tags";
+import {
+  currentCorrelationId,
+  dropPending,
+  enqueueAfterCommit,
+  noteRecorded,
+  recordEvent,
+} from "../outbox/record";
 import { outbox } from "../outbox/schema";
-import { type DomainEvent, DomainEventSchema, type RevokeMessage, RoomMessageSchema } from "./protocol";
+import { type DomainEvent, DomainEventSchema, type RevokeMessage } from "./protocol";
 
 export const REALTIME_TOPICS = {
   poke: "realtime.poke",
@@ -28,28 +36,24 @@ interface Pending {
 const pendingStore = scopedValue<Pending>("horizon.realtime.pending");
 
 async function record(tx: DbOrTx, topic: string, message: BusMessage): Promise<void> {
-  const [row] = await tx
-    .insert(outbox)
-    .values({
-      buildingId: message.buildingId,
-      topic,
-      payload: message,
-      correlationId: currentContext()?.correlationId ?? "",
-    })
-    .returning({ id: outbox.id });
-  pendingStore.get()?.messages.push({ outboxId: row!.id, message });
+  const { id } = await recordEvent(tx, { topic, buildingId: message.buildingId, payload: message });
+  pendingStore.get()?.messages.push({ outboxId: id, message });
 }
 
 /**
  * Queues an outbox row the caller inserted itself (bumpBuildingVersion writes the poke row in the
- * statement that bumps the version) for publishing after commit, like `record` does.
+ * statement that bumps the version) for publishing after commit, like `record` does, and for the
+ * queue transport should that publish fail.
  */
-export function notePending(outboxId: string, message: BusMessage): void {
+export function notePending(outboxId: string, topic: string, message: BusMessage): void {
+  noteRecorded({
+    id: outboxId,
+    topic,
+    buildingId: message.buildingId,
+    correlationId: currentCorrelationId(),
+  });
   pendingStore.get()?.messages.push({ outboxId, message });
 }
-
-/** The correlation id recorded with outbox rows written now. */
-export const outboxCorrelationId = (): string => currentContext()?.correlationId ?? "";
 
 /**
  * Records a domain event in the writing transaction; it reaches the room (and SSE) after
@@ -96,10 +100,16 @@ export async function publishBuildingEvent(
 }
 
 /**
- * Runs `fn` (which opens and commits a transaction) and then publishes what it recorded. Nested
- * calls join the outer one, so nothing is published before the outermost commit.
+ * Runs `fn` (which opens and commits a transaction) and then publishes what it recorded; what
+ * could not be published is handed to the queue transport (enqueueAfterCommit, joined when a
+ * caller such as inTransaction opened it already). Nested calls join the outer one, so nothing
+ * is published before the outermost commit.
  */
-export async function publishAfterCommit<T>(services: Services, fn: () => Promise<T>): Promise<T> {
+export function publishAfterCommit<T>(services: Services, fn: () => Promise<T>): Promise<T> {
+  return enqueueAfterCommit(services, () => publishOwn(services, fn));
+}
+
+async function publishOwn<T>(services: Services, fn: () => Promise<T>): Promise<T> {
   if (pendingStore.get()) return fn();
   const pending: Pending = { messages: [] };
   const result = await pendingStore.run(pending, fn);
@@ -129,84 +139,24 @@ async function flush(services: Services, messages: Pending["messages"]): Promise
     } catch (err) {
       services.logger.warn(
         { event: "realtime_publish_failed", outboxId, buildingId: message.buildingId, err: String(err) },
-        "realtime publish failed; the outbox dispatcher will retry",
+        "realtime publish failed; the outbox queue will retry",
       );
     }
   }
   if (!sent.length) return;
   try {
+    // Only rows no consumer holds: one that claimed a row meanwhile settles it itself.
     await services.database.db
       .update(outbox)
       .set({ dispatchedAt: sql`now()` })
-      .where(inArray(outbox.id, sent));
+      .where(sql`${inArray(outbox.id, sent)} and ${outbox.claimedUntil} is null`);
+    // Delivered: the queue transport need not carry them (on QStash, a message per poke saved).
+    dropPending(sent);
   } catch (err) {
-    // Unmarked rows are published again by the dispatcher: a duplicate poke, never a lost one.
+    // Unmarked rows go through the queue: a duplicate poke, never a lost one.
     services.logger.warn(
       { event: "outbox_mark_failed", err: String(err) },
       "could not mark realtime rows dispatched",
     );
   }
-}
-
-/** The outbox handler for realtime topics: validates the stored message and publishes it. */
-export async function dispatchRealtimeOutboxRow(
-  services: Services,
-  row: { topic: string; payload: unknown },
-) {
-  const message = RoomMessageSchema.parse(row.payload);
-  await services.realtime.publish(message as BusMessage);
-}
-
-/**
- * Publishes realtime outbox rows still pending after `olderThanMs` (commit happened, publish did
- * not). Rows are claimed with SKIP LOCKED so concurrent dispatchers never send one row twice at
- * the same time. Answers how many rows were sent.
- */
-export async function retryPendingRealtime(
-  services: Services,
-  options: { olderThanMs?: number; limit?: number } = {},
-): Promise<number> {
-  const cutoff = new Date(services.clock.now().getTime() - (options.olderThanMs ?? 5000));
-  return services.database.db.transaction(async (tx) => {
-    const rows = await tx
-      .select({ id: outbox.id, topic: outbox.topic, payload: outbox.payload, attempts: outbox.attempts })
-      .from(outbox)
-      .where(and(isNull(outbox.dispatchedAt), like(outbox.topic, "realtime.%"), lt(outbox.createdAt, cutoff)))
-      .orderBy(asc(outbox.createdAt))
-      .limit(options.limit ?? 100)
-      .for("update", { skipLocked: true });
-    let sent = 0;
-    for (const row of rows) {
-      try {
-        await dispatchRealtimeOutboxRow(services, row);
-        await tx
-          .update(outbox)
-          .set({ dispatchedAt: sql`now()` })
-          .where(inArray(outbox.id, [row.id]));
-        sent++;
-      } catch (err) {
-        await tx
-          .update(outbox)
-          .set({ attempts: row.attempts + 1, lastError: String(err).slice(0, 500) })
-          .where(inArray(outbox.id, [row.id]));
-      }
-    }
-    return sent;
-  });
-}
-
-/**
- * Deletes realtime outbox rows dispatched more than `olderThanMs` ago: every building write adds
- * one, so without pruning the table grows with traffic. Pending rows and other topics are kept.
- */
-export async function pruneDispatchedRealtime(
-  services: Services,
-  options: { olderThanMs?: number } = {},
-): Promise<number> {
-  const cutoff = new Date(services.clock.now().getTime() - (options.olderThanMs ?? 60 * 60 * 1000));
-  const deleted = await services.database.db
-    .delete(outbox)
-    .where(and(like(outbox.topic, "realtime.%"), lt(outbox.dispatchedAt, cutoff)))
-    .returning({ id: outbox.id });
-  return deleted.length;
 }

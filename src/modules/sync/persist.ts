@@ -8,11 +8,13 @@ import { getTableColumns, getTableName, is, SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { compareHlc, formatHlc, parseHlc } from "../../client/sync/hlc";
 import type { OpResult, SyncEntity } from "../../client/sync/protocol";
-import { outbox, syncConflicts } from "../../db/schema";
+import { syncConflicts } from "../../db/schema";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
+import { recordEvents } from "../outbox/record";
 import type { BatchState } from "./apply";
 import { type Alongside, claimOps, Rerun } from "./claims";
 import { packClocks } from "./clocks";
+import { SYNC_CONFLICT_TOPIC } from "./conflict-events";
 import { ENTITIES } from "./entities";
 import { cascadeDeletes, type Work } from "./working-set";
 
@@ -233,10 +235,11 @@ export async function persistBatch(
         })),
       )
       .returning({ id: syncConflicts.id });
-    await db.insert(outbox).values(
+    await recordEvents(
+      db,
       state.conflicts.map((c, i) => ({
         buildingId: c.buildingId,
-        topic: "sync.conflict",
+        topic: SYNC_CONFLICT_TOPIC,
         correlationId: ctx.correlationId,
         payload: {
           conflictId: inserted[i]!.id,

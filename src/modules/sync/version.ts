@@ -7,7 +7,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import { ApiError } from "../../http/errors";
 import { type DbOrTx, queryRows } from "../../platform/db";
-import { notePending, outboxCorrelationId, REALTIME_TOPICS } from "../realtime/publish";
+import { currentCorrelationId } from "../outbox/record";
+import { notePending, REALTIME_TOPICS } from "../realtime/publish";
 import { actorOf } from "./access";
 import type { SyncActor } from "./entities";
 
@@ -39,13 +40,17 @@ async function bump(
       insert into outbox (building_id, topic, payload, correlation_id)
       select v.id, ${REALTIME_TOPICS.poke},
         jsonb_build_object('type', 'poke', 'buildingId', v.id, 'version', v.sync_version),
-        ${outboxCorrelationId()}
+        ${currentCorrelationId()}
       from v returning id)
     select v.sync_version, o.id as outbox_id ${member ? sql`, m.role, m.apartment_id` : sql``}
     from v join o on true ${member ? sql`left join m on true` : sql``}`,
   );
   if (!row) return null;
-  notePending(row.outbox_id, { type: "poke", buildingId, version: Number(row.sync_version) });
+  notePending(row.outbox_id, REALTIME_TOPICS.poke, {
+    type: "poke",
+    buildingId,
+    version: Number(row.sync_version),
+  });
   return row;
 }
 

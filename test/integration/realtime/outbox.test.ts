@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outbox } from "../../../src/db/schema";
-import { pruneDispatchedRealtime, retryPendingRealtime } from "../../../src/modules/realtime/publish";
+import { pruneDelivered } from "../../../src/modules/outbox/admin";
+import { createOutboxConsumer } from "../../../src/modules/outbox/consumer";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json } from "../../support/fixtures";
@@ -35,14 +36,15 @@ describe.each(DB_KINDS)("realtime outbox on %s", (kind) => {
       })
       .returning();
 
-    expect(await pruneDispatchedRealtime(t.services)).toBe(0);
-    now = new Date(Date.now() + 2 * 60 * 60 * 1000);
+    expect(await pruneDelivered(t.services)).toBe(0);
+    now = new Date(Date.now() + 25 * 60 * 60 * 1000);
     try {
-      expect(await pruneDispatchedRealtime(t.services)).toBeGreaterThanOrEqual(rows.length);
+      expect(await pruneDelivered(t.services)).toBeGreaterThanOrEqual(rows.length);
       const left = await t.services.database.db.select().from(outbox).where(eq(outbox.buildingId, b.id));
       expect(left.map((r) => r.id)).toEqual([pending!.id]);
-      // The dispatcher then sends the pending one and marks it.
-      expect(await retryPendingRealtime(t.services)).toBe(1);
+      // The outbox consumer (the realtime handler registered by the module) sends the pending
+      // one and marks it.
+      expect(await createOutboxConsumer(t.services).drainDue()).toBe(1);
       const [sent] = await t.services.database.db.select().from(outbox).where(eq(outbox.id, pending!.id));
       expect(sent!.dispatchedAt).not.toBeNull();
     } finally {
