@@ -27,11 +27,15 @@ export interface OutboxConsumerOptions {
   policies?: (topic: string) => RetryPolicy;
   /** Claim lease (default: OUTBOX_CLAIM_LEASE_MS). */
   leaseMs?: number;
+  /** Told when a row becomes due again later (a retry, a handed-back row): the in-process timer. */
+  onReschedule?: (at: Date) => void;
 }
 
 type Row = typeof outbox.$inferSelect;
 
 const MAX_ERROR = 2000;
+/** How early a delivery by id (a transport's callback) may come before the row's available_at. */
+const DELIVER_EARLY_MS = 2000;
 
 function describe(err: unknown): string {
   if (err instanceof ZodError)
@@ -156,6 +160,7 @@ export function createOutboxConsumer(
           .update(outbox)
           .set({ availableAt: outcome.retryAt, lastError: outcome.error ?? null, claimedUntil: null })
           .where(and(eq(outbox.id, row.id), open()));
+        options.onReschedule?.(outcome.retryAt);
       }
     }
   }
@@ -176,12 +181,14 @@ export function createOutboxConsumer(
         .update(outbox)
         .set({ claimedUntil: null, attempts: sql`greatest(${outbox.attempts} - 1, 0)` })
         .where(and(inArray(outbox.id, lapsed), open(), lt(outbox.claimedUntil, now())));
+      options.onReschedule?.(now());
     }
   }
 
   /** Claims due rows (one id, or the oldest `limit`), counting the attempt. */
-  async function claim(filter: { id?: string; limit: number }): Promise<Row[]> {
+  async function claim(filter: { id?: string; limit: number; earlyMs?: number }): Promise<Row[]> {
     const at = now();
+    const dueBy = new Date(at.getTime() + (filter.earlyMs ?? 0));
     const due = db()
       .select({ id: outbox.id })
       .from(outbox)
@@ -189,7 +196,7 @@ export function createOutboxConsumer(
         and(
           filter.id ? eq(outbox.id, filter.id) : undefined,
           open(),
-          lte(outbox.availableAt, at),
+          lte(outbox.availableAt, dueBy),
           unclaimed(at),
         ),
       )
@@ -209,7 +216,10 @@ export function createOutboxConsumer(
 
     async deliver(eventId, options = {}) {
       if (!/^[0-9a-f-]{36}$/i.test(eventId)) return { status: "missing" };
-      const [row] = await claim({ id: eventId, limit: 1 });
+      // A remote transport's timer (QStash retry delay, Upstash-Delay) runs on another clock and
+      // from another instant than the row's available_at: a callback a little early is on time,
+      // rather than a refusal that burns one of the transport's retries.
+      const [row] = await claim({ id: eventId, limit: 1, earlyMs: DELIVER_EARLY_MS });
       if (row) {
         const outcome = await attempt(row, actorOf(options.via));
         await settle([{ row, outcome }]);

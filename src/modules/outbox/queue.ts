@@ -12,8 +12,12 @@ export function startInProcessQueue(
   services: Services,
   options: OutboxConsumerOptions & { pollMs?: number; batch?: number } = {},
 ): InProcessQueue {
-  const consumer = createOutboxConsumer(services, options);
-  const queue = createInProcessQueue({
+  let queue: InProcessQueue | undefined;
+  const consumer = createOutboxConsumer(services, {
+    ...options,
+    onReschedule: (at) => queue?.schedule(at),
+  });
+  queue = createInProcessQueue({
     consumer,
     logger: services.logger,
     pollMs: options.pollMs ?? services.config.OUTBOX_POLL_MS,

@@ -25,6 +25,8 @@ export interface InProcessQueue extends QueueTransport {
   start(): void;
   /** Drains now (and resolves once nothing is due). */
   wake(): Promise<void>;
+  /** Something becomes due at `at` (a retry the consumer rescheduled): wake then. */
+  schedule(at: Date): void;
 }
 
 export function createInProcessQueue(options: InProcessQueueOptions): InProcessQueue {
@@ -39,6 +41,10 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessQ
   let again = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerAt = Number.POSITIVE_INFINITY;
+  // Whether the next drain asks the table when something is due next. Fresh events wake the loop
+  // themselves and retries are scheduled by the consumer, so only a timer's wake-up (a delay, the
+  // poll) needs the look-up: a commit's wake-up costs its claim and its settle, nothing more.
+  let scan = true;
   let housekeeper: ReturnType<typeof setInterval> | undefined;
 
   function arm(at: number): void {
@@ -51,6 +57,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessQ
       () => {
         timer = undefined;
         timerAt = Number.POSITIVE_INFINITY;
+        scan = true;
         void wake();
       },
       Math.max(0, when - Date.now()),
@@ -63,13 +70,16 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessQ
     do {
       again = false;
       try {
-        while (!closed && (await consumer.drainDue({ limit: batch })) > 0) {}
-        if (!closed) {
+        // A short batch means nothing else was due when it was claimed.
+        while (!closed && (await consumer.drainDue({ limit: batch })) === batch) {}
+        if (!closed && scan) {
+          scan = false;
           const next = await consumer.nextDueAt();
           arm(next ? next.getTime() : Date.now() + pollMs);
-        }
+        } else arm(Date.now() + pollMs);
       } catch (err) {
         logger.error({ event: "outbox_dispatch_failed", err: String(err) }, "outbox dispatcher round failed");
+        scan = true;
         arm(Date.now() + Math.min(pollMs, 1000));
       }
     } while (again && !closed);
@@ -90,6 +100,10 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessQ
   return {
     kind: "in-process",
     wake,
+
+    schedule(at: Date) {
+      arm(at.getTime());
+    },
 
     async enqueue(events: readonly CommittedEvent[]) {
       const now = Date.now();
