@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatHlc } from "../../src/client/sync/hlc";
 import { etagOfBytes } from "../../src/http/etag";
 import { type Access, routeAccess } from "../../src/http/openapi";
+import { createOutboxConsumer } from "../../src/modules/outbox/consumer";
+import { recordEvents } from "../../src/modules/outbox/record";
 import { createTestApp, type TestApp } from "../support/app";
 import { DB_KINDS } from "../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../support/fixtures";
@@ -204,6 +206,13 @@ async function seed(t: TestApp): Promise<Seed> {
     await push("m1", [op("m1", "update", { title: "new" }, t0 + 20)]);
     await push("m2", [op("m2", "update", { title: "old" }, t0 + 10)]);
   }
+  // Two dead outbox events for the admin's dead-letter list: a topic nobody handles is dead at once.
+  const dead = await recordEvents(t.services.database.db, [
+    { topic: "contract.unhandled", buildingId: building.id, payload: { n: 1 } },
+    { topic: "contract.unhandled", buildingId: building.id, payload: { n: 2 } },
+  ]);
+  const consumer = createOutboxConsumer(t.services);
+  for (const { id } of dead) expect(await consumer.deliver(id)).toMatchObject({ status: "dead" });
   return {
     building,
     admin,
