@@ -6,17 +6,36 @@
  * Pool, and a stale entry's background refresh runs under the request's waitUntil, with the Pool
  * closed only once that refresh has settled.
  * The hourly Cron Trigger (wrangler.toml) runs the sync retention (tombstones, op records) the same way.
+ *
+ * The app is built once per isolate (createApp costs 1–3 ms of CPU: PLATFORM-FACTS); a middleware
+ * gives each request its own services. Outbox delivery (ADR 0003):
+ *   - QSTASH_TOKEN set: events a write recorded are published to QStash after commit, under
+ *     waitUntil (the response does not wait for QStash); with the signing keys set, QStash calls
+ *     back this Worker's consumer routes (/queue/qstash/*, QSTASH_CONSUMER_URL). The every-minute
+ *     cron republishes rows not published within 30 s (publish failed, isolate ended first).
+ *   - No QStash: realtime pokes are still published right after commit; a row that publish missed
+ *     is delivered by the every-minute cron here in the Worker, with its topic's retry policy
+ *     (one attempt per minute), provided the Worker registers a handler for its topic. Rows of
+ *     other topics (handlers that need Node: the job service) stay pending and show in
+ *     /health/ready's backlog until QStash is configured. Delivered rows are pruned hourly.
  */
 import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
+import type { MiddlewareHandler } from "hono";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
-import { ApiError, problemResponse } from "../src/http/errors";
+import { ApiError } from "../src/errors";
+import type { App, AppEnv } from "../src/http/env";
+import { problemResponse } from "../src/http/errors";
 import {
   correlationIdOf,
   headersTooLarge,
   MAX_REQUEST_HEAD_BYTES,
   requestHeadBytes,
 } from "../src/http/host-errors";
+import { pruneDelivered } from "../src/modules/outbox/admin";
+import { createOutboxConsumer } from "../src/modules/outbox/consumer";
+import { outboxHandlers } from "../src/modules/outbox/registry";
+import { qstashConsumerUrls, registerQStashConsumer } from "../src/modules/outbox/routes/qstash-consume";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
 import { createCache } from "../src/platform/cache";
@@ -28,14 +47,18 @@ import type { Logger } from "../src/platform/log";
 import { createJsonLogger } from "../src/platform/log/json";
 import type { PasswordHasher } from "../src/platform/password";
 import { createNobleHasher } from "../src/platform/password/noble";
+import type { QueueConsumer, QueueTransport } from "../src/platform/queue";
+import { createQStashQueue, sweepUnpublished } from "../src/platform/queue/qstash";
 import type { RateLimiter } from "../src/platform/ratelimit";
 import { createUpstashRateLimiter } from "../src/platform/ratelimit/upstash";
 import type { RealtimeBus } from "../src/platform/realtime";
 import { createPartyKitBus } from "../src/platform/realtime/partykit";
-import { assembleServices, type Services } from "../src/services";
+import { APP_VERSION, assembleServices, type Services } from "../src/services";
 
 /** wrangler.toml's every-minute Cron Trigger (scheduled announcements only; the other runs retention too). */
 const EVERY_MINUTE = "* * * * *";
+/** A pending row not published (QStash) or delivered (in-Worker) this long after it was due is swept. */
+const UNPUBLISHED_AFTER_MS = 30_000;
 
 interface Isolate {
   config: Config;
@@ -48,6 +71,8 @@ interface Isolate {
   startedAt: number;
   /** Rooms live on PartyKit: publishing is an HTTP POST to the room with the shared secret. */
   realtime?: RealtimeBus;
+  /** Built on the isolate's first request, then served to every request after it. */
+  app?: App;
 }
 
 let isolate: { env: unknown; value: Isolate | ConfigError } | undefined;
@@ -99,12 +124,31 @@ function logBadEnvironment(err: ConfigError): void {
   console.error(JSON.stringify({ level: "fatal", time: new Date().toISOString(), msg: err.message }));
 }
 
+interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** The QStash transport over one invocation's services (it marks what QStash accepted on their Pool). */
+function qstashTransport(config: Config, services: Services): QueueTransport {
+  const urls = qstashConsumerUrls(config);
+  return createQStashQueue({
+    token: config.QSTASH_TOKEN!,
+    ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}),
+    deliverUrl: () => urls.deliver,
+    failureUrl: () => urls.failed,
+    markPublished: (ids) => createOutboxConsumer(services).markPublished(ids),
+    logger: services.logger,
+  });
+}
+
 /**
  * Services for one invocation: a fresh Neon Pool and cache, the rest per isolate. `close` ends the
- * Pool after the work the invocation deferred (cache refreshes) has settled; hand it to waitUntil.
+ * Pool after the work the invocation deferred (cache refreshes, QStash publishes) has settled;
+ * hand it to waitUntil.
  */
 function invocationServices(
   state: Isolate,
+  ctx: WaitUntil,
   logger = state.logger,
 ): { services: Services; close(): Promise<void> } {
   const database = createNeonDatabase({
@@ -130,11 +174,75 @@ function invocationServices(
     ...(state.realtime ? { realtime: state.realtime } : {}),
     startedAt: state.startedAt,
   });
+  if (state.config.QSTASH_TOKEN) {
+    let transport: QueueTransport | undefined;
+    services.queue = {
+      kind: "qstash",
+      // After commit: the publish runs under waitUntil rather than before the response, and the
+      // Pool stays open until it has marked what QStash accepted. Whatever it misses, the
+      // every-minute cron publishes again.
+      enqueue(events) {
+        transport ??= qstashTransport(state.config, services);
+        const publishing = transport.enqueue(events);
+        ctx.waitUntil(publishing);
+        deferred.push(publishing);
+        return Promise.resolve();
+      },
+      close: () => transport?.close() ?? Promise.resolve(),
+    };
+  }
   const close = async () => {
     while (deferred.length) await Promise.allSettled(deferred.splice(0));
     await database.close();
   };
   return { services, close };
+}
+
+/** Gives each request its invocation's services; their Pool closes once the request's deferred work is done. */
+function edgeServices(state: Isolate): MiddlewareHandler<AppEnv> {
+  return async function edgeServicesMiddleware(c, next) {
+    const ctx = c.executionCtx;
+    const { services, close } = invocationServices(state, ctx);
+    c.set("services", services);
+    try {
+      await next();
+    } finally {
+      ctx.waitUntil(close());
+    }
+  };
+}
+
+/** The isolate's app, built on its first request: routes, OpenAPI registry and middleware once. */
+function appOf(state: Isolate): App {
+  if (state.app) return state.app;
+  const app = createApp({ config: state.config, version: APP_VERSION }, { services: edgeServices(state) });
+  const qstashCallbacks = Boolean(state.config.QSTASH_CURRENT_SIGNING_KEY);
+  if (qstashCallbacks)
+    registerQStashConsumer(app, { consumerFor: (services) => createOutboxConsumer(services) });
+  state.app = app;
+  state.logger.info({ event: "app_built", qstashCallbacks }, "edge app built for this isolate");
+  return app;
+}
+
+/**
+ * Without QStash, the cron is the Worker's transport: rows due for a while and never delivered
+ * (the publish right after commit failed, the isolate ended) are delivered here, one attempt per
+ * run, for the topics this Worker has handlers for (realtime, sync conflicts); the consumer
+ * reschedules a failure with the topic's policy and ends it dead after the last attempt.
+ */
+async function deliverInWorker(consumer: QueueConsumer, logger: Logger): Promise<void> {
+  const stale = await consumer.stalePending({ olderThanMs: UNPUBLISHED_AFTER_MS, limit: 500 });
+  const outcomes: Record<string, number> = {};
+  for (const event of stale) {
+    if (!outboxHandlers.get(event.topic)) continue;
+    const { status } = await consumer.deliver(event.id);
+    outcomes[status] = (outcomes[status] ?? 0) + 1;
+  }
+  if (stale.length)
+    logger.info(
+      { event: "outbox_cron_delivered", stale: stale.length, outcomes },
+      "outbox rows delivered by the cron",
+    );
 }
 
 export default {
@@ -154,18 +262,15 @@ export default {
         request.headers.get("x-correlation-id") ?? crypto.randomUUID(),
       );
     }
-    const { services, close } = invocationServices(state);
-    try {
-      return await createApp(services).fetch(request, env, ctx);
-    } finally {
-      ctx.waitUntil(close());
-    }
+    return appOf(state).fetch(request, env, ctx);
   },
 
   /**
    * Cron Triggers (wrangler.toml `[triggers]`): every minute, scheduled announcements that became
    * due get their version (sync/scheduled.ts), so residents receive them within a minute; the
-   * hourly trigger also runs sync retention (expired tombstones and op records).
+   * hourly trigger also runs sync retention (expired tombstones and op records) and prunes
+   * delivered outbox rows. Every minute, outbox rows still pending after 30 s are published to
+   * QStash again, or without QStash delivered here (see the header).
    */
   async scheduled(controller: ScheduledController, env: Record<string, unknown>, ctx: ExecutionContext) {
     const state = setup(env);
@@ -173,14 +278,35 @@ export default {
       logBadEnvironment(state);
       return;
     }
-    const { services, close } = invocationServices(state, state.logger.child({ cron: controller.cron }));
+    const { services, close } = invocationServices(state, ctx, state.logger.child({ cron: controller.cron }));
     const publish = publishDueAnnouncements(services).catch((err) =>
       services.logger.warn(
         { event: "scheduled_publish_failed", err: String(err) },
         "scheduled publish failed",
       ),
     );
-    const retention = controller.cron === EVERY_MINUTE ? undefined : runSyncRetention(services);
-    ctx.waitUntil(Promise.all([publish, retention]).finally(close));
+    const hourly = controller.cron !== EVERY_MINUTE;
+    const retention = hourly ? runSyncRetention(services) : undefined;
+    const consumer = createOutboxConsumer(services);
+    const outbox = (
+      hourly
+        ? pruneDelivered(services).then((pruned) =>
+            services.logger.info({ event: "outbox_pruned", pruned }, "delivered outbox rows pruned"),
+          )
+        : state.config.QSTASH_TOKEN
+          ? sweepUnpublished(consumer, qstashTransport(state.config, services), {
+              olderThanMs: UNPUBLISHED_AFTER_MS,
+            }).then((swept) => {
+              if (swept)
+                services.logger.info(
+                  { event: "outbox_swept", swept },
+                  "unpublished outbox rows sent to QStash",
+                );
+            })
+          : deliverInWorker(consumer, services.logger)
+    ).catch((err) =>
+      services.logger.warn({ event: "outbox_cron_failed", err: String(err) }, "outbox cron run failed"),
+    );
+    ctx.waitUntil(Promise.all([publish, retention, outbox]).finally(close));
   },
 };

@@ -10,9 +10,9 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import { currentContext } from "../context";
 import { buildings, memberships } from "../db/schema";
+import { ApiError } from "../errors";
 import { verifyAccessToken } from "../modules/identity/tokens";
 import type { AppEnv } from "./env";
-import { ApiError } from "./errors";
 
 export type Role = "manager" | "resident";
 

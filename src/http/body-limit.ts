@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit as honoBodyLimit } from "hono/body-limit";
+import { ApiError } from "../errors";
 import type { AppEnv } from "./env";
-import { ApiError } from "./errors";
 
 /**
  * Refuses request bodies over `maxBytes` with 413 problem+json, checking `Content-Length` first

@@ -16,10 +16,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler, Next } from "hono";
+import { ApiError } from "../errors";
 import { byteLength, hasBody, responseBody } from "./body";
 import { addVary, encodedEtag, minBytesOf, plannedCoding } from "./compression";
 import type { AppEnv } from "./env";
-import { ApiError } from "./errors";
 
 const CODING_SUFFIX = /\.(gz|br)$/;
 /** entity-tag = [ W/ ] DQUOTE *etagc DQUOTE ; etagc = %x21 / %x23-7E / obs-text */

@@ -10,9 +10,9 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
+import { ApiError } from "../errors";
 import { responseBody, withBody } from "./body";
 import type { AppEnv } from "./env";
-import { ApiError } from "./errors";
 
 export const MAX_FIELDS = 100;
 export const MAX_FIELDS_PARAM_LENGTH = 4096;

@@ -4,7 +4,8 @@
  * requests Node's HTTP parser rejects. Same RFC 9457 shape and `X-Correlation-Id` as the app's
  * own errors. Imports nothing Node-only, so PartyKit rooms and Workers can use it too.
  */
-import { ApiError, type ErrorCode, problemResponse, toProblem } from "./errors";
+import { ApiError, type ErrorCode } from "../errors";
+import { problemResponse, toProblem } from "./errors";
 
 // http/correlation.ts holds the same rule, but imports AsyncLocalStorage, which PartyKit rooms
 // (no nodejs_compat) cannot load.

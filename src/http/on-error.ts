@@ -1,11 +1,12 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { currentContext } from "../context";
+import { ApiError, type ErrorCode } from "../errors";
 import { DependencyUnavailableError, retryAfterSeconds } from "../platform/breaker";
 import { redact } from "../platform/log";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./env";
-import { ApiError, type ErrorCode, problemResponse } from "./errors";
+import { problemResponse } from "./errors";
 
 const HTTP_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: "BAD_REQUEST",

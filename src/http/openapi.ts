@@ -4,8 +4,9 @@
  */
 import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { ERROR_CODES } from "../errors";
 import { buildingAccess, requireAuth } from "./auth";
-import { ERROR_CODES, ProblemSchema } from "./errors";
+import { ProblemSchema } from "./errors";
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 410 | 412 | 413 | 415 | 422 | 428 | 429 | 500 | 503;
 

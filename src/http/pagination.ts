@@ -6,7 +6,7 @@
 import { z } from "@hono/zod-openapi";
 import { and, type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import { ApiError } from "./errors";
+import { ApiError } from "../errors";
 
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;

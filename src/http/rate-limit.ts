@@ -27,11 +27,11 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { currentContext } from "../context";
+import { ApiError } from "../errors";
 import { limitWithin, type RateLimitDecision, type RateLimitRule } from "../platform/ratelimit";
 import { bearerClaims } from "./auth";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./env";
-import { ApiError } from "./errors";
 
 export type RateLimitClass = "auth" | "write" | "read";
 export const RATE_LIMIT_CLASSES: readonly RateLimitClass[] = ["auth", "write", "read"];

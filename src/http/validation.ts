@@ -1,6 +1,6 @@
 import type { Hook } from "@hono/zod-openapi";
+import { ApiError, type FieldError } from "../errors";
 import type { AppEnv } from "./env";
-import { ApiError, type FieldError } from "./errors";
 
 /**
  * The validation hook of every route: a failed zod parse becomes 400 problem+json with one entry

@@ -18,10 +18,10 @@
  */
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../config";
+import { ApiError } from "../errors";
 import type { Kv } from "../platform/kv";
 import type { Services } from "../services";
 import type { AppEnv } from "./env";
-import { ApiError } from "./errors";
 
 export interface Deprecation {
   version: string;

@@ -5,7 +5,7 @@
  */
 import { and, eq, isNull, lte, type SQL } from "drizzle-orm";
 import { announcements } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { actorId, listPage, membershipOf, requireManager } from "../buildings/common";

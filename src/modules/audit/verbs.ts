@@ -4,7 +4,7 @@
  */
 import { and, count, eq, gte, lte, type SQL } from "drizzle-orm";
 import { auditLogs } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
 import type { VerbContext } from "../../verbs";
 import {

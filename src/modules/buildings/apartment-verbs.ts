@@ -6,7 +6,7 @@
  */
 import { and, eq, isNull, ne, type SQL } from "drizzle-orm";
 import { apartments, memberships } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { bumpBuildingVersion } from "../sync/version";

@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, exists, isNull, type SQL } from "drizzle-orm";
 import { buildings, memberships, users } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";

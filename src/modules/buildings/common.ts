@@ -6,8 +6,8 @@
 import { z } from "@hono/zod-openapi";
 import { count, type SQL } from "drizzle-orm";
 import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
+import { ApiError } from "../../errors";
 import type { MembershipInfo } from "../../http/auth";
-import { ApiError } from "../../http/errors";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
 import type { VerbContext } from "../../verbs";
 

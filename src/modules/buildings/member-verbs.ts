@@ -11,8 +11,8 @@
  */
 import { and, eq, getTableColumns, isNull, type SQL, sql } from "drizzle-orm";
 import { memberships, users } from "../../db/schema";
+import { ApiError } from "../../errors";
 import type { Role } from "../../http/auth";
-import { ApiError } from "../../http/errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";

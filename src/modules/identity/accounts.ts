@@ -5,7 +5,7 @@
  */
 import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import { users } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
 import type { Services } from "../../services";
 import { inTransaction, type VerbContext } from "../../verbs";

@@ -5,7 +5,7 @@
  * Letters are Unicode-aware (`\p{Lu}`, `\p{Ll}`), so "Ä" counts as upper case; a symbol is any
  * character that is neither a letter, a digit nor white space.
  */
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 
 export const PASSWORD_MIN_LENGTH = 12;
 /** argon2 takes any length, but an unbounded input is a cheap way to burn CPU. */

@@ -6,7 +6,7 @@
  */
 import { and, eq, isNull } from "drizzle-orm";
 import { refreshTokens, users } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import type { PasswordHasher } from "../../platform/password";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";

@@ -4,7 +4,7 @@
  * removed member loses access at once instead of when the token expires.
  */
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 
 export const ISSUER = "horizon";
 export const AUDIENCE = "horizon-api";

@@ -8,8 +8,8 @@
  */
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { maintenanceRequests, memberships, requestComments } from "../../db/schema";
+import { ApiError } from "../../errors";
 import type { MembershipInfo } from "../../http/auth";
-import { ApiError } from "../../http/errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { findApartment } from "../buildings/apartment-verbs";

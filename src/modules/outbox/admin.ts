@@ -4,7 +4,7 @@
  * administrators reach these through ./routes; hosts call `pruneDelivered` on a timer.
  */
 import { and, count, eq, isNotNull, lte, type SQL, sql } from "drizzle-orm";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
 import { queryRows } from "../../platform/db";
 import type { CommittedEvent } from "../../platform/queue";

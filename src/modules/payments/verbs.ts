@@ -6,7 +6,7 @@
  */
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { buildings, payments } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";

@@ -1,5 +1,6 @@
 /** Problem documents for room refusals answered outside Hono (room upgrades, PartyKit). */
-import { ApiError, toProblem } from "../../http/errors";
+import { ApiError } from "../../errors";
+import { toProblem } from "../../http/errors";
 
 export function problemBody(
   code: "UNAUTHENTICATED" | "TOKEN_EXPIRED" | "FORBIDDEN" | "BAD_REQUEST",

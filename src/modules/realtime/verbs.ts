@@ -1,7 +1,7 @@
 /** Framework-free realtime verbs: room tokens, a member's current standing, presence reads. */
 import { and, eq, isNull } from "drizzle-orm";
 import { buildings, memberships, users } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import type { DbOrTx } from "../../platform/db";
 import type { VerbContext } from "../../verbs";
 import type { PresenceMember } from "./protocol";

@@ -1,7 +1,7 @@
 /** The caller's sync conflicts, newest first, cursor-paginated (design property 26). */
 import { desc, eq } from "drizzle-orm";
 import { syncConflicts } from "../../db/schema";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
 import type { VerbContext } from "../../verbs";
 

@@ -17,9 +17,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { SyncEntity } from "../../client/sync/protocol";
+import { ApiError } from "../../errors";
 import { isUuid } from "../../http/auth";
 import { utf8Concat } from "../../http/body";
-import { ApiError } from "../../http/errors";
 import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
 import type { VerbContext } from "../../verbs";
 import { standing as caller, ENTITIES, type EntityDef } from "./entities";

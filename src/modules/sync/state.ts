@@ -8,7 +8,7 @@
  */
 import { sql } from "drizzle-orm";
 import { syncState } from "../../db/schema";
-import { ApiError, type FieldError } from "../../http/errors";
+import { ApiError, type FieldError } from "../../errors";
 import type { DbOrTx } from "../../platform/db";
 import type { VerbContext } from "../../verbs";
 import { ENTITIES, entityDef } from "./entities";

@@ -5,7 +5,7 @@
  * path (REST routes, sync push, seed, admin) stamps its rows with the returned version.
  */
 import { type SQL, sql } from "drizzle-orm";
-import { ApiError } from "../../http/errors";
+import { ApiError } from "../../errors";
 import { type DbOrTx, queryRows } from "../../platform/db";
 import { currentCorrelationId } from "../outbox/record";
 import { notePending, REALTIME_TOPICS } from "../realtime/publish";

@@ -2,7 +2,7 @@ import { count, type SQL, sql } from "drizzle-orm";
 import { integer, pgTable, text } from "drizzle-orm/pg-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError } from "../../../src/http/errors";
+import { ApiError } from "../../../src/errors";
 import { type PaginationQuery, paginate } from "../../../src/http/pagination";
 import type { Database } from "../../../src/platform/db";
 import { createTestApp } from "../../support/app";

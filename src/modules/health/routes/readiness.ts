@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { ApiError } from "../../../errors";
 import type { App } from "../../../http/env";
-import { ApiError } from "../../../http/errors";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { checkReadiness } from "../verbs";
 

@@ -14,8 +14,8 @@ import type { Context } from "hono";
 import { decodeJwt } from "jose";
 import { z } from "zod";
 import type { Config } from "../../../config";
+import { ApiError } from "../../../errors";
 import type { App, AppEnv } from "../../../http/env";
-import { ApiError } from "../../../http/errors";
 import type { QueueConsumer } from "../../../platform/queue";
 import type { Services } from "../../../services";
 

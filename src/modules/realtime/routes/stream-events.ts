@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
+import { ApiError } from "../../../errors";
 import type { App, AppEnv } from "../../../http/env";
-import { ApiError } from "../../../http/errors";
 import { defineRoute } from "../../../http/openapi";
 import { registerRealtimeSchemas, ServerSentEventSchema } from "../openapi-schemas";
 import { buildingEventStream } from "../sse";
