@@ -43,12 +43,25 @@ function provideServices(services: Services): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function createApp(services: Services): App {
+/** What building the app reads from the services: the rest is looked up per request (c.var.services). */
+export type AppBase = Pick<Services, "config" | "version" | "docsScript">;
+
+export interface AppOptions {
+  /**
+   * Sets c.var.services per request, for a host that builds its services per invocation (the
+   * edge Worker: a Neon Pool, waitUntil and a cache per request) but the app once per isolate.
+   */
+  services: MiddlewareHandler<AppEnv>;
+}
+
+export function createApp(services: Services): App;
+export function createApp(base: AppBase, options: AppOptions): App;
+export function createApp(services: AppBase, options?: AppOptions): App {
   const app = newRouter();
   app.onError(onError);
   app.notFound(notFound);
 
-  app.use("*", provideServices(services));
+  app.use("*", options?.services ?? provideServices(services as Services));
   app.use("*", correlation());
   app.use("*", requestLog());
   app.use("*", compression());

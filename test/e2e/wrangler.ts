@@ -62,7 +62,7 @@ export async function stopGroup(child: ChildProcess): Promise<void> {
 /** Starts `wrangler dev` with `vars` as the Worker's environment and waits until it answers. */
 export async function startWranglerDev(
   vars: Record<string, string>,
-  options: { readyPath?: string; timeoutMs?: number } = {},
+  options: { readyPath?: string; timeoutMs?: number; port?: number } = {},
 ): Promise<WranglerDev> {
   const dir = await mkdtemp(join(tmpdir(), "horizon-e2e-"));
   const envFile = join(dir, "worker.env");
@@ -73,7 +73,8 @@ export async function startWranglerDev(
       .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
       .join(""),
   );
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  // A caller that must know the URL before boot (a callback URL in `vars`) picks the port.
+  const [port, inspectorPort] = [options.port ?? (await freePort()), await freePort()];
   const child = spawn(
     WRANGLER,
     [
