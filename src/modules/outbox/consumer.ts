@@ -202,7 +202,12 @@ export function createOutboxConsumer(
       )
       .orderBy(asc(outbox.availableAt))
       .limit(filter.limit)
-      .for("update", { skipLocked: true });
+      // A batch skips rows another dispatcher is claiming. A delivery by id waits for the lock
+      // instead: the holder is a single statement (a claim, or the publisher's markPublished,
+      // which QStash's immediate callback races), and PostgreSQL re-checks the row after the
+      // wait, so a row another consumer just claimed is still refused, while a row that was
+      // only being marked published runs now rather than costing a transport retry.
+      .for("update", filter.id ? {} : { skipLocked: true });
     const rows = await db()
       .update(outbox)
       .set({ claimedUntil: new Date(at.getTime() + leaseMs), attempts: sql`${outbox.attempts} + 1` })

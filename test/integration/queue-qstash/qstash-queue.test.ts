@@ -254,6 +254,50 @@ describe("QStash queue transport through the stand-in, on PostgreSQL", () => {
     expect(again.map((e) => e.id)).not.toContain(id);
   });
 
+  it("a callback arriving while the publisher still holds the row lock (markPublished) runs the handler rather than burning one of QStash's attempts", async () => {
+    // QStash calls the consumer as soon as it accepts a publish with no delay, while the
+    // publisher's markPublished UPDATE may still hold the row: a claim by id that skipped locked
+    // rows answered 503 there, and with QStash's retries equal to the policy's, the event went
+    // dead one handler attempt early (the flaky "2 attempts instead of 3").
+    const topic = topicName("qs");
+    const calls = recorder(topic);
+    const [id] = await t.services.database.db.transaction(async (tx) => [
+      (await recordEvent(tx, { topic, payload: {} })).id,
+    ]);
+    let held!: () => void;
+    const lockHeld = new Promise<void>((r) => {
+      held = r;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const publisher = t.services.database.db.transaction(async (tx) => {
+      await tx.update(outbox).set({ publishedAt: new Date() }).where(eq(outbox.id, id!));
+      held();
+      await gate;
+    });
+    await lockHeld;
+    const body = JSON.stringify({ id, topic });
+    const answer = fetch(h.urls.deliver, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "upstash-signature": await h.standin.sign({ url: h.urls.deliver, body }),
+      },
+      body,
+    });
+    await sleep(150);
+    release();
+    await publisher;
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(calls.map((c) => c.attempt)).toEqual([1]);
+    const settled = await row(id!);
+    expect(settled.dispatchedAt).not.toBeNull();
+    expect(settled.publishedAt).not.toBeNull();
+  });
+
   describe("refuses what QStash did not sign for this URL and body: 401 problem+json, nothing run", () => {
     let id: string;
     let calls: unknown[];
