@@ -3,6 +3,7 @@
  * or an open transaction), plus request facts for audit rows. Built from a Hono context by
  * `verbContext(c)`; the outbox worker, QStash consumers and rooms build it without Hono.
  */
+import { PgTransaction } from "drizzle-orm/pg-core";
 import type { Context } from "hono";
 import type { AuthInfo, MembershipInfo } from "./http/auth";
 import { clientIp } from "./http/client-ip";
@@ -41,8 +42,16 @@ export function verbContext(c: Context<AppEnv>): VerbContext {
  * transaction recorded (pokes from bumpBuildingVersion, domain events) are published after commit,
  * and the outbox events it recorded (recordEvent) are handed to the queue transport
  * (publishAfterCommit opens both scopes).
+ *
+ * Called with a context that is already in a transaction (a verb calling another verb), `fn` joins
+ * it: same transaction, no savepoint, and its after-commit work waits for the outer commit. Opening
+ * one on `services.database.db` instead would take another connection: an independent transaction
+ * that cannot see the outer one's uncommitted rows, commits even when the outer one rolls back, and
+ * waits forever on the outer one's locks (or, on single-connection PGlite, on the outer one itself).
+ * A caller that wants a partial rollback opens a savepoint itself (`ctx.db.transaction`).
  */
 export function inTransaction<T>(ctx: VerbContext, fn: (tx: VerbContext) => Promise<T>): Promise<T> {
+  if (ctx.db instanceof PgTransaction) return fn(ctx);
   return publishAfterCommit(ctx.services, () =>
     ctx.services.database.db.transaction((tx) => fn({ ...ctx, db: tx })),
   );
