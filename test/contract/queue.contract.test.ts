@@ -16,11 +16,16 @@ import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { outbox } from "../../src/db/schema";
+import { apartments, outbox } from "../../src/db/schema";
 import { replayEvent } from "../../src/modules/outbox/admin";
 import { createOutboxConsumer } from "../../src/modules/outbox/consumer";
 import { startInProcessQueue } from "../../src/modules/outbox/queue";
-import { enqueueAfterCommit, type NewEvent, recordEvent } from "../../src/modules/outbox/record";
+import {
+  enqueueAfterCommit,
+  type NewEvent,
+  recordEvent,
+  writeWithEvent,
+} from "../../src/modules/outbox/record";
 import { HandlerRegistry, type OutboxHandler } from "../../src/modules/outbox/registry";
 import { queryRows } from "../../src/platform/db";
 import type { QueueTransport, RetryPolicy } from "../../src/platform/queue";
@@ -30,6 +35,7 @@ import { startQStashHarness } from "../integration/queue-qstash/harness";
 import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, DB_KINDS, type DbKind } from "../support/db";
 import { pgUrlFor } from "../support/env";
+import { createBuilding } from "../support/fixtures";
 
 interface QueueHarness {
   transport: QueueTransport;
@@ -202,6 +208,42 @@ describe.each(ADAPTERS.flatMap((a) => DB_KINDS.map((kind) => [a.name, kind, a] a
         sql`select count(*)::int as n from outbox where topic = ${topic}`,
       );
       expect(count!.n).toBe(1);
+    });
+
+    it("delivers an event written by the write's own statement (writeWithEvent) as one of its own, and nothing of it when the write rolls back", async () => {
+      const topic = topicName("contract");
+      const calls = recorder(topic);
+      const building = await createBuilding(t.services);
+      const write = (fail: boolean) =>
+        enqueueAfterCommit(t.services, () =>
+          t.services.database.db.transaction(async (tx) => {
+            const id = crypto.randomUUID();
+            const { eventId } = await writeWithEvent(
+              tx,
+              { topic, buildingId: building.id, payload: { apartmentId: id }, correlationId: "corr-merged" },
+              (q) => q.insert(apartments).values({ id, buildingId: building.id, number: `m-${id}` }),
+            );
+            if (fail) throw new Error("roll back");
+            return { id, eventId };
+          }),
+        );
+      await expect(write(true)).rejects.toThrow("roll back");
+      const { id, eventId } = await write(false);
+      await waitFor("delivery", async () => (await row(eventId)).dispatchedAt);
+      expect(calls).toEqual([
+        expect.objectContaining({
+          id: eventId,
+          attempt: 1,
+          payload: { apartmentId: id },
+          correlationId: "corr-merged",
+        }),
+      ]);
+      const [count] = await queryRows<{ events: number; apartments: number }>(
+        t.services.database.db,
+        sql`select (select count(*)::int from outbox where topic = ${topic}) as events,
+          (select count(*)::int from apartments where building_id = ${building.id} and number like 'm-%') as apartments`,
+      );
+      expect(count).toEqual({ events: 1, apartments: 1 });
     });
 
     it("collapses duplicates: one idempotency key is one event, and an event enqueued or delivered twice runs once", async () => {

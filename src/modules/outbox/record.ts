@@ -117,6 +117,54 @@ export async function recordEvents(tx: DbOrTx, events: readonly NewEvent[]): Pro
   return result;
 }
 
+/** The write's query builder with the event's insert attached as a CTE (`tx.with(…)`). */
+export type WriteWithEvent = ReturnType<DbOrTx["with"]>;
+
+/**
+ * Records one event in the write's own statement instead of a statement of its own: `write` gets
+ * the query builder with `insert into outbox` attached as a CTE (`q.insert(table)…`,
+ * `q.update(table)…`), and PostgreSQL runs a data-modifying CTE whether or not the statement reads
+ * it. A REST write then pays no extra round trip for its event (the sync version bump folds its
+ * poke the same way). The id and available_at are chosen here, not read back, so the event handed
+ * to the transport after commit is exactly the row (QStash's dedup id is id + available_at, which
+ * the cron sweep reads from the row). No idempotency key: a collapsed insert could not be told
+ * apart from a written one without reading it.
+ */
+export async function writeWithEvent<T>(
+  tx: DbOrTx,
+  event: Omit<NewEvent, "idempotencyKey">,
+  write: (q: WriteWithEvent) => PromiseLike<T>,
+): Promise<{ result: T; eventId: string }> {
+  const id = crypto.randomUUID();
+  const availableAt = event.availableAt ?? new Date();
+  const correlationId = event.correlationId ?? currentCorrelationId();
+  const buildingId = event.buildingId ?? null;
+  const insert = tx.$with("outbox_event").as(
+    tx
+      .insert(outbox)
+      .values({
+        id,
+        topic: event.topic,
+        buildingId,
+        payload: event.payload ?? null,
+        correlationId,
+        availableAt,
+      })
+      .returning({ id: outbox.id }),
+  );
+  const result = await write(tx.with(insert));
+  // Listed once the statement ran: a write that threw rolls back, and nothing is enqueued.
+  pendingStore.get()?.events.push({
+    id,
+    topic: event.topic,
+    buildingId,
+    availableAt,
+    correlationId,
+    policy: policyFor(event.topic),
+  });
+  return { result, eventId: id };
+}
+
 /**
  * Takes events out of the running transaction's after-commit list: a writer that already
  * delivered them right after commit (realtime's fast path) spares the transport a hand-over.
