@@ -10,7 +10,7 @@ import { registerReplayDeadOutboxEvents } from "./routes/replay-dead";
 import { registerReplayOutboxEvent } from "./routes/replay-event";
 import { registerOutboxStats } from "./routes/stats";
 
-export { enqueueAfterCommit, noteRecorded, recordEvent, recordEvents } from "./record";
+export { enqueueAfterCommit, noteRecorded, recordEvent, recordEvents, writeWithEvent } from "./record";
 export { outboxHandlers, PermanentDeliveryError } from "./registry";
 
 export function registerOutbox(app: App): void {
