@@ -12,10 +12,30 @@ import { publishAfterCommit } from "./modules/realtime/publish";
 import type { DbOrTx } from "./platform/db";
 import type { Services } from "./services";
 
+/**
+ * Who acts: a signed-in user, the platform itself (cron, the in-process dispatcher, bootstrap),
+ * or a job run on behalf of a queue (a QStash consumer). Non-user actors are named, so the audit
+ * trail says which job wrote a row instead of leaving it anonymous. `null` is an anonymous request
+ * (sign-up, sign-in).
+ */
+export type Actor =
+  | ({ kind: "user" } & AuthInfo)
+  | { kind: "system"; name: string }
+  | { kind: "job"; name: string };
+
+/** The acting user, or null when no user acts (anonymous, system or job). */
+export function userOf(ctx: { actor: Actor | null }): AuthInfo | null {
+  return ctx.actor?.kind === "user" ? ctx.actor : null;
+}
+
+export function userActor(auth: AuthInfo): Actor {
+  return { kind: "user", ...auth };
+}
+
 export interface VerbContext {
   services: Services;
   db: DbOrTx;
-  actor: AuthInfo | null;
+  actor: Actor | null;
   membership: MembershipInfo | null;
   correlationId: string;
   ip: string;
@@ -25,10 +45,11 @@ export interface VerbContext {
 
 export function verbContext(c: Context<AppEnv>): VerbContext {
   const services = c.var.services;
+  const auth = c.get("auth");
   return {
     services,
     db: services.database.db,
-    actor: c.get("auth") ?? null,
+    actor: auth ? userActor(auth) : null,
     membership: c.get("membership") ?? null,
     correlationId: c.get("correlationId"),
     ip: clientIp(c),

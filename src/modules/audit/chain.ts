@@ -8,7 +8,7 @@ import { asc, desc, eq, sql } from "drizzle-orm";
 import { auditLogs } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
 import { redact } from "../../platform/log";
-import type { VerbContext } from "../../verbs";
+import { userOf, type VerbContext } from "../../verbs";
 
 export const GENESIS_HASH = "0".repeat(64);
 export const PLATFORM_SCOPE = "platform";
@@ -19,7 +19,7 @@ export interface AuditEvent {
   entityType: string;
   entityId: string;
   buildingId?: string | null;
-  /** Acting user; defaults to ctx.actor. */
+  /** Acting user; defaults to userOf(ctx). */
   userId?: string | null;
   changes?: { before?: unknown; after?: unknown } | Record<string, unknown> | null;
 }
@@ -104,15 +104,20 @@ export async function recordAudit(ctx: VerbContext, event: AuditEvent): Promise<
     .where(eq(auditLogs.scope, scope))
     .orderBy(desc(auditLogs.seq))
     .limit(1);
+  // A system or job actor has no user id: its kind and name ride in `changes.actor` (hashed into
+  // the chain like the rest of the row), so the trail says which job acted without a new column.
+  const acting =
+    ctx.actor && ctx.actor.kind !== "user" ? { kind: ctx.actor.kind, name: ctx.actor.name } : null;
+  const changes = acting ? { ...(event.changes ?? {}), actor: acting } : event.changes;
   const fields: ChainFields = {
     scope,
     seq: (last?.seq ?? 0) + 1,
     buildingId: event.buildingId ?? null,
-    userId: event.userId !== undefined ? event.userId : (ctx.actor?.userId ?? null),
+    userId: event.userId !== undefined ? event.userId : (userOf(ctx)?.userId ?? null),
     action: storable(event.action) as string,
     entityType: storable(event.entityType) as string,
     entityId: storable(event.entityId) as string,
-    changes: event.changes ? storable(JSON.parse(JSON.stringify(redact(event.changes)))) : null,
+    changes: changes ? storable(JSON.parse(JSON.stringify(redact(changes)))) : null,
     ipAddress: storable(ctx.ip) as string,
     userAgent: storable(ctx.userAgent.slice(0, 512)) as string,
     correlationId: storable(ctx.correlationId) as string,

@@ -6,7 +6,7 @@ import { and, asc, eq, exists, isNull, type SQL } from "drizzle-orm";
 import { buildings, memberships, users } from "../../db/schema";
 import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
-import { inTransaction, type VerbContext } from "../../verbs";
+import { inTransaction, userOf, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
 import { bumpBuildingVersion } from "../sync/version";
 import { actorId, listPage, membershipOf, requireManager, snapshot } from "./common";
@@ -29,7 +29,7 @@ export async function createBuilding(args: {
   input: BuildingInput & { managerUserId?: string };
 }): Promise<BuildingRow> {
   const { ctx, input } = args;
-  if (!ctx.actor?.isAdmin) throw new ApiError("FORBIDDEN", "platform administrators only");
+  if (!userOf(ctx)?.isAdmin) throw new ApiError("FORBIDDEN", "platform administrators only");
   const { managerUserId, ...fields } = input;
   return inTransaction(ctx, async (tx) => {
     const [inserted] = await tx.db.insert(buildings).values(fields).returning();
@@ -109,7 +109,7 @@ export async function getBuilding(args: { ctx: VerbContext; buildingId: string }
 export async function listBuildings(args: { ctx: VerbContext; query: PaginationQuery }) {
   const { ctx, query } = args;
   const userId = actorId(ctx);
-  const admin = ctx.actor?.isAdmin ?? false;
+  const admin = userOf(ctx)?.isAdmin ?? false;
   let where: SQL | undefined = isNull(buildings.deletedAt);
   if (!admin) {
     const mine = ctx.db

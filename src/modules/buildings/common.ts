@@ -9,7 +9,7 @@ import type { AnyPgColumn, PgTable } from "drizzle-orm/pg-core";
 import { ApiError } from "../../errors";
 import type { MembershipInfo } from "../../http/auth";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
-import type { VerbContext } from "../../verbs";
+import { userOf, type VerbContext } from "../../verbs";
 
 /** A uuid path parameter; malformed ids answer 400 VALIDATION_FAILED before any query runs. */
 export const uuidParam = (name: string) =>
@@ -45,8 +45,9 @@ export function requireManager(ctx: VerbContext, buildingId: string): Membership
 }
 
 export function actorId(ctx: VerbContext): string {
-  if (!ctx.actor) throw new ApiError("UNAUTHENTICATED", "no acting user");
-  return ctx.actor.userId;
+  const user = userOf(ctx);
+  if (!user) throw new ApiError("UNAUTHENTICATED", "no acting user");
+  return user.userId;
 }
 
 /** Serializes a row for an audit `changes` entry (Dates as ISO strings, no functions). */

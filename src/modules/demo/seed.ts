@@ -18,7 +18,7 @@ import {
   users,
 } from "../../db/schema";
 import type { Services } from "../../services";
-import { inTransaction, type VerbContext } from "../../verbs";
+import { inTransaction, userActor, userOf, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
 import { snapshot } from "../buildings/common";
 import { bumpBuildingVersion } from "../sync/version";
@@ -39,7 +39,7 @@ function seedContext(services: Services): VerbContext {
   return {
     services,
     db: services.database.db,
-    actor: null,
+    actor: { kind: "system", name: "demo-seed" },
     membership: null,
     correlationId: "system:demo-seed",
     ip: "",
@@ -104,7 +104,7 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
           .returning()
       )[0]!;
     const version = await bumpBuildingVersion(db, b.id);
-    const actor = { ...tx, actor: { userId: managerId, isAdmin: false } };
+    const actor = { ...tx, actor: userActor({ userId: managerId, isAdmin: false }) };
 
     const apts = new Map(
       (
@@ -198,7 +198,7 @@ async function seedContent(
   people: Record<string, { id: string }>,
 ) {
   const db = ctx.db;
-  const managerId = ctx.actor!.userId;
+  const managerId = userOf(ctx)!.userId;
   const month = ctx.now.toISOString().slice(0, 7);
   const rows: Array<typeof payments.$inferInsert> = [];
   for (const number of APARTMENTS) {

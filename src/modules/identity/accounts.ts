@@ -8,7 +8,7 @@ import { users } from "../../db/schema";
 import { ApiError } from "../../errors";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
 import type { Services } from "../../services";
-import { inTransaction, type VerbContext } from "../../verbs";
+import { inTransaction, userOf, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
 import { assertPasswordPolicy } from "./password-policy";
 import { canonicalTimeZone, LOCALES, type Profile, type UpdateProfileInput } from "./schemas";
@@ -36,7 +36,7 @@ export function systemContext(services: Services, purpose: string): VerbContext 
   return {
     services,
     db: services.database.db,
-    actor: null,
+    actor: { kind: "system", name: purpose },
     membership: null,
     correlationId: `system:${purpose}`,
     ip: "",
@@ -117,7 +117,7 @@ export async function createAccount(
         action: options.action ?? "user.register",
         entityType: "user",
         entityId: row.id,
-        userId: ctx.actor?.userId ?? row.id,
+        userId: userOf(ctx)?.userId ?? row.id,
         changes: invited
           ? { before: { status: "invited" }, after: { ...after, status: "active" } }
           : { after },
@@ -157,7 +157,7 @@ export const userCacheTag = (userId: string) => `user:${userId}`;
  * drops the entry after its transaction commits.
  */
 export async function getProfile(ctx: VerbContext): Promise<Profile> {
-  const actor = ctx.actor;
+  const actor = userOf(ctx);
   if (!actor) throw new ApiError("UNAUTHENTICATED", "sign in first");
   return ctx.services.cache.remember(
     `profile:${actor.userId}`,
@@ -169,7 +169,7 @@ export async function getProfile(ctx: VerbContext): Promise<Profile> {
 
 /** Updates the caller's profile; the audit row holds only the fields that changed. */
 export async function updateProfile(ctx: VerbContext, input: UpdateProfileInput): Promise<Profile> {
-  const actor = ctx.actor;
+  const actor = userOf(ctx);
   if (!actor) throw new ApiError("UNAUTHENTICATED", "sign in first");
   const patch: Partial<Pick<UserRow, "name" | "email" | "phone" | "locale" | "timezone">> = {};
   if (input.name !== undefined) patch.name = input.name;

@@ -9,7 +9,7 @@ import { type Paginated, type PaginationQuery, paginate } from "../../http/pagin
 import { queryRows } from "../../platform/db";
 import type { CommittedEvent } from "../../platform/queue";
 import type { Services } from "../../services";
-import type { VerbContext } from "../../verbs";
+import { userOf, type VerbContext } from "../../verbs";
 import { policyFor } from "./policies";
 import { outbox } from "./schema";
 
@@ -144,7 +144,7 @@ export async function replayEvent(ctx: VerbContext, eventId: string): Promise<{ 
   );
   if (!replayed) throw new ApiError("CONFLICT", "the event was replayed by someone else just now");
   ctx.services.logger.info(
-    { event: "outbox_replayed", outboxId: eventId, topic: row.topic, by: ctx.actor?.userId },
+    { event: "outbox_replayed", outboxId: eventId, topic: row.topic, by: userOf(ctx)?.userId },
     "outbox event replayed",
   );
   return { id: replayed.id, topic: replayed.topic };
@@ -158,7 +158,7 @@ export async function replayDeadEvents(
 ): Promise<{ replayed: number }> {
   const events = await requeue(ctx, deadWhere(filters), limit);
   ctx.services.logger.info(
-    { event: "outbox_replayed", count: events.length, filters, by: ctx.actor?.userId },
+    { event: "outbox_replayed", count: events.length, filters, by: userOf(ctx)?.userId },
     "dead outbox events replayed",
   );
   return { replayed: events.length };

@@ -83,7 +83,7 @@ export function createOutboxConsumer(
     const ctx: OutboxHandlerContext = {
       services,
       db: services.database.db,
-      actor: null,
+      actor: job,
       membership: null,
       correlationId: row.correlationId,
       ip: "",

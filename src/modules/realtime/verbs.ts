@@ -3,7 +3,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { buildings, memberships, users } from "../../db/schema";
 import { ApiError } from "../../errors";
 import type { DbOrTx } from "../../platform/db";
-import type { VerbContext } from "../../verbs";
+import { userOf, type VerbContext } from "../../verbs";
 import type { PresenceMember } from "./protocol";
 import { signRoomToken } from "./token";
 
@@ -61,7 +61,7 @@ export async function issueRoomToken({
   ctx: VerbContext;
   input: { buildingId: string; deviceId: string };
 }): Promise<{ token: string; expiresAt: Date; role: "manager" | "resident" }> {
-  const actor = ctx.actor;
+  const actor = userOf(ctx);
   if (!actor) throw new ApiError("UNAUTHENTICATED", "sign in first");
   const { role, version } = await currentStanding(ctx.db, input.buildingId, actor.userId);
   if (!role) {

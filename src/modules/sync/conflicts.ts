@@ -3,7 +3,7 @@ import { desc, eq } from "drizzle-orm";
 import { syncConflicts } from "../../db/schema";
 import { ApiError } from "../../errors";
 import { type Paginated, type PaginationQuery, paginate } from "../../http/pagination";
-import type { VerbContext } from "../../verbs";
+import { userOf, type VerbContext } from "../../verbs";
 
 export type ConflictRow = typeof syncConflicts.$inferSelect;
 
@@ -11,7 +11,7 @@ export async function listConflicts(
   ctx: VerbContext,
   query: PaginationQuery,
 ): Promise<Paginated<ConflictRow>> {
-  const user = ctx.actor;
+  const user = userOf(ctx);
   if (!user) throw new ApiError("UNAUTHENTICATED", "sign in to list conflicts");
   const mine = eq(syncConflicts.userId, user.userId);
   return paginate<ConflictRow>({

@@ -21,7 +21,7 @@ import { ApiError } from "../../errors";
 import { isUuid } from "../../http/auth";
 import { utf8Concat } from "../../http/body";
 import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
-import type { VerbContext } from "../../verbs";
+import { userOf, type VerbContext } from "../../verbs";
 import { standing as caller, ENTITIES, type EntityDef } from "./entities";
 import { checkPendingCounts, recordPullState } from "./state";
 
@@ -279,7 +279,7 @@ async function runPull(
   range: PageRange,
   mask: number,
 ): Promise<{ standing: Standing | null; rows: StatementRow[] }> {
-  const user = ctx.actor!;
+  const user = userOf(ctx)!;
   const out = await pullStatement(mask)(ctx.db, {
     building: buildingId,
     user: user.userId,
@@ -329,7 +329,7 @@ export async function pullChanges(
   ctx: VerbContext,
   input: PullInput,
 ): Promise<Uint8Array<ArrayBuffer> | string> {
-  const user = ctx.actor;
+  const user = userOf(ctx);
   if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
   checkPendingCounts(input.pending);
   const limit = Math.min(input.limit ?? DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT);

@@ -16,7 +16,7 @@ import type { OpResult, SyncEntity } from "../../client/sync/protocol";
 import { ApiError } from "../../errors";
 import { isUuid } from "../../http/auth";
 import { hasDbError } from "../../platform/db";
-import { inTransaction, type VerbContext } from "../../verbs";
+import { inTransaction, userOf, type VerbContext } from "../../verbs";
 import { loadAccess } from "./access";
 import { applyOp, type BatchState, type ParsedOp } from "./apply";
 import { answerRecorded, opFingerprint, opIdReused, Rerun, recordedOps, storeResult } from "./claims";
@@ -109,7 +109,7 @@ async function applyInTransaction(
 }
 
 export async function pushOps(ctx: VerbContext, input: PushInput): Promise<{ results: OpResult[] }> {
-  const user = ctx.actor;
+  const user = userOf(ctx);
   if (!user) throw new ApiError("UNAUTHENTICATED", "sync needs a signed-in user");
   const max = ctx.services.config.SYNC_MAX_OPS_PER_PUSH;
   if (input.ops.length > max) {

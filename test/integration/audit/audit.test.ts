@@ -57,7 +57,11 @@ describe.each(DB_KINDS)("audit trail on %s", (kind) => {
     const rows = await db().select().from(auditLogs).where(eq(auditLogs.scope, b.id)).orderBy(auditLogs.seq);
     expect(rows.map((r) => r.seq)).toEqual([1, 2]);
     expect(rows[1]!.prevHash).toBe(rows[0]!.hash);
-    expect(rows[0]!.changes).toEqual({ after: { token: "[REDACTED]", note: "ok" } });
+    // The seed runs as a system context: the row names it beside the user it acts for.
+    expect(rows[0]!.changes).toEqual({
+      after: { token: "[REDACTED]", note: "ok" },
+      actor: { kind: "system", name: "test" },
+    });
     expect(await verifyAuditChain(db(), b.id)).toMatchObject({ valid: true, rows: 2, firstBroken: null });
   });
 

@@ -83,7 +83,7 @@ describe.each(DB_KINDS)("outbox consumer on %s", (kind) => {
     expect(await consumer.deliver(e!.id)).toEqual({ status: "ok" });
     expect(seen).toEqual({
       job: { kind: "system", name: "outbox-dispatcher" },
-      actor: null,
+      actor: { kind: "system", name: "outbox-dispatcher" },
       correlationId: "corr-log-1",
     });
     expect(t.logs.find((l) => l.event === "handler_ran")).toMatchObject({ correlationId: "corr-log-1" });
