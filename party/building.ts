@@ -11,7 +11,6 @@ import { parseConfig } from "../src/config";
 import { correlationIdOf } from "../src/http/host-errors";
 import { problemBody } from "../src/modules/realtime/http";
 import { createPresenceService } from "../src/modules/realtime/presence";
-import { CloseCodes, RoomMessageSchema } from "../src/modules/realtime/protocol";
 import {
   type ConnectionState,
   dispatch,
@@ -22,6 +21,7 @@ import {
 import { RoomTokenError, roomTokenFromUrl, verifyRoomToken } from "../src/modules/realtime/token";
 import { createUpstashKv } from "../src/platform/kv/upstash";
 import { PARTY_SECRET_HEADER } from "../src/platform/realtime/partykit";
+import { CloseCodes, RoomMessageSchema } from "../src/protocol/realtime";
 
 const BUILDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

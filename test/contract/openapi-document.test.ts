@@ -10,10 +10,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYNC_ENTITIES } from "../../src/client/sync/protocol";
 import { documentApiLayer } from "../../src/http/api-layer-docs";
-import { ClientFrameSchema, ServerFrameSchema } from "../../src/modules/realtime/protocol";
 import { ENTITIES } from "../../src/modules/sync/entities";
+import { ClientFrameSchema, ServerFrameSchema } from "../../src/protocol/realtime";
+import { SYNC_ENTITIES } from "../../src/protocol/sync";
 import { createTestApp, type TestApp, testConfig } from "../support/app";
 import { createBuilding, createUser } from "../support/fixtures";
 

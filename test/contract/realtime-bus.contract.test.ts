@@ -7,9 +7,9 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memberships } from "../../src/db/schema";
-import { CloseCodes } from "../../src/modules/realtime/protocol";
 import type { RealtimeBus } from "../../src/platform/realtime";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
+import { CloseCodes } from "../../src/protocol/realtime";
 import {
   closeCodeOf,
   openRoom,

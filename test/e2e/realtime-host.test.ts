@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { readSse, type SseMessage } from "../../src/client/realtime/sse";
-import { CloseCodes } from "../../src/modules/realtime/protocol";
+import { CloseCodes } from "../../src/protocol/realtime";
 import { type BunHost, startBunHost } from "../integration/realtime/bun-host";
 import {
   closeCodeOf,

@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CloseCodes } from "../../src/modules/realtime/protocol";
 import { signRoomToken } from "../../src/modules/realtime/token";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
+import { CloseCodes } from "../../src/protocol/realtime";
 import { closeCodeOf, openRoom, waitUntil } from "../integration/realtime/harness";
 import { TEST_JWT_SECRET } from "../support/app";
 import { stopGroup } from "./wrangler";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyncClient } from "../../src/client/sync/client";
 import { FileStore } from "../../src/client/sync/file-store";
-import type { OpResult, PullResponse, PushOp, SyncEntity, SyncRow } from "../../src/client/sync/protocol";
+import type { OpResult, PullResponse, PushOp, SyncEntity, SyncRow } from "../../src/protocol/sync";
 import { freePort } from "../support/net";
 
 const BUN = join(process.cwd(), "node_modules/.bin/bun");

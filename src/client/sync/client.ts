@@ -8,7 +8,7 @@
  *    realtime client calls when its building room pokes).
  * Runs on browsers, React Native, Bun and Node: no Node-only imports, the transport is `fetch`.
  */
-import { formatHlc, HlcClock, parseHlc } from "./hlc";
+
 import {
   type OpResult,
   type PullResponse,
@@ -16,7 +16,8 @@ import {
   SYNC_ENTITIES,
   type SyncEntity,
   type SyncRow,
-} from "./protocol";
+} from "../../protocol/sync";
+import { formatHlc, HlcClock, parseHlc } from "./hlc";
 
 import {
   applyPullPage,

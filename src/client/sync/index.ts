@@ -3,10 +3,11 @@
  * against /api/v1/sync. Portable (browsers, React Native, Bun, Node); the Node file store is a
  * separate entry (`./file-store`) so bundles for other platforms never pull in `node:fs`.
  */
+
+export * from "../../protocol/sync";
 export { SyncClient } from "./client";
 export { compareHlc, formatHlc, type Hlc, HlcClock, parseHlc } from "./hlc";
 export { IndexedDbStore } from "./indexeddb-store";
-export * from "./protocol";
 export { type LocalStore, MemoryStore, type QueuedOp, type StoreState } from "./store";
 export {
   type BackoffOptions,

@@ -4,7 +4,7 @@
  * once its change is durable, so an edit the app was told succeeded survives a crash. Stores
  * share the pure state transitions below; they differ only in where the state lives.
  */
-import type { PushOp, SyncEntity, SyncRow } from "./protocol";
+import type { PushOp, SyncEntity, SyncRow } from "../../protocol/sync";
 
 export interface QueuedOp extends PushOp {
   buildingId: string;

@@ -1,5 +1,5 @@
 /** Options, events, errors and the backoff schedule of the sync client. */
-import type { OpResult } from "./protocol";
+import type { OpResult } from "../../protocol/sync";
 import type { LocalStore, QueuedOp } from "./store";
 
 export interface SyncClientOptions {

@@ -3,7 +3,7 @@
  * queue order. Applied-but-not-yet-pulled ops are replayed too, so an edit stays visible until
  * the pull that contains it arrives.
  */
-import type { SyncEntity, SyncRow } from "./protocol";
+import type { SyncEntity, SyncRow } from "../../protocol/sync";
 import type { StoreState } from "./store";
 
 export function visibleRows(state: StoreState, entity: SyncEntity): Record<string, SyncRow> {

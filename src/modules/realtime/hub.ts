@@ -8,8 +8,8 @@
 import { hostProblem } from "../../http/host-errors";
 import type { Subscription } from "../../platform/realtime";
 import type { GatewaySocket, RoomGateway } from "../../platform/realtime/gateway";
+import { RoomMessageSchema } from "../../protocol/realtime";
 import type { Services } from "../../services";
-import { RoomMessageSchema } from "./protocol";
 import {
   type ConnectionState,
   dispatch,

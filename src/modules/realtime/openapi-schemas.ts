@@ -2,11 +2,11 @@
  * The room protocol in the OpenAPI document, so generated clients get typed frames: the frames
  * a WebSocket client sends (ClientFrame) and receives (ServerFrame), and one Server-Sent Event of
  * GET /buildings/{buildingId}/events, whose `data` is a ServerFrame as JSON. The schemas are the
- * zod unions the room parses with (protocol.ts), converted as they are.
+ * zod unions the room parses with (src/protocol/realtime.ts), converted as they are.
  */
 import { z } from "@hono/zod-openapi";
 import type { App } from "../../http/env";
-import { ClientFrameSchema, ServerFrameSchema } from "./protocol";
+import { ClientFrameSchema, ServerFrameSchema } from "../../protocol/realtime";
 
 const FRAME_TYPES = ServerFrameSchema.options.map((o) => o.shape.type.value);
 

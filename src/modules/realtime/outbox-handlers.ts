@@ -6,8 +6,8 @@
  * (dead at once), never retried.
  */
 import type { BusMessage } from "../../platform/realtime";
+import { type RoomMessage, RoomMessageSchema } from "../../protocol/realtime";
 import { type HandlerRegistry, outboxHandlers } from "../outbox/registry";
-import { type RoomMessage, RoomMessageSchema } from "./protocol";
 import { REALTIME_TOPICS } from "./publish";
 
 export function registerRealtimeHandlers(registry: HandlerRegistry = outboxHandlers): void {

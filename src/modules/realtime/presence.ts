@@ -9,7 +9,7 @@
  *   presence:c:{buildingId}:{connectionId}  JSON {userId, role, deviceId, since}, TTL = timeout
  */
 import type { Kv } from "../../platform/kv";
-import type { PresenceMember } from "./protocol";
+import type { PresenceMember } from "../../protocol/realtime";
 
 export interface PresenceConnection {
   buildingId: string;

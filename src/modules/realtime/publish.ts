@@ -10,6 +10,7 @@ import { inArray, sql } from "drizzle-orm";
 import { scopedValue } from "../../context";
 import type { DbOrTx } from "../../platform/db";
 import type { BusMessage } from "../../platform/realtime";
+import { type DomainEvent, DomainEventSchema, type RevokeMessage } from "../../protocol/realtime";
 import type { Services } from "../../services";
 import { invalidateBuildingCaches } from "../buildings/cache-tags";
 import {
@@ -20,7 +21,6 @@ import {
   recordEvent,
 } from "../outbox/record";
 import { outbox } from "../outbox/schema";
-import { type DomainEvent, DomainEventSchema, type RevokeMessage } from "./protocol";
 
 export const REALTIME_TOPICS = {
   poke: "realtime.poke",

@@ -6,7 +6,7 @@
  * hibernation), so the core holds nothing that a hibernated room would lose except `gone`;
  * revocations live in a store the host provides (Durable Object storage on PartyKit).
  */
-import type { PresenceService } from "./presence";
+
 import {
   CloseCodes,
   type EventKind,
@@ -16,7 +16,8 @@ import {
   type RevokeMessage,
   type RoomMessage,
   type ServerFrame,
-} from "./protocol";
+} from "../../protocol/realtime";
+import type { PresenceService } from "./presence";
 import type { RoomClaims } from "./token";
 
 export interface ConnectionState {

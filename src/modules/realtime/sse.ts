@@ -7,8 +7,8 @@
  * restriction) ends the stream with an ACCESS_REVOKED error frame.
  */
 import type { BusEnvelope } from "../../platform/realtime";
+import { RoomMessageSchema, type ServerFrame } from "../../protocol/realtime";
 import type { Services } from "../../services";
-import { RoomMessageSchema, type ServerFrame } from "./protocol";
 import { toFrame } from "./room";
 
 export interface SseItem {

@@ -3,8 +3,8 @@ import { and, eq, isNull } from "drizzle-orm";
 import { buildings, memberships, users } from "../../db/schema";
 import { ApiError } from "../../errors";
 import type { DbOrTx } from "../../platform/db";
+import type { PresenceMember } from "../../protocol/realtime";
 import { userOf, type VerbContext } from "../../verbs";
-import type { PresenceMember } from "./protocol";
 import { signRoomToken } from "./token";
 
 export interface Standing {

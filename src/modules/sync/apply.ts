@@ -8,7 +8,7 @@
  * Permission and schema failures reject the op alone; the rest of the batch still applies.
  */
 import { compareHlc, formatHlc, type Hlc, parseHlc } from "../../client/sync/hlc";
-import type { OpResult, SyncEntity } from "../../client/sync/protocol";
+import type { OpResult, SyncEntity } from "../../protocol/sync";
 import { ENTITIES, type EntityDef, entityDef, type SyncActor, toWire } from "./entities";
 import { type Work, workKey } from "./working-set";
 

@@ -12,8 +12,8 @@
  * op's result.
  */
 import { type SQL, sql } from "drizzle-orm";
-import type { OpResult } from "../../client/sync/protocol";
 import { type DbOrTx, hasDbError, isUniqueViolation, queryRows } from "../../platform/db";
+import type { OpResult } from "../../protocol/sync";
 import { arrayLiteral } from "./working-set";
 
 /**

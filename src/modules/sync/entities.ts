@@ -9,7 +9,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { z } from "zod";
-import type { SyncEntity } from "../../client/sync/protocol";
 import {
   announcements,
   apartments,
@@ -19,6 +18,7 @@ import {
   requestComments,
 } from "../../db/schema";
 import { boundedDateTime } from "../../http/dates";
+import type { SyncEntity } from "../../protocol/sync";
 
 export type Role = "manager" | "resident";
 

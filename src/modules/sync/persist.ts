@@ -7,9 +7,9 @@
 import { getTableColumns, getTableName, is, SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import { compareHlc, formatHlc, parseHlc } from "../../client/sync/hlc";
-import type { OpResult, SyncEntity } from "../../client/sync/protocol";
 import { syncConflicts } from "../../db/schema";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
+import type { OpResult, SyncEntity } from "../../protocol/sync";
 import { recordEvents } from "../outbox/record";
 import type { BatchState } from "./apply";
 import { type Alongside, claimOps, Rerun } from "./claims";

@@ -16,11 +16,11 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import type { SyncEntity } from "../../client/sync/protocol";
 import { ApiError } from "../../errors";
 import { isUuid } from "../../http/auth";
 import { utf8Concat } from "../../http/body";
 import { type PreparedSql, preparedSql } from "../../platform/db/prepared";
+import type { SyncEntity } from "../../protocol/sync";
 import { userOf, type VerbContext } from "../../verbs";
 import { standing as caller, ENTITIES, type EntityDef } from "./entities";
 import { checkPendingCounts, recordPullState } from "./state";

@@ -12,10 +12,10 @@
 import { z } from "zod";
 import { regexes } from "zod/v4/core";
 import { formatHlc, parseHlc } from "../../client/sync/hlc";
-import type { OpResult, SyncEntity } from "../../client/sync/protocol";
 import { ApiError } from "../../errors";
 import { isUuid } from "../../http/auth";
 import { hasDbError } from "../../platform/db";
+import type { OpResult, SyncEntity } from "../../protocol/sync";
 import { inTransaction, userOf, type VerbContext } from "../../verbs";
 import { loadAccess } from "./access";
 import { applyOp, type BatchState, type ParsedOp } from "./apply";

@@ -6,7 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import { SYNC_ENTITIES, type SyncEntity } from "../../client/sync/protocol";
+import { SYNC_ENTITIES, type SyncEntity } from "../../protocol/sync";
 import { ENTITIES } from "./entities";
 
 const pascal = (name: string) => name.replace(/(^|_)([a-z])/g, (_m, _sep, c: string) => c.toUpperCase());

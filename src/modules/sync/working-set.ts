@@ -7,10 +7,10 @@
 import { and, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Hlc } from "../../client/sync/hlc";
-import type { SyncEntity } from "../../client/sync/protocol";
 import type { FieldClock, SyncClocks } from "../../db/columns";
 import { memberships } from "../../db/schema";
 import type { DbOrTx } from "../../platform/db";
+import type { SyncEntity } from "../../protocol/sync";
 import { unpackClocks } from "./clocks";
 import { ENTITIES } from "./entities";
 

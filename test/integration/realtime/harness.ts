@@ -5,7 +5,7 @@
  */
 import WebSocket from "ws";
 import { readSse, type SseMessage } from "../../../src/client/realtime/sse";
-import type { ServerFrame } from "../../../src/modules/realtime/protocol";
+import type { ServerFrame } from "../../../src/protocol/realtime";
 import { serveStandalone } from "../../../workers/standalone";
 import { createTestApp, type TestApp } from "../../support/app";
 import type { DbKind } from "../../support/db";

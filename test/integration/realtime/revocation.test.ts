@@ -11,7 +11,7 @@ import { RealtimeClient } from "../../../src/client/realtime";
 import { memberships } from "../../../src/db/schema";
 import { systemContext } from "../../../src/modules/identity/accounts";
 import { restrictAccount } from "../../../src/modules/identity/restrict";
-import { CloseCodes } from "../../../src/modules/realtime/protocol";
+import { CloseCodes } from "../../../src/protocol/realtime";
 import { createBuilding, type TestBuilding } from "../../support/fixtures";
 import {
   closeCodeOf,

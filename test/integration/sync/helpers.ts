@@ -1,6 +1,6 @@
 /** Small helpers for the sync tests: push/pull through the real app, HLC strings. */
 import { formatHlc } from "../../../src/client/sync/hlc";
-import type { PullResponse, PushOp, PushResponse } from "../../../src/client/sync/protocol";
+import type { PullResponse, PushOp, PushResponse } from "../../../src/protocol/sync";
 import type { TestApp } from "../../support/app";
 import { json, type TestUser } from "../../support/fixtures";
 

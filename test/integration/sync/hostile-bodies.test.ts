@@ -7,8 +7,8 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SYNC_ENTITIES } from "../../../src/client/sync/protocol";
 import { queryRows } from "../../../src/platform/db";
+import { SYNC_ENTITIES } from "../../../src/protocol/sync";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json, type TestBuilding } from "../../support/fixtures";

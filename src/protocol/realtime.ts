@@ -2,6 +2,8 @@
  * The room protocol: every frame in both directions is a zod discriminated union on `type`, so
  * the room parses untrusted input once and the client SDK types what it receives. The same
  * frames travel over WebSocket (PartyKit and the standalone host) and Server-Sent Events.
+ * Shared by the server and the client SDK; the SDK imports types only (`import type`), so the zod
+ * schemas stay out of its bundle (test/unit/protocol-imports.test.ts holds it to that).
  */
 // The OpenAPI document registers these unions (openapi-schemas.ts): zod 4 gives a schema its
 // methods when it is built, so the z that has `.openapi` must build them, whatever loads first.

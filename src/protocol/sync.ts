@@ -1,6 +1,7 @@
 /**
- * The wire protocol of /api/v1/sync, as plain types shared by the SDK and the server. The server
- * validates the same shapes with zod in its route files; these types carry no runtime code.
+ * The wire protocol of /api/v1/sync, as plain types shared by the SDK and the server (src/protocol/
+ * is the one place both import wire shapes from). The server validates the same shapes with zod in
+ * its route files; nothing here needs zod, so the SDK may import values (SYNC_ENTITIES) too.
  */
 export const SYNC_ENTITIES = [
   "apartments",
