@@ -52,6 +52,7 @@ import { createQStashQueue, sweepUnpublished } from "../src/platform/queue/qstas
 import type { RateLimiter } from "../src/platform/ratelimit";
 import { createUpstashRateLimiter } from "../src/platform/ratelimit/upstash";
 import type { RealtimeBus } from "../src/platform/realtime";
+import { memoryBusFor } from "../src/platform/realtime/memory";
 import { createPartyKitBus } from "../src/platform/realtime/partykit";
 import { APP_VERSION, assembleServices, type Services } from "../src/services";
 
@@ -171,7 +172,8 @@ function invocationServices(
     passwords: state.passwords,
     rateLimiter: state.rateLimiter,
     runtime: "workerd",
-    ...(state.realtime ? { realtime: state.realtime } : {}),
+    // Without PartyKit, an in-isolate bus (SSE streams of this isolate subscribe to it).
+    realtime: state.realtime ?? memoryBusFor(state.config),
     startedAt: state.startedAt,
   });
   if (state.config.QSTASH_TOKEN) {

@@ -28,7 +28,8 @@ import { registerQStashConsumer } from "../src/modules/outbox/routes/qstash-cons
 import { createPinoLogger } from "../src/platform/log/pino";
 import type { QueueConsumer } from "../src/platform/queue";
 import { selectDatabase, selectKv } from "../src/platform/select";
-import { assembleServices, closeServices, type Runtime, type Services } from "../src/services";
+import { closeServices, type Runtime, type Services } from "../src/services";
+import { assembleNodeServices } from "./node-services";
 import { listen } from "./standalone";
 
 /**
@@ -80,7 +81,7 @@ export async function startJobs() {
   const database = await selectDatabase(config);
   // The replay guard of the consumer lives in kv: give several instances REDIS_URL or UPSTASH_*.
   const kv = await selectKv(config, logger);
-  const services = assembleServices({ config, database, kv, logger, runtime });
+  const services = assembleNodeServices({ config, database, kv, logger, runtime });
   const server = await listen(createJobsApp(services).fetch, config.PORT, runtime);
   logger.info(
     { event: "started", service: "jobs", runtime, port: server.port, database: database.kind, kv: kv.kind },

@@ -8,7 +8,7 @@ import { ConfigError, parseConfig } from "../src/config";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { createJsonLogger } from "../src/platform/log/json";
 import { selectDatabase, selectKv } from "../src/platform/select";
-import { assembleServices } from "../src/services";
+import { assembleNodeServices } from "./node-services";
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -22,7 +22,7 @@ async function main() {
     console.log(`migrations applied (${database.kind})`);
     // Workers have no start-up hook that may write, so the first admin is made at deploy time.
     const kv = await selectKv(config);
-    const services = assembleServices({
+    const services = assembleNodeServices({
       config,
       database,
       kv,

@@ -19,8 +19,8 @@ import {
 } from "../src/http/host-errors";
 import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
-import { RoomHub } from "../src/modules/realtime/hub";
 import { startInProcessQueue } from "../src/modules/outbox/queue";
+import { RoomHub } from "../src/modules/realtime/hub";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
 import { createPinoLogger } from "../src/platform/log/pino";
@@ -29,7 +29,8 @@ import type { RoomGateway } from "../src/platform/realtime/gateway";
 import { bunWebSocket, upgradeRequired } from "../src/platform/realtime/ws-bun";
 import { attachNodeWebSockets } from "../src/platform/realtime/ws-node";
 import { selectDatabase, selectKv } from "../src/platform/select";
-import { assembleServices, closeServices, type Runtime, type Services } from "../src/services";
+import { closeServices, type Runtime, type Services } from "../src/services";
+import { assembleNodeServices } from "./node-services";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 
@@ -80,7 +81,7 @@ export async function startStandalone() {
   await database.migrate(MIGRATIONS_FOLDER);
   const kv = await selectKv(config, logger);
   const rateLimiter = await selectRateLimiter(config);
-  const services = assembleServices({ config, database, kv, logger, runtime, rateLimiter, docsScript });
+  const services = assembleNodeServices({ config, database, kv, logger, runtime, rateLimiter, docsScript });
   const admin = await ensurePlatformAdmin(services).catch((err) => {
     if (!(err instanceof AdminBootstrapError)) throw err;
     console.error(`configuration error: ${err.message}`);

@@ -18,7 +18,7 @@ import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
 import type { RateLimiter } from "../../src/platform/ratelimit";
 import { createFlexibleRateLimiter } from "../../src/platform/ratelimit/flexible";
-import { assembleServices } from "../../src/services";
+import { assembleNodeServices } from "../../workers/node-services";
 
 export interface ApiLayerFigure {
   name: string;
@@ -70,7 +70,7 @@ export async function benchApiLayer(options: { roundMs?: number; redisUrl?: stri
       JWT_SECRET: "b".repeat(40),
       ...env,
     });
-    const services = assembleServices({
+    const services = assembleNodeServices({
       config,
       database,
       kv,

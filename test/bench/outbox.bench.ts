@@ -32,8 +32,8 @@ import { queryRows } from "../../src/platform/db";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
-import { assembleServices } from "../../src/services";
 import { inTransaction, verbContext } from "../../src/verbs";
+import { assembleNodeServices } from "../../workers/node-services";
 import { testConfig } from "../support/app";
 import { PG_ADMIN_URL, pgUrlFor } from "../support/env";
 import { createBuilding } from "../support/fixtures";
@@ -58,7 +58,7 @@ async function main() {
   await admin.query(`create database "${name}"`);
   const database = createPgDatabase({ url: pgUrlFor(name), max: 5 });
   await database.migrate(MIGRATIONS);
-  const services = assembleServices({
+  const services = assembleNodeServices({
     config: testConfig({
       LOG_LEVEL: "silent",
       RATE_LIMIT_READ: "999999999/60s",

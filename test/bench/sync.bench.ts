@@ -24,7 +24,7 @@ import { formatHlc } from "../../src/client/sync/hlc";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
-import { assembleServices } from "../../src/services";
+import { assembleNodeServices } from "../../workers/node-services";
 import { testConfig } from "../support/app";
 import { PG_ADMIN_URL, pgUrlFor } from "../support/env";
 import { createBuilding, json } from "../support/fixtures";
@@ -76,7 +76,7 @@ async function main() {
   await database.migrate(MIGRATIONS);
   const raw = new pg.Pool({ connectionString: pgUrlFor(name), max: 1 });
   raw.on("error", () => {});
-  const services = assembleServices({
+  const services = assembleNodeServices({
     // The limiter still runs on every request, with budgets a benchmark's loop cannot exhaust.
     config: testConfig({
       LOG_LEVEL: "silent",

@@ -7,6 +7,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memberships } from "../../src/db/schema";
+import { presenceOf } from "../../src/modules/realtime/presence";
 import type { RealtimeBus } from "../../src/platform/realtime";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
 import { CloseCodes } from "../../src/protocol/realtime";
@@ -42,7 +43,7 @@ const adapters: Record<string, () => Promise<BusUnderTest>> = {
       bus: s.t.services.realtime,
       roomUrl: (b, token) => `${s.wsBase}/parties/building/${b}?token=${token}`,
       presence: async (b) =>
-        (await s.t.services.presence.getOnlineUsers(b)).map((m) => `${m.userId}/${m.deviceId}`),
+        (await presenceOf(s.t.services).getOnlineUsers(b)).map((m) => `${m.userId}/${m.deviceId}`),
       close: () => s.close(),
     };
   },

@@ -20,7 +20,8 @@ import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
 import type { RetryPolicy } from "../../src/platform/queue";
 import { createQStashQueue } from "../../src/platform/queue/qstash";
-import { assembleServices, type Services } from "../../src/services";
+import type { Services } from "../../src/services";
+import { assembleNodeServices } from "../../workers/node-services";
 import { testConfig } from "../support/app";
 import { freePort } from "../support/net";
 import { type QStashStandin, startQStashStandin } from "../support/qstash-standin";
@@ -151,7 +152,7 @@ describe("job service under Bun: QStash callbacks through the stand-in", () => {
     scratch = await createScratchDatabase({ migrated: true });
     standin = await startQStashStandin();
     database = createPgDatabase({ url: scratch.url, max: 3 });
-    edge = assembleServices({
+    edge = assembleNodeServices({
       config: testConfig(),
       database,
       kv: createMemoryKv(),

@@ -8,7 +8,8 @@ import type { Database } from "../../src/platform/db";
 import type { Kv } from "../../src/platform/kv";
 import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
-import { assembleServices, type Clock, type Services } from "../../src/services";
+import type { Clock, Services } from "../../src/services";
+import { assembleNodeServices } from "../../workers/node-services";
 import { createTestDatabase, type DbKind } from "./db";
 
 export interface TestAppOptions {
@@ -37,7 +38,7 @@ export async function createTestApp(options: TestAppOptions = {}) {
   const logger = createJsonLogger({ level: config.LOG_LEVEL, sink: (line) => lines.push(JSON.parse(line)) });
   const database = options.database ?? (await createTestDatabase(options.db ?? "pglite"));
   const kv = options.kv ?? createMemoryKv();
-  const services: Services = assembleServices({
+  const services: Services = assembleNodeServices({
     config,
     database,
     kv,

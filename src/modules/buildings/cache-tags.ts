@@ -4,6 +4,7 @@
  * pulling the building verbs into the realtime module.
  */
 import type { Services } from "../../services";
+import { registerAfterCommit } from "../outbox/after-commit";
 
 export const buildingCacheTag = (buildingId: string) => `building:${buildingId}`;
 
@@ -15,4 +16,15 @@ export async function invalidateBuildingCaches(
   await Promise.all(
     [...new Set(buildingIds)].map((id) => services.cache.invalidateTag(buildingCacheTag(id))),
   );
+}
+
+/**
+ * After each commit that moved building versions, drop those buildings' cached reads (before the
+ * pokes make clients refetch). Registered by the module (index.ts), so writers elsewhere need no
+ * import of buildings.
+ */
+export function registerBuildingCacheInvalidation(): void {
+  registerAfterCommit("buildings.cache", async (services, { bumpedBuildings }) => {
+    if (bumpedBuildings.length) await invalidateBuildingCaches(services, bumpedBuildings);
+  });
 }

@@ -4,6 +4,7 @@
  * are audited in the same transaction.
  */
 import type { App } from "../../http/env";
+import { registerBuildingCacheInvalidation } from "./cache-tags";
 import { registerAddMember } from "./routes/add-member";
 import { registerCreateApartment } from "./routes/create-apartment";
 import { registerCreateBuilding } from "./routes/create-building";
@@ -17,6 +18,9 @@ import { registerRemoveMember } from "./routes/remove-member";
 import { registerUpdateApartment } from "./routes/update-apartment";
 import { registerUpdateBuilding } from "./routes/update-building";
 import { registerUpdateMember } from "./routes/update-member";
+
+// Cached reads of a building are dropped after every commit that moves its version.
+registerBuildingCacheInvalidation();
 
 export function registerBuildings(app: App): void {
   registerCreateBuilding(app);

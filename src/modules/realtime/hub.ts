@@ -10,6 +10,7 @@ import type { Subscription } from "../../platform/realtime";
 import type { GatewaySocket, RoomGateway } from "../../platform/realtime/gateway";
 import { RoomMessageSchema } from "../../protocol/realtime";
 import type { Services } from "../../services";
+import { presenceOf } from "./presence";
 import {
   type ConnectionState,
   dispatch,
@@ -170,7 +171,7 @@ export class RoomHub implements RoomGateway<RoomClaims, HubHandle> {
       },
       {
         ...roomSettings(services.config),
-        presence: services.presence,
+        presence: presenceOf(services),
         revocations: {
           get: (userId) => this.revoked.get(`${buildingId}:${userId}`),
           put: (userId, version) => this.revoked.put(`${buildingId}:${userId}`, version),

@@ -9,29 +9,11 @@
  *   presence:c:{buildingId}:{connectionId}  JSON {userId, role, deviceId, since}, TTL = timeout
  */
 import type { Kv } from "../../platform/kv";
+import type { PresenceConnection, PresenceService } from "../../platform/realtime";
 import type { PresenceMember } from "../../protocol/realtime";
+import type { Services } from "../../services";
 
-export interface PresenceConnection {
-  buildingId: string;
-  userId: string;
-  role: "manager" | "resident";
-  deviceId: string;
-  connectionId: string;
-  since: string;
-}
-
-export interface PresenceService {
-  /** Marks a connection online, or refreshes its TTL (heartbeat). `firstForDevice`: the device just came online. */
-  setOnline(conn: PresenceConnection): Promise<{ firstForDevice: boolean }>;
-  /** Removes a connection. `lastForDevice` / `lastForUser`: nothing else keeps that device / user online. */
-  setOffline(conn: Pick<PresenceConnection, "buildingId" | "userId" | "deviceId" | "connectionId">): Promise<{
-    lastForDevice: boolean;
-    lastForUser: boolean;
-  }>;
-  /** Online devices of a building, one entry per (user, device), `since` = its earliest live connection. */
-  getOnlineUsers(buildingId: string): Promise<PresenceMember[]>;
-  readonly ttlMs: number;
-}
+export type { PresenceConnection, PresenceService } from "../../platform/realtime";
 
 type Stored = Omit<PresenceConnection, "buildingId" | "connectionId">;
 
@@ -114,4 +96,20 @@ export function createPresenceService(kv: Kv, options: { ttlMs: number }): Prese
       );
     },
   };
+}
+
+/**
+ * The presence service of a services bundle: the host's, or one over its kv (memoized per kv, so
+ * rooms, SSE streams and verbs of one process share the TTL settings). Built here rather than in
+ * services.ts, which imports no feature module.
+ */
+const byKv = new WeakMap<Kv, PresenceService>();
+export function presenceOf(services: Services): PresenceService {
+  if (services.presence) return services.presence;
+  let presence = byKv.get(services.kv);
+  if (!presence) {
+    presence = createPresenceService(services.kv, { ttlMs: services.config.REALTIME_HEARTBEAT_TIMEOUT_MS });
+    byKv.set(services.kv, presence);
+  }
+  return presence;
 }

@@ -12,7 +12,7 @@ import type { DbOrTx } from "../../platform/db";
 import type { BusMessage } from "../../platform/realtime";
 import { type DomainEvent, DomainEventSchema, type RevokeMessage } from "../../protocol/realtime";
 import type { Services } from "../../services";
-import { invalidateBuildingCaches } from "../buildings/cache-tags";
+import { runAfterCommit } from "../outbox/after-commit";
 import {
   currentCorrelationId,
   dropPending,
@@ -113,10 +113,10 @@ async function publishOwn<T>(services: Services, fn: () => Promise<T>): Promise<
   if (pendingStore.get()) return fn();
   const pending: Pending = { messages: [] };
   const result = await pendingStore.run(pending, fn);
-  // Committed: drop the cached reads of every building whose version moved, before the poke
-  // makes clients refetch (a read after a write must not see the old rows).
+  // Committed: the hooks modules registered run before the poke makes clients refetch (the
+  // buildings module drops the cached reads of every building whose version moved).
   const bumped = pending.messages.filter((m) => m.message.type === "poke").map((m) => m.message.buildingId);
-  if (bumped.length) await invalidateBuildingCaches(services, bumped);
+  if (pending.messages.length) await runAfterCommit(services, { bumpedBuildings: bumped });
   if (pending.messages.length) {
     // Revocations first: a removed member must not receive the poke of its own removal.
     const revokes = pending.messages.filter((m) => m.message.type === "revoke");

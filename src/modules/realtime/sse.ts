@@ -9,6 +9,7 @@
 import type { BusEnvelope } from "../../platform/realtime";
 import { RoomMessageSchema, type ServerFrame } from "../../protocol/realtime";
 import type { Services } from "../../services";
+import { presenceOf } from "./presence";
 import { toFrame } from "./room";
 
 export interface SseItem {
@@ -100,14 +101,14 @@ export async function* buildingEventStream(options: {
       yield item(REVOKED);
       return;
     }
-    const { firstForDevice } = await services.presence.setOnline(presence);
+    const { firstForDevice } = await presenceOf(services).setOnline(presence);
     online = true;
     if (subscription.replay === "gap") yield item({ type: "resync", buildingId });
     else for (const e of subscription.replay) if (e) yield frameOf(e) ?? null;
     yield item({
       type: "presence.list",
       buildingId,
-      members: await services.presence.getOnlineUsers(buildingId),
+      members: await presenceOf(services).getOnlineUsers(buildingId),
     });
     if (firstForDevice) {
       await bus.publish({ type: "presence.join", buildingId, member: { ...member, since } });
@@ -131,7 +132,7 @@ export async function* buildingEventStream(options: {
       if (signal.aborted) break;
       if (revoked) continue;
       if (Date.now() - lastRefresh >= interval) {
-        await services.presence.setOnline(presence);
+        await presenceOf(services).setOnline(presence);
         lastRefresh = Date.now();
       }
       if (queue.length === 0) {
@@ -151,7 +152,7 @@ export async function* buildingEventStream(options: {
     subscription.unsubscribe();
     signal.removeEventListener("abort", onAbort);
     if (online) {
-      const { lastForDevice } = await services.presence
+      const { lastForDevice } = await presenceOf(services)
         .setOffline(presence)
         .catch(() => ({ lastForDevice: false }));
       if (lastForDevice) {

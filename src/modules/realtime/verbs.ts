@@ -5,6 +5,7 @@ import { ApiError } from "../../errors";
 import type { DbOrTx } from "../../platform/db";
 import type { PresenceMember } from "../../protocol/realtime";
 import { userOf, type VerbContext } from "../../verbs";
+import { presenceOf } from "./presence";
 import { signRoomToken } from "./token";
 
 export interface Standing {
@@ -99,7 +100,7 @@ export async function buildingPresence({
   ctx: VerbContext;
   buildingId: string;
 }): Promise<PresenceSummary[]> {
-  const members: PresenceMember[] = await ctx.services.presence.getOnlineUsers(buildingId);
+  const members: PresenceMember[] = await presenceOf(ctx.services).getOnlineUsers(buildingId);
   const byUser = new Map<string, PresenceSummary>();
   for (const m of members) {
     const u = byUser.get(m.userId) ?? { userId: m.userId, role: m.role, since: m.since, devices: [] };

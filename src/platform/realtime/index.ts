@@ -5,6 +5,8 @@
  * Messages are plain JSON with a `type` and a `buildingId`; the room validates them (zod) before
  * anything reaches a socket.
  */
+import type { PresenceMember } from "../../protocol/realtime";
+
 export interface BusMessage {
   type: string;
   buildingId: string;
@@ -34,4 +36,27 @@ export interface RealtimeBus {
    */
   subscribe?(buildingId: string, listener: BusListener, options?: { afterSeq?: number }): Subscription;
   close?(): Promise<void>;
+}
+
+/** Who is online in a building (kv sets with TTL refreshed by room heartbeats; modules/realtime/presence.ts). */
+export interface PresenceConnection {
+  buildingId: string;
+  userId: string;
+  role: "manager" | "resident";
+  deviceId: string;
+  connectionId: string;
+  since: string;
+}
+
+export interface PresenceService {
+  /** Marks a connection online, or refreshes its TTL (heartbeat). `firstForDevice`: the device just came online. */
+  setOnline(conn: PresenceConnection): Promise<{ firstForDevice: boolean }>;
+  /** Removes a connection. `lastForDevice` / `lastForUser`: nothing else keeps that device / user online. */
+  setOffline(conn: Pick<PresenceConnection, "buildingId" | "userId" | "deviceId" | "connectionId">): Promise<{
+    lastForDevice: boolean;
+    lastForUser: boolean;
+  }>;
+  /** Online devices of a building, one entry per (user, device), `since` = its earliest live connection. */
+  getOnlineUsers(buildingId: string): Promise<PresenceMember[]>;
+  readonly ttlMs: number;
 }

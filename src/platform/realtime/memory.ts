@@ -71,3 +71,17 @@ export function createMemoryBus(options: MemoryBusOptions = {}): RealtimeBus {
     },
   };
 }
+
+/**
+ * One in-process bus per config, so the rooms, SSE streams and writers of one process (or one
+ * Worker isolate without PartyKit) share it. Hosts pass it as their default `realtime`.
+ */
+const busesByConfig = new WeakMap<object, RealtimeBus>();
+export function memoryBusFor(config: object): RealtimeBus {
+  let bus = busesByConfig.get(config);
+  if (!bus) {
+    bus = createMemoryBus();
+    busesByConfig.set(config, bus);
+  }
+  return bus;
+}

@@ -10,7 +10,7 @@ import { apartments, buildings, memberships, users } from "../../../src/db/schem
 import { createPgliteDatabase } from "../../../src/platform/db/pglite";
 import { createMemoryKv } from "../../../src/platform/kv/memory";
 import { createJsonLogger } from "../../../src/platform/log/json";
-import { assembleServices } from "../../../src/services";
+import { assembleNodeServices } from "../../../workers/node-services";
 import { bun, serveFetch } from "../serve";
 import { BENCH_BUILDING_ID, BENCH_JWT_SECRET, BENCH_MANAGER_ID } from "./bench-tenant";
 
@@ -24,7 +24,7 @@ const config = parseConfig({
 });
 const database = await createPgliteDatabase();
 await database.migrate(fileURLToPath(new URL("../../../drizzle", import.meta.url)));
-const services = assembleServices({
+const services = assembleNodeServices({
   config,
   database,
   kv: createMemoryKv(),

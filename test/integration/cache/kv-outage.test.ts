@@ -20,7 +20,8 @@ import { createJsonLogger } from "../../../src/platform/log/json";
 import type { RateLimiter } from "../../../src/platform/ratelimit";
 import { selectRateLimiter } from "../../../src/platform/ratelimit/select";
 import { selectKv } from "../../../src/platform/select";
-import { assembleServices, type Services } from "../../../src/services";
+import type { Services } from "../../../src/services";
+import { assembleNodeServices } from "../../../workers/node-services";
 import { testConfig } from "../../support/app";
 import { createTestDatabase } from "../../support/db";
 import { REDIS_URL } from "../../support/env";
@@ -62,7 +63,14 @@ async function buildHost(redisUrl: string) {
   const database = await createTestDatabase("pglite");
   const kv = (await selectKv(config, logger)) as GuardedKv;
   const rateLimiter: RateLimiter = await selectRateLimiter(config);
-  const services: Services = assembleServices({ config, database, kv, logger, rateLimiter, runtime: "node" });
+  const services: Services = assembleNodeServices({
+    config,
+    database,
+    kv,
+    logger,
+    rateLimiter,
+    runtime: "node",
+  });
   const app = createApp(services);
   return {
     services,

@@ -11,7 +11,7 @@ import { HandlerRegistry } from "../../../src/modules/outbox/registry";
 import { createPgDatabase } from "../../../src/platform/db/pg";
 import { createMemoryKv } from "../../../src/platform/kv/memory";
 import { createJsonLogger } from "../../../src/platform/log/json";
-import { assembleServices } from "../../../src/services";
+import { assembleNodeServices } from "../../../workers/node-services";
 
 const url = process.env.CHILD_DATABASE_URL!;
 const topic = process.env.CHILD_TOPIC!;
@@ -19,7 +19,7 @@ const mode = process.env.CHILD_MODE ?? "ok";
 const leaseMs = Number(process.env.CHILD_LEASE_MS ?? 1000);
 
 const config = parseConfig({ NODE_ENV: "test", SEED_DEMO: "false", LOG_LEVEL: "warn", DATABASE_URL: url });
-const services = assembleServices({
+const services = assembleNodeServices({
   config,
   database: createPgDatabase({ url, max: 2 }),
   kv: createMemoryKv(),

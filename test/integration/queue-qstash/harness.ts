@@ -10,8 +10,9 @@ import type { HandlerRegistry } from "../../../src/modules/outbox/registry";
 import { qstashConsumerUrls } from "../../../src/modules/outbox/routes/qstash-consume";
 import type { QueueTransport, RetryPolicy } from "../../../src/platform/queue";
 import { createQStashQueue } from "../../../src/platform/queue/qstash";
-import { assembleServices, type Services } from "../../../src/services";
+import type { Services } from "../../../src/services";
 import { createJobsApp } from "../../../workers/jobs";
+import { assembleNodeServices } from "../../../workers/node-services";
 import { listen } from "../../../workers/standalone";
 import { testConfig } from "../../support/app";
 import { freePort } from "../../support/net";
@@ -52,7 +53,7 @@ export async function startQStashHarness(
     QSTASH_CONSUMER_URL: `http://127.0.0.1:${port}`,
     ...options.env,
   });
-  const jobs = assembleServices({
+  const jobs = assembleNodeServices({
     config,
     database: services.database,
     kv: services.kv,

@@ -1,0 +1,35 @@
+/**
+ * The services defaults of the Bun/Node hosts (standalone, the job service, migrations, tests):
+ * hash-wasm argon2id, an in-memory rate limiter and an in-process realtime bus, one each per
+ * config. They live with the hosts, not in src/services.ts, so that file carries no Node-only
+ * adapter into the Worker bundle (the edge host passes noble, Upstash and PartyKit instead).
+ */
+import type { Config } from "../src/config";
+import { createHashWasmHasher } from "../src/platform/password/hash-wasm";
+import type { RateLimiter } from "../src/platform/ratelimit";
+import { createFlexibleRateLimiter } from "../src/platform/ratelimit/flexible";
+import { memoryBusFor } from "../src/platform/realtime/memory";
+import { assembleServices, type Services, type ServicesInit } from "../src/services";
+
+type NodeDefaulted = "passwords" | "rateLimiter" | "realtime";
+export type NodeServicesInit = Omit<ServicesInit, NodeDefaulted> & Partial<Pick<Services, NodeDefaulted>>;
+
+// Per config, so a host that assembles services more than once still shares counters.
+const limiters = new WeakMap<Config, RateLimiter>();
+function memoryLimiter(config: Config): RateLimiter {
+  let limiter = limiters.get(config);
+  if (!limiter) {
+    limiter = createFlexibleRateLimiter({ store: "memory" });
+    limiters.set(config, limiter);
+  }
+  return limiter;
+}
+
+export function assembleNodeServices(init: NodeServicesInit): Services {
+  return assembleServices({
+    ...init,
+    passwords: init.passwords ?? createHashWasmHasher(),
+    rateLimiter: init.rateLimiter ?? memoryLimiter(init.config),
+    realtime: init.realtime ?? memoryBusFor(init.config),
+  });
+}
