@@ -139,18 +139,13 @@ export async function writeWithEvent<T>(
   const availableAt = event.availableAt ?? new Date();
   const correlationId = event.correlationId ?? currentCorrelationId();
   const buildingId = event.buildingId ?? null;
-  const insert = tx.$with("outbox_event").as(
-    tx
-      .insert(outbox)
-      .values({
-        id,
-        topic: event.topic,
-        buildingId,
-        payload: event.payload ?? null,
-        correlationId,
-        availableAt,
-      })
-      .returning({ id: outbox.id }),
+  // Written out rather than built by Drizzle, whose INSERT lists every column of the table
+  // (`default` for the rest): the shorter statement is what PostgreSQL parses and plans on every
+  // write, and measured cheaper (test/bench/outbox.bench.ts).
+  const insert = tx.$with("outbox_event", { id: outbox.id }).as(
+    sql`insert into ${outbox} (id, building_id, topic, payload, correlation_id, available_at)
+      values (${id}, ${buildingId}, ${event.topic}, ${JSON.stringify(event.payload ?? null)}::jsonb,
+        ${correlationId}, ${availableAt.toISOString()}::timestamptz) returning id`,
   );
   const result = await write(tx.with(insert));
   // Listed once the statement ran: a write that threw rolls back, and nothing is enqueued.
