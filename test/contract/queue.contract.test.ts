@@ -36,6 +36,7 @@ import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, DB_KINDS, type DbKind } from "../support/db";
 import { pgUrlFor } from "../support/env";
 import { createBuilding } from "../support/fixtures";
+import { waitFor } from "../support/wait";
 
 interface QueueHarness {
   transport: QueueTransport;
@@ -104,20 +105,6 @@ const POLICIES = (topic: string): RetryPolicy =>
     : { retries: 2, delaysMs: [20, 40] };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 let topicSeq = 0;
 const topicName = (family: string) => `${family}.t${Date.now().toString(36)}${topicSeq++}`;

@@ -26,6 +26,7 @@ import { testConfig } from "../support/app";
 import { freePort } from "../support/net";
 import { type QStashStandin, startQStashStandin } from "../support/qstash-standin";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
+import { type Probe, waitFor as waitWithin } from "../support/wait";
 
 const ROOT = join(import.meta.dirname, "../..");
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -33,19 +34,8 @@ const BUN = join(ROOT, "node_modules/.bin/bun");
 const POLICY: RetryPolicy = { retries: 5, delaysMs: [1_000, 2_000, 3_000, 4_000, 5_000] };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Bun start-up and a restart after SIGKILL are slow on a loaded machine: a longer default wait. */
+const waitFor = <T>(what: string, fn: Probe<T>, timeoutMs = 30_000) => waitWithin(what, fn, timeoutMs, 50);
 
 interface JobsProcess {
   child: ChildProcess;

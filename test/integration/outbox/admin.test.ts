@@ -13,17 +13,7 @@ import type { InProcessQueue } from "../../../src/platform/queue/in-process";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json, type TestUser } from "../../support/fixtures";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { waitFor } from "../../support/wait";
 
 describe.each(DB_KINDS)("outbox admin on %s", (kind) => {
   let t: TestApp;

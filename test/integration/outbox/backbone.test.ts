@@ -15,21 +15,8 @@ import { createMemoryBus } from "../../../src/platform/realtime/memory";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json } from "../../support/fixtures";
+import { waitFor } from "../../support/wait";
 import { hlcAt, opId, push } from "../sync/helpers";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe.each(DB_KINDS)("delivery backbone on %s", (kind) => {
   let t: TestApp;

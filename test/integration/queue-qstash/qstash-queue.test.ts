@@ -26,6 +26,7 @@ import { createTestApp, type TestApp } from "../../support/app";
 import { createBuilding, json } from "../../support/fixtures";
 import { freePort } from "../../support/net";
 import { compileRetryDelay } from "../../support/qstash-standin";
+import { waitFor } from "../../support/wait";
 import { hlcAt, opId } from "../sync/helpers";
 import { type QStashHarness, startQStashHarness } from "./harness";
 
@@ -33,15 +34,6 @@ const POLICIES = (topic: string): RetryPolicy =>
   topic.startsWith("qs.once") ? { retries: 1, delaysMs: [50] } : { retries: 3, delaysMs: [100, 200, 400] };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 let seq = 0;
 const topicName = (family: string) => `${family}.t${Date.now().toString(36)}${seq++}`;
