@@ -13,41 +13,27 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signAccessToken } from "../../src/modules/identity/tokens";
 import { REDIS_URL } from "../support/env";
-import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
-import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
-import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
-import { startWranglerDev, type WranglerDev } from "./wrangler";
+import type { ScratchDatabase } from "../support/scratch-db";
+import { type EdgeStack, startEdgeStack, type WranglerDev } from "./wrangler";
 
 const JWT_SECRET = "edge-cache-e2e-secret-edge-cache-e2e-0123456789";
 /** Per request: a hung request fails the test instead of hanging it. */
 const DEADLINE_MS = 15_000;
 
-let neon: NeonBridge;
-let upstash: UpstashBridge;
+let stack: EdgeStack;
 let database: ScratchDatabase;
 let edge: WranglerDev;
 let redis: Redis;
 
 beforeAll(async () => {
-  [neon, upstash, database] = await Promise.all([
-    startNeonBridge(),
-    startUpstashBridge(),
-    createScratchDatabase({ migrated: true }),
-  ]);
+  stack = await startEdgeStack(JWT_SECRET);
+  ({ database, edge } = stack);
   redis = new Redis(REDIS_URL);
-  edge = await startWranglerDev({
-    DATABASE_URL: database.url,
-    NEON_WS_PROXY: neon.wsProxy,
-    UPSTASH_REDIS_REST_URL: upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: upstash.token,
-    JWT_SECRET,
-  });
 });
 
 afterAll(async () => {
   redis?.disconnect();
-  await Promise.allSettled([edge?.stop()]);
-  await Promise.allSettled([neon?.stop(), upstash?.stop(), database?.drop()]);
+  await stack?.stop();
 });
 
 async function seed() {

@@ -11,38 +11,22 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSse, type SseMessage } from "../../src/client/realtime/sse";
 import { waitUntil } from "../integration/realtime/harness";
-import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
-import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
-import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
-import { startWranglerDev, type WranglerDev } from "./wrangler";
+import type { ScratchDatabase } from "../support/scratch-db";
+import { type EdgeStack, startEdgeStack, type WranglerDev } from "./wrangler";
 
 const JWT_SECRET = "edge-sse-secret-edge-sse-secret-0123456789";
 const CROSS_CONTEXT = "different request context";
 
-let neon: NeonBridge;
-let upstash: UpstashBridge;
+let stack: EdgeStack;
 let database: ScratchDatabase;
 let edge: WranglerDev;
 
 beforeAll(async () => {
-  [neon, upstash, database] = await Promise.all([
-    startNeonBridge(),
-    startUpstashBridge(),
-    createScratchDatabase({ migrated: true }),
-  ]);
-  edge = await startWranglerDev({
-    DATABASE_URL: database.url,
-    NEON_WS_PROXY: neon.wsProxy,
-    UPSTASH_REDIS_REST_URL: upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: upstash.token,
-    JWT_SECRET,
-  });
+  stack = await startEdgeStack(JWT_SECRET);
+  ({ database, edge } = stack);
 });
 
-afterAll(async () => {
-  await edge?.stop();
-  await Promise.allSettled([neon?.stop(), upstash?.stop(), database?.drop()]);
-});
+afterAll(() => stack?.stop());
 
 const json = { "content-type": "application/json" };
 

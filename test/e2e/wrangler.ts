@@ -10,6 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { type NeonBridge, startNeonBridge } from "../support/neon-bridge";
+import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
+import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
@@ -133,4 +136,46 @@ export async function startWranglerDev(
     }
   }
   return { url, output: () => out, stop };
+}
+
+/**
+ * The Worker with the cloud stand-ins it needs to serve building routes: the Neon WebSocket
+ * bridge and the Upstash REST bridge in front of the local PostgreSQL and Redis, and a migrated
+ * scratch database. `stop()` ends the Worker first, then the bridges and the database.
+ */
+export interface EdgeStack {
+  neon: NeonBridge;
+  upstash: UpstashBridge;
+  database: ScratchDatabase;
+  edge: WranglerDev;
+  stop(): Promise<void>;
+}
+
+export async function startEdgeStack(
+  jwtSecret: string,
+  vars: Record<string, string> = {},
+): Promise<EdgeStack> {
+  const [neon, upstash, database] = await Promise.all([
+    startNeonBridge(),
+    startUpstashBridge(),
+    createScratchDatabase({ migrated: true }),
+  ]);
+  const edge = await startWranglerDev({
+    DATABASE_URL: database.url,
+    NEON_WS_PROXY: neon.wsProxy,
+    UPSTASH_REDIS_REST_URL: upstash.url,
+    UPSTASH_REDIS_REST_TOKEN: upstash.token,
+    JWT_SECRET: jwtSecret,
+    ...vars,
+  });
+  return {
+    neon,
+    upstash,
+    database,
+    edge,
+    async stop() {
+      await Promise.allSettled([edge.stop()]);
+      await Promise.allSettled([neon.stop(), upstash.stop(), database.drop()]);
+    },
+  };
 }
