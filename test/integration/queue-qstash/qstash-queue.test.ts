@@ -421,8 +421,14 @@ describe("QStash queue transport through the stand-in, on PostgreSQL", () => {
       handled.find((c) => c.correlationId === correlationId),
     );
     expect(call.payload).toMatchObject({ rowId: id, entity: "announcements" });
-    const lines = t.logs.filter((l) => l.correlationId === correlationId).map((l) => l.event);
-    expect(lines).toEqual(expect.arrayContaining(["request", "qstash_delivery", "test_handler_ran"]));
+    // The consumer route logs qstash_delivery once deliver() returns, i.e. just after the handler
+    // ran: wait for the line rather than read the log at the instant the handler was seen.
+    const wanted = ["request", "qstash_delivery", "test_handler_ran"];
+    const lines = await waitFor("the consumer's log lines", () => {
+      const events = t.logs.filter((l) => l.correlationId === correlationId).map((l) => l.event);
+      return wanted.every((e) => events.includes(e)) && events;
+    });
+    expect(lines).toEqual(expect.arrayContaining(wanted));
   });
 
   it("Property: the Retry-Delay expression QStash evaluates gives the policy's delays", () => {
