@@ -3,67 +3,30 @@
  * party/building.ts, tokens verified in onBeforeConnect, publishing through the PartyKit HTTP
  * bus adapter with the shared secret, alarms sweeping silent connections.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRoomToken } from "../../src/modules/realtime/token";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
 import { CloseCodes } from "../../src/protocol/realtime";
 import { closeCodeOf, openRoom, waitUntil } from "../integration/realtime/harness";
+import { type PartykitDev, startPartykitDev } from "../integration/realtime/partykit-dev";
 import { TEST_JWT_SECRET } from "../support/app";
-import { stopGroup } from "./wrangler";
 
 const PARTY_SECRET = "party-secret-for-tests-0123456789";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
-
 describe("realtime rooms under partykit dev", () => {
-  let child: ChildProcess;
+  let party: PartykitDev;
   let host: string;
   beforeAll(async () => {
-    const port = await freePort();
-    host = `127.0.0.1:${port}`;
-    const vars = {
+    party = await startPartykitDev({
       JWT_SECRET: TEST_JWT_SECRET,
       PARTYKIT_SECRET: PARTY_SECRET,
       REALTIME_HEARTBEAT_INTERVAL_MS: "100",
       REALTIME_HEARTBEAT_TIMEOUT_MS: "500",
       REALTIME_MAX_CONNECTIONS_PER_USER: "2",
-    };
-    child = spawn(
-      "node_modules/.bin/partykit",
-      ["dev", "--port", String(port), ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}=${v}`])],
-      // Its own process group, so stopping it also ends the workerd it starts (a plain kill of
-      // partykit left workerd running after the suite).
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" }, detached: true },
-    );
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`partykit dev did not start:\n${out}`)), 90_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("Ready on")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`partykit dev exited ${code}:\n${out}`)));
     });
+    host = party.host;
   }, 120_000);
-  afterAll(async () => {
-    if (child) await stopGroup(child);
-  });
+  afterAll(() => party?.stop());
 
   const building = () => crypto.randomUUID();
   const token = async (
