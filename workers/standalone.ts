@@ -19,7 +19,6 @@ import {
 } from "../src/http/host-errors";
 import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
-import { startInProcessQueue } from "../src/modules/outbox/queue";
 import { RoomHub } from "../src/modules/realtime/hub";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
@@ -31,6 +30,7 @@ import { attachNodeWebSockets } from "../src/platform/realtime/ws-node";
 import { selectDatabase, selectKv } from "../src/platform/select";
 import { closeServices, type Runtime, type Services } from "../src/services";
 import { assembleNodeServices } from "./node-services";
+import { startInProcessQueue } from "./outbox-queue";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../drizzle", import.meta.url));
 

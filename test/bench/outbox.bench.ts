@@ -20,7 +20,6 @@ import pg from "pg";
 import { createApp } from "../../src/app";
 import { apartments } from "../../src/db/schema";
 import { buildingAccess, requireAuth } from "../../src/http/auth";
-import { startInProcessQueue } from "../../src/modules/outbox/queue";
 import {
   enqueueAfterCommit,
   recordEvent,
@@ -34,6 +33,7 @@ import { createMemoryKv } from "../../src/platform/kv/memory";
 import { createJsonLogger } from "../../src/platform/log/json";
 import { inTransaction, verbContext } from "../../src/verbs";
 import { assembleNodeServices } from "../../workers/node-services";
+import { startInProcessQueue } from "../../workers/outbox-queue";
 import { testConfig } from "../support/app";
 import { PG_ADMIN_URL, pgUrlFor } from "../support/env";
 import { createBuilding } from "../support/fixtures";

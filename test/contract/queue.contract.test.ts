@@ -19,7 +19,6 @@ import { z } from "zod";
 import { apartments, outbox } from "../../src/db/schema";
 import { replayEvent } from "../../src/modules/outbox/admin";
 import { createOutboxConsumer } from "../../src/modules/outbox/consumer";
-import { startInProcessQueue } from "../../src/modules/outbox/queue";
 import {
   enqueueAfterCommit,
   type NewEvent,
@@ -31,6 +30,7 @@ import { queryRows } from "../../src/platform/db";
 import type { QueueTransport, RetryPolicy } from "../../src/platform/queue";
 import type { Services } from "../../src/services";
 import type { VerbContext } from "../../src/verbs";
+import { startInProcessQueue } from "../../workers/outbox-queue";
 import { startQStashHarness } from "../integration/queue-qstash/harness";
 import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, DB_KINDS, type DbKind } from "../support/db";

@@ -6,10 +6,10 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outbox } from "../../../src/db/schema";
-import { startInProcessQueue } from "../../../src/modules/outbox/queue";
 import { recordEvents } from "../../../src/modules/outbox/record";
 import { HandlerRegistry } from "../../../src/modules/outbox/registry";
 import type { InProcessQueue } from "../../../src/platform/queue/in-process";
+import { startInProcessQueue } from "../../../workers/outbox-queue";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json, type TestUser } from "../../support/fixtures";

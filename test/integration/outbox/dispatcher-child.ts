@@ -6,12 +6,12 @@
  * `delivered <id> <attempt>` and the process exits once the row is settled.
  */
 import { parseConfig } from "../../../src/config";
-import { startInProcessQueue } from "../../../src/modules/outbox/queue";
 import { HandlerRegistry } from "../../../src/modules/outbox/registry";
 import { createPgDatabase } from "../../../src/platform/db/pg";
 import { createMemoryKv } from "../../../src/platform/kv/memory";
 import { createJsonLogger } from "../../../src/platform/log/json";
 import { assembleNodeServices } from "../../../workers/node-services";
+import { startInProcessQueue } from "../../../workers/outbox-queue";
 
 const url = process.env.CHILD_DATABASE_URL!;
 const topic = process.env.CHILD_TOPIC!;

@@ -1,12 +1,14 @@
 /**
- * Wires the in-process queue transport to this module's consumer on a services bundle: what the
+ * Wires the in-process queue transport to the outbox consumer on a services bundle: what the
  * standalone host (and tests of the real app) call so committed events reach their handlers in
- * the same process.
+ * the same process. It lives with the hosts because choosing an adapter is a host's job: modules
+ * reach the queue only through `services.queue`.
  */
-import { createInProcessQueue, type InProcessQueue } from "../../platform/queue/in-process";
-import type { Services } from "../../services";
-import { pruneDelivered } from "./admin";
-import { createOutboxConsumer, type OutboxConsumerOptions } from "./consumer";
+
+import { pruneDelivered } from "../src/modules/outbox/admin";
+import { createOutboxConsumer, type OutboxConsumerOptions } from "../src/modules/outbox/consumer";
+import { createInProcessQueue, type InProcessQueue } from "../src/platform/queue/in-process";
+import type { Services } from "../src/services";
 
 export function startInProcessQueue(
   services: Services,
