@@ -1,0 +1,128 @@
+/**
+ * Domain events: a write records what happened (`recordDomainEvent`, inside its transaction) and
+ * each subscriber gets it as an outbox event of its own topic after commit — one row per
+ * subscriber, so notifications and webhooks retry, fail and replay independently, while sharing
+ * one `eventId` (the id a webhook receiver or an inbox deduplicates on). Subscribers register a
+ * topic at module load (`subscribeToDomainEvents`); the payload their handler gets is a
+ * `DomainEventEnvelope` (src/protocol/events.ts), parsed again with `parseDomainEvent`.
+ *
+ * The building's live room gets the events it has a frame for (announcement posted, request
+ * status changed, payment recorded, sync conflict) through the realtime outbox topic, recorded
+ * in the same transaction.
+ */
+import {
+  DOMAIN_EVENT_DATA,
+  type DomainEventData,
+  type DomainEventEnvelope,
+  type DomainEventType,
+} from "../../protocol/events";
+import type { DomainEvent } from "../../protocol/realtime";
+import type { DbOrTx } from "../../platform/db";
+import { recordEvents } from "../outbox/record";
+import { recordBuildingEvent } from "../realtime/publish";
+
+export interface DomainEventSubscription {
+  /** The outbox topic the subscriber's handler is registered for, e.g. "webhooks.dispatch". */
+  topic: string;
+  /** Which types it wants (default: all). */
+  types?: readonly DomainEventType[];
+}
+
+const subscriptions = new Map<string, DomainEventSubscription>();
+
+/** Registers a subscriber topic; answers a function that removes it (tests). */
+export function subscribeToDomainEvents(subscription: DomainEventSubscription): () => void {
+  if (subscriptions.has(subscription.topic)) {
+    throw new Error(`domain events are already delivered to ${subscription.topic}`);
+  }
+  subscriptions.set(subscription.topic, subscription);
+  return () => {
+    if (subscriptions.get(subscription.topic) === subscription) subscriptions.delete(subscription.topic);
+  };
+}
+
+export function domainEventSubscriptions(): DomainEventSubscription[] {
+  return [...subscriptions.values()];
+}
+
+export interface NewDomainEvent<T extends DomainEventType> {
+  type: T;
+  buildingId: string;
+  actorId: string | null;
+  data: DomainEventData<T>;
+  /** Default: now. */
+  occurredAt?: Date;
+  /** Not delivered to subscribers before this instant (a scheduled publication). */
+  availableAt?: Date;
+}
+
+/** The live-room frame of a domain event, where the room protocol has one. */
+function roomFrame(envelope: DomainEventEnvelope): DomainEvent | null {
+  switch (envelope.type) {
+    case "announcement.published": {
+      const d = envelope.data as DomainEventData<"announcement.published">;
+      return {
+        kind: "announcement.posted",
+        announcementId: d.announcementId,
+        title: d.title,
+        priority: d.priority,
+        authorId: d.authorId,
+      };
+    }
+    case "maintenance.status_changed": {
+      const d = envelope.data as DomainEventData<"maintenance.status_changed">;
+      if (!d.changedBy) return null;
+      return { kind: "request.status_changed", requestId: d.requestId, from: d.from, to: d.to, changedBy: d.changedBy };
+    }
+    case "payment.recorded": {
+      const d = envelope.data as DomainEventData<"payment.recorded">;
+      return {
+        kind: "payment.recorded",
+        paymentId: d.paymentId,
+        apartmentId: d.apartmentId,
+        amountMinor: d.amountMinor,
+        currency: d.currency,
+      };
+    }
+    case "sync.conflict": {
+      const d = envelope.data as DomainEventData<"sync.conflict">;
+      return { kind: "sync.conflict", conflictId: d.conflictId, userId: d.userId, entity: d.entity };
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * Records a domain event in `tx` (the writing transaction): one outbox event per subscriber that
+ * wants its type, plus the room frame. The data is validated here, so a producer bug fails the
+ * write instead of a subscriber later. Answers the envelope.
+ */
+export async function recordDomainEvent<T extends DomainEventType>(
+  tx: DbOrTx,
+  event: NewDomainEvent<T>,
+  options: { room?: boolean } = {},
+): Promise<DomainEventEnvelope<T>> {
+  const data = DOMAIN_EVENT_DATA[event.type].parse(event.data) as DomainEventData<T>;
+  const envelope: DomainEventEnvelope<T> = {
+    eventId: crypto.randomUUID(),
+    type: event.type,
+    buildingId: event.buildingId,
+    occurredAt: (event.occurredAt ?? new Date()).toISOString(),
+    actorId: event.actorId,
+    data,
+  };
+  const targets = domainEventSubscriptions().filter((s) => !s.types || s.types.includes(event.type));
+  await recordEvents(
+    tx,
+    targets.map((s) => ({
+      topic: s.topic,
+      buildingId: event.buildingId,
+      payload: envelope,
+      ...(event.availableAt ? { availableAt: event.availableAt } : {}),
+    })),
+  );
+  const frame = options.room === false || event.availableAt ? null : roomFrame(envelope as DomainEventEnvelope);
+  if (frame) await recordBuildingEvent(tx, event.buildingId, frame);
+  return envelope;
+}
