@@ -10,6 +10,8 @@ import type { RateLimiter } from "../src/platform/ratelimit";
 import { createFlexibleRateLimiter } from "../src/platform/ratelimit/flexible";
 import { memoryBusFor } from "../src/platform/realtime/memory";
 import { assembleServices, type Services, type ServicesInit } from "../src/services";
+// Registers the outbox handlers that need Node APIs (push senders, image processing, webhooks).
+import "./node-handlers";
 
 type NodeDefaulted = "passwords" | "rateLimiter" | "realtime";
 export type NodeServicesInit = Omit<ServicesInit, NodeDefaulted> & Partial<Pick<Services, NodeDefaulted>>;
