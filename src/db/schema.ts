@@ -10,6 +10,7 @@ export * from "../modules/maintenance/schema";
 export * from "../modules/notifications/schema";
 export * from "../modules/outbox/schema";
 export * from "../modules/payments/schema";
+export * from "../modules/push/schema";
 export * from "../modules/security/schema";
 export * from "../modules/sync/schema";
 export * from "../modules/webhooks/schema";
