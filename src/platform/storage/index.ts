@@ -131,6 +131,7 @@ export function sanitizeFileName(name: string): string {
   const base = name.split(/[/\\]/).pop() ?? "";
   // C0/C1 controls, DEL, bidi embeddings/overrides/isolates, zero-width and BOM.
   const stripped = base
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
     .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, "")
     .replace(/^\.+/, "")
     .trim();
