@@ -197,6 +197,26 @@ export const ConfigSchema = z.object({
   CACHE_STALE_SECONDS: z.coerce.number().int().min(0).default(60),
   /** Deadline of one kv call (Redis, Upstash); failures open the kv circuit breaker (platform/breaker.ts). */
   KV_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
+  /**
+   * Outbound requests to user-given URLs (webhooks, Web Push) go to public https hosts on ports
+   * 443/80/8443 only. Hosts listed here (`host` or `host:port`, comma separated) may also be plain
+   * http, private or loopback addresses and other ports (src/platform/net/ssrf.ts).
+   */
+  OUTBOUND_ALLOW_HOSTS: z
+    .string()
+    .default("")
+    .transform((raw) =>
+      raw
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  /** Webhooks: deadline of one delivery attempt (connect to end of the first 1 KB of body). */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** Webhooks: an endpoint with no successful delivery for this long while failing is disabled. */
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(120),
+  /** Operator alerts (5xx bursts, dead outbox events, open breakers) are POSTed to this URL as JSON. */
+  ALERT_WEBHOOK_URL: z.preprocess(emptyAsUndefined, optionalUrl),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
