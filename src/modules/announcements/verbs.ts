@@ -9,6 +9,7 @@ import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { actorId, listPage, membershipOf, requireManager } from "../buildings/common";
+import { recordDomainEvent } from "../events";
 import { bumpBuildingVersion } from "../sync/version";
 
 export type AnnouncementRow = typeof announcements.$inferSelect;
@@ -25,6 +26,28 @@ function visible(ctx: VerbContext, buildingId: string): SQL | undefined {
   const m = membershipOf(ctx, buildingId);
   const base = and(eq(announcements.buildingId, buildingId), isNull(announcements.deletedAt));
   return m.role === "manager" ? base : and(base, lte(announcements.publishedAt, ctx.now));
+}
+
+/** The announcement's part of its domain events. */
+const eventData = (row: AnnouncementRow) => ({
+  announcementId: row.id,
+  title: row.title,
+  priority: row.priority,
+  authorId: row.authorId,
+});
+
+/**
+ * Records `announcement.published` for a row that is visible to residents now. A scheduled one
+ * (publishedAt ahead) gets it from the due sweep (sync/scheduled.ts) when it becomes visible.
+ */
+export async function recordPublished(tx: VerbContext["db"], row: AnnouncementRow, now: Date): Promise<void> {
+  if (row.publishedAt > now) return;
+  await recordDomainEvent(tx, {
+    type: "announcement.published",
+    buildingId: row.buildingId,
+    actorId: row.authorId,
+    data: { ...eventData(row), publishedAt: row.publishedAt.toISOString() },
+  });
 }
 
 export async function findAnnouncement(ctx: VerbContext, buildingId: string, announcementId: string) {
@@ -55,6 +78,7 @@ export async function postAnnouncement(args: {
         syncVersion: version,
       })
       .returning();
+    await recordPublished(tx.db, row!, tx.now);
     return row!;
   });
 }
@@ -77,6 +101,16 @@ export async function updateAnnouncement(args: {
       .set({ ...input, syncVersion: version, updatedAt: tx.now })
       .where(and(eq(announcements.id, announcementId), eq(announcements.buildingId, buildingId)))
       .returning();
+    // Residents (and subscribers) hear of edits to what they can see; an edit that moves a
+    // scheduled announcement is heard of when the due sweep publishes it.
+    if (row!.publishedAt <= tx.now) {
+      await recordDomainEvent(tx.db, {
+        type: "announcement.updated",
+        buildingId,
+        actorId: actorId(tx),
+        data: eventData(row!),
+      });
+    }
     return row!;
   });
 }
@@ -96,6 +130,12 @@ export async function deleteAnnouncement(args: {
       .set({ deletedAt: tx.now, syncVersion: version, updatedAt: tx.now })
       .where(and(eq(announcements.id, announcementId), eq(announcements.buildingId, buildingId)))
       .returning();
+    await recordDomainEvent(tx.db, {
+      type: "announcement.deleted",
+      buildingId,
+      actorId: actorId(tx),
+      data: { announcementId },
+    });
     return row!;
   });
 }

@@ -16,10 +16,11 @@ import type { Role } from "../../http/auth";
 import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
+import { recordDomainEvent } from "../events";
 import { recordRevocation } from "../realtime/publish";
 import { bumpBuildingVersion } from "../sync/version";
 import { findApartment } from "./apartment-verbs";
-import { listPage, requireManager, snapshot } from "./common";
+import { actorId, listPage, requireManager, snapshot } from "./common";
 import type { MemberRow } from "./schemas";
 
 export const INVITED_PASSWORD_HASH = "!invited";
@@ -150,6 +151,12 @@ export async function addMember(args: {
       buildingId,
       changes: { after: snapshot(row) },
     });
+    await recordDomainEvent(tx.db, {
+      type: "member.joined",
+      buildingId,
+      actorId: actorId(tx),
+      data: { memberId: row!.id, userId, role: row!.role, apartmentId: row!.apartmentId, invited },
+    });
     return { member: await findMember(tx, buildingId, row!.id), invited };
   });
 }
@@ -225,6 +232,12 @@ export async function removeMember(args: {
       changes: { before: snapshot(beforeRow), after: snapshot(row) },
     });
     await recordRevocation(tx.db, { buildingId, userId: before.userId, version, reason: "removed" });
+    await recordDomainEvent(tx.db, {
+      type: "member.left",
+      buildingId,
+      actorId: actorId(tx),
+      data: { memberId, userId: before.userId },
+    });
     return { ...row!, user: before.user };
   });
 }

@@ -10,6 +10,8 @@
  * status changed, payment recorded, sync conflict) through the realtime outbox topic, recorded
  * in the same transaction.
  */
+
+import type { DbOrTx } from "../../platform/db";
 import {
   DOMAIN_EVENT_DATA,
   type DomainEventData,
@@ -17,7 +19,6 @@ import {
   type DomainEventType,
 } from "../../protocol/events";
 import type { DomainEvent } from "../../protocol/realtime";
-import type { DbOrTx } from "../../platform/db";
 import { recordEvents } from "../outbox/record";
 import { recordBuildingEvent } from "../realtime/publish";
 
@@ -72,7 +73,13 @@ function roomFrame(envelope: DomainEventEnvelope): DomainEvent | null {
     case "maintenance.status_changed": {
       const d = envelope.data as DomainEventData<"maintenance.status_changed">;
       if (!d.changedBy) return null;
-      return { kind: "request.status_changed", requestId: d.requestId, from: d.from, to: d.to, changedBy: d.changedBy };
+      return {
+        kind: "request.status_changed",
+        requestId: d.requestId,
+        from: d.from,
+        to: d.to,
+        changedBy: d.changedBy,
+      };
     }
     case "payment.recorded": {
       const d = envelope.data as DomainEventData<"payment.recorded">;
@@ -122,7 +129,8 @@ export async function recordDomainEvent<T extends DomainEventType>(
       ...(event.availableAt ? { availableAt: event.availableAt } : {}),
     })),
   );
-  const frame = options.room === false || event.availableAt ? null : roomFrame(envelope as DomainEventEnvelope);
+  const frame =
+    options.room === false || event.availableAt ? null : roomFrame(envelope as DomainEventEnvelope);
   if (frame) await recordBuildingEvent(tx, event.buildingId, frame);
   return envelope;
 }

@@ -14,10 +14,17 @@ import type { PaginationQuery } from "../../http/pagination";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { findApartment } from "../buildings/apartment-verbs";
 import { actorId, listPage, membershipOf } from "../buildings/common";
+import { recordDomainEvent } from "../events";
 import { bumpBuildingVersion } from "../sync/version";
 import type { REQUEST_STATUSES } from "./schema";
 
 export type RequestRow = typeof maintenanceRequests.$inferSelect;
+
+/** The first `max` code points of `text`, never half a surrogate pair. */
+function excerpt(text: string, max: number): string {
+  const points = Array.from(text);
+  return points.length <= max ? text : `${points.slice(0, max - 1).join("")}…`;
+}
 export type CommentRow = typeof requestComments.$inferSelect;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 type Priority = RequestRow["priority"];
@@ -105,6 +112,19 @@ export async function openRequest(args: {
         syncVersion: version,
       })
       .returning();
+    await recordDomainEvent(tx.db, {
+      type: "maintenance.created",
+      buildingId,
+      actorId: row!.openedBy,
+      data: {
+        requestId: row!.id,
+        title: row!.title,
+        category: row!.category,
+        priority: row!.priority,
+        requesterId: row!.openedBy,
+        apartmentId: row!.apartmentId,
+      },
+    });
     return row!;
   });
 }
@@ -168,6 +188,22 @@ export async function updateRequest(args: {
       .set({ ...input, syncVersion: version, updatedAt: tx.now })
       .where(and(eq(maintenanceRequests.id, requestId), eq(maintenanceRequests.buildingId, buildingId)))
       .returning();
+    if (row!.status !== before.status) {
+      await recordDomainEvent(tx.db, {
+        type: "maintenance.status_changed",
+        buildingId,
+        actorId: actorId(tx),
+        data: {
+          requestId,
+          title: row!.title,
+          from: before.status,
+          to: row!.status,
+          requesterId: row!.openedBy,
+          assigneeId: row!.assignedTo,
+          changedBy: actorId(tx),
+        },
+      });
+    }
     return row!;
   });
 }
@@ -225,11 +261,25 @@ export async function addComment(args: {
   const { ctx, buildingId, requestId, body } = args;
   return inTransaction(ctx, async (tx) => {
     const version = await bumpBuildingVersion(tx.db, buildingId);
-    await findRequest(tx, buildingId, requestId);
+    const request = await findRequest(tx, buildingId, requestId);
     const [row] = await tx.db
       .insert(requestComments)
       .values({ buildingId, requestId, authorId: actorId(tx), body, syncVersion: version })
       .returning();
+    await recordDomainEvent(tx.db, {
+      type: "maintenance.commented",
+      buildingId,
+      actorId: row!.authorId,
+      data: {
+        requestId,
+        commentId: row!.id,
+        title: request.title,
+        authorId: row!.authorId,
+        requesterId: request.openedBy,
+        assigneeId: request.assignedTo,
+        excerpt: excerpt(body, 280),
+      },
+    });
     return row!;
   });
 }

@@ -12,6 +12,7 @@ import { inTransaction, type VerbContext } from "../../verbs";
 import { recordAudit } from "../audit/chain";
 import { findApartment } from "../buildings/apartment-verbs";
 import { actorId, listPage, membershipOf, requireManager, snapshot } from "../buildings/common";
+import { recordDomainEvent } from "../events";
 import { bumpBuildingVersion } from "../sync/version";
 
 export type PaymentRow = typeof payments.$inferSelect;
@@ -96,6 +97,21 @@ export async function recordPayment(args: { ctx: VerbContext; buildingId: string
       buildingId,
       changes: { after: snapshot(row) },
     });
+    // A due is announced when it falls due (the payment-due sweep), a payment when it is recorded.
+    if (row!.kind === "payment") {
+      await recordDomainEvent(tx.db, {
+        type: "payment.recorded",
+        buildingId,
+        actorId: row!.recordedBy,
+        data: {
+          paymentId: row!.id,
+          apartmentId: row!.apartmentId,
+          amountMinor: row!.amountMinor,
+          currency: row!.currency,
+          paidAt: row!.paidAt ? row!.paidAt.toISOString() : null,
+        },
+      });
+    }
     return row!;
   });
 }

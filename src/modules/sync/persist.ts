@@ -10,6 +10,7 @@ import { compareHlc, formatHlc, parseHlc } from "../../client/sync/hlc";
 import { syncConflicts } from "../../db/schema";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
 import type { OpResult, SyncEntity } from "../../protocol/sync";
+import { recordDomainEvent } from "../events";
 import { recordEvents } from "../outbox/record";
 import type { BatchState } from "./apply";
 import { type Alongside, claimOps, Rerun } from "./claims";
@@ -254,6 +255,28 @@ export async function persistBatch(
         },
       })),
     );
+    // Subscribers (the loser's notification, webhooks) get the conflict with both values; the
+    // room already hears of it through the sync.conflict event above.
+    for (const [i, c] of state.conflicts.entries()) {
+      await recordDomainEvent(
+        db,
+        {
+          type: "sync.conflict",
+          buildingId: c.buildingId,
+          actorId: ctx.userId,
+          data: {
+            conflictId: inserted[i]!.id,
+            userId: ctx.userId,
+            entity: c.entity,
+            rowId: c.rowId,
+            field: c.field ?? "",
+            theirs: valueText(c.incomingValue),
+            winner: valueText(c.currentValue),
+          },
+        },
+        { room: false },
+      );
+    }
   }
   // Fixed-width clocks compare as strings, so greatest() keeps the newest accepted clock.
   const newest = new Map<string, string>();
@@ -273,4 +296,11 @@ export async function persistBatch(
   // Last: each op is recorded with its result in the statement that claims it (see claims.ts).
   // (The buildings' newest clocks, and the new rows when deferred, ride in the same statement.)
   return claimOps(db, ctx.userId, ctx.deviceId, results, strict, alongside);
+}
+
+/** A conflict value as JSON text for its notice: at most 1,000 code points, never half a pair. */
+function valueText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  const points = Array.from(JSON.stringify(value));
+  return points.length <= 1000 ? points.join("") : `${points.slice(0, 999).join("")}…`;
 }

@@ -13,8 +13,10 @@
  */
 import { sql } from "drizzle-orm";
 import { announcements } from "../../db/schema";
+import type { AnnouncementRow } from "../announcements/verbs";
 import { queryRows } from "../../platform/db";
 import type { Services } from "../../services";
+import { recordPublished } from "../announcements/verbs";
 import { publishAfterCommit } from "../realtime/publish";
 import { packClocks } from "./clocks";
 import { materializeFloor } from "./persist";
@@ -102,6 +104,8 @@ async function publishInBuilding(services: Services, buildingId: string, ids: Se
           .update(announcements)
           .set({ syncVersion: version, syncClocks: packClocks(version, w.clocks), updatedAt: now })
           .where(sql`${announcements.id} = ${w.id}`);
+        // Subscribers (notifications, webhooks) and the room hear of it now, when residents see it.
+        await recordPublished(tx, w.row as AnnouncementRow, now);
       }
       return rows.length;
     }),

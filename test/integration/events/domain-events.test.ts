@@ -1,0 +1,241 @@
+/**
+ * Domain events through the real routes: each write records one envelope per subscribed topic in
+ * its transaction (same eventId for every subscriber), with data its type's schema accepts; a
+ * write that fails records nothing; a scheduled announcement is published to subscribers by the
+ * due sweep, not when it is written.
+ */
+import { sql } from "drizzle-orm";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { subscribeToDomainEvents } from "../../../src/modules/events";
+import { publishDueAnnouncements } from "../../../src/modules/sync/scheduled";
+import { queryRows } from "../../../src/platform/db";
+import { type DomainEventEnvelope, parseDomainEvent } from "../../../src/protocol/events";
+import { createTestApp, type TestApp } from "../../support/app";
+import { DB_KINDS } from "../../support/db";
+import { createBuilding, json, type TestBuilding } from "../../support/fixtures";
+import { hlcAt, opId, push } from "../sync/helpers";
+
+const A = "test-events.a";
+const B = "test-events.b";
+
+describe.each(DB_KINDS)("domain events on %s", (kind) => {
+  let t: TestApp;
+  let b: TestBuilding;
+  const unsubscribe: Array<() => void> = [];
+
+  beforeAll(async () => {
+    t = await createTestApp({ db: kind });
+    unsubscribe.push(subscribeToDomainEvents({ topic: A }));
+    unsubscribe.push(subscribeToDomainEvents({ topic: B, types: ["maintenance.status_changed"] }));
+  });
+  afterAll(async () => {
+    for (const u of unsubscribe) u();
+    await t?.close();
+  });
+  afterEach(async () => {
+    await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
+  });
+
+  async function recorded(topic: string): Promise<Array<DomainEventEnvelope & { correlation: string }>> {
+    const rows = await queryRows<{ payload: unknown; correlation_id: string }>(
+      t.services.database.db,
+      sql`select payload, correlation_id from outbox where topic = ${topic} order by created_at, id`,
+    );
+    return rows.map((r) => ({ ...parseDomainEvent(r.payload), correlation: r.correlation_id }));
+  }
+
+  const send = (path: string, method: string, body: unknown, auth: Record<string, string>) =>
+    t.request(path, { ...json(body, { ...auth, "x-correlation-id": "corr-domain" }), method });
+
+  it("announcements: published, updated and deleted, with the request's correlation id", async () => {
+    b = await createBuilding(t.services);
+    const base = `/api/v1/buildings/${b.id}/announcements`;
+    const res = await send(
+      base,
+      "POST",
+      { title: "Water off", body: "10–12", priority: "urgent" },
+      b.manager.auth,
+    );
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    expect(
+      (await send(`${base}/${id}`, "PATCH", { title: "Water off (updated)" }, b.manager.auth)).status,
+    ).toBe(200);
+    expect(
+      (await t.request(`${base}/${id}`, { method: "DELETE", headers: b.manager.auth })).status,
+    ).toBeLessThan(300);
+    const events = await recorded(A);
+    expect(events.map((e) => e.type)).toEqual([
+      "announcement.published",
+      "announcement.updated",
+      "announcement.deleted",
+    ]);
+    expect(events[0]).toMatchObject({
+      buildingId: b.id,
+      actorId: b.manager.id,
+      correlation: "corr-domain",
+      data: { announcementId: id, title: "Water off", priority: "urgent", authorId: b.manager.id },
+    });
+    expect(events[1]!.data).toMatchObject({ title: "Water off (updated)" });
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(3);
+    // B only wants status changes.
+    expect(await recorded(B)).toEqual([]);
+  });
+
+  it("a scheduled announcement reaches subscribers when the due sweep publishes it", async () => {
+    b = await createBuilding(t.services);
+    const at = new Date(Date.now() + 60_000);
+    const res = await send(
+      `/api/v1/buildings/${b.id}/announcements`,
+      "POST",
+      { title: "Later", body: "x", publishedAt: at.toISOString() },
+      b.manager.auth,
+    );
+    expect(res.status).toBe(201);
+    expect(await recorded(A)).toEqual([]);
+    await publishDueAnnouncements(t.services, { now: new Date(at.getTime() + 1_000) });
+    const events = await recorded(A);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: "announcement.published", data: { title: "Later" } });
+  });
+
+  it("maintenance: created, status changed (to both subscribers, one eventId), commented", async () => {
+    b = await createBuilding(t.services);
+    const base = `/api/v1/buildings/${b.id}/requests`;
+    const res = await send(base, "POST", { title: "Leak in 12B", description: "kitchen" }, b.resident.auth);
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const moved = await send(
+      `${base}/${id}`,
+      "PATCH",
+      { status: "in_progress", assignedTo: b.manager.id },
+      b.manager.auth,
+    );
+    expect(moved.status).toBe(200);
+    const long = "ש".repeat(300) + "😀";
+    expect((await send(`${base}/${id}/comments`, "POST", { body: long }, b.resident.auth)).status).toBe(201);
+    const events = await recorded(A);
+    expect(events.map((e) => e.type)).toEqual([
+      "maintenance.created",
+      "maintenance.status_changed",
+      "maintenance.commented",
+    ]);
+    expect(events[0]!.data).toMatchObject({
+      requestId: id,
+      requesterId: b.resident.id,
+      title: "Leak in 12B",
+    });
+    expect(events[1]!.data).toMatchObject({
+      from: "open",
+      to: "in_progress",
+      assigneeId: b.manager.id,
+      changedBy: b.manager.id,
+    });
+    const excerpt = (events[2]!.data as { excerpt: string }).excerpt;
+    expect(Array.from(excerpt)).toHaveLength(280);
+    const [status] = await recorded(B);
+    expect(status!.eventId).toBe(events[1]!.eventId);
+    // An edit that does not move the status is no status change.
+    expect((await send(`${base}/${id}`, "PATCH", { title: "Leak (kitchen)" }, b.manager.auth)).status).toBe(
+      200,
+    );
+    expect(await recorded(B)).toHaveLength(1);
+  });
+
+  it("a refused write records nothing", async () => {
+    b = await createBuilding(t.services);
+    const base = `/api/v1/buildings/${b.id}/requests`;
+    const res = await send(base, "POST", { title: "x", description: "y" }, b.resident.auth);
+    const { id } = (await res.json()) as { id: string };
+    await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
+    // open → resolved is not a transition.
+    expect((await send(`${base}/${id}`, "PATCH", { status: "resolved" }, b.manager.auth)).status).toBe(409);
+    expect(await recorded(A)).toEqual([]);
+  });
+
+  it("payments recorded (not dues), members joined and left", async () => {
+    b = await createBuilding(t.services);
+    const apartmentId = b.apartments[0]!.id;
+    const pay = await send(
+      `/api/v1/buildings/${b.id}/payments`,
+      "POST",
+      { kind: "payment", apartmentId, amountMinor: 125_000, description: "March" },
+      b.manager.auth,
+    );
+    expect(pay.status).toBe(201);
+    const due = await send(
+      `/api/v1/buildings/${b.id}/payments`,
+      "POST",
+      { kind: "due", apartmentId, amountMinor: 125_000, dueDate: "2027-01-01", description: "April" },
+      b.manager.auth,
+    );
+    expect(due.status).toBe(201);
+    const invited = await send(
+      `/api/v1/buildings/${b.id}/members`,
+      "POST",
+      { email: `new-${Date.now()}@example.com`, role: "resident", apartmentId: b.apartments[2]!.id },
+      b.manager.auth,
+    );
+    expect(invited.status).toBe(201);
+    const { member } = (await invited.json()) as { member: { id: string; userId: string } };
+    const gone = await t.request(`/api/v1/buildings/${b.id}/members/${member.id}`, {
+      method: "DELETE",
+      headers: b.manager.auth,
+    });
+    expect(gone.status).toBeLessThan(300);
+    const events = await recorded(A);
+    expect(events.map((e) => e.type)).toEqual(["payment.recorded", "member.joined", "member.left"]);
+    expect(events[0]!.data).toMatchObject({ amountMinor: 125_000, currency: "ILS", apartmentId });
+    expect(events[1]!.data).toMatchObject({ invited: true, role: "resident", userId: member.userId });
+    expect(events[2]!.data).toMatchObject({ memberId: member.id, userId: member.userId });
+  });
+
+  it("a lost sync edit: the loser, the field and both values", async () => {
+    b = await createBuilding(t.services);
+    const res = await send(
+      `/api/v1/buildings/${b.id}/requests`,
+      "POST",
+      { title: "Door", description: "d" },
+      b.resident.auth,
+    );
+    const { id } = (await res.json()) as { id: string };
+    // The manager's REST edit is newer than the resident's offline edit (an old clock).
+    expect(
+      (
+        await send(
+          `/api/v1/buildings/${b.id}/requests/${id}`,
+          "PATCH",
+          { title: "Front door" },
+          b.manager.auth,
+        )
+      ).status,
+    ).toBe(200);
+    await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
+    const out = await push(
+      t,
+      b.resident,
+      [
+        {
+          opId: opId(),
+          type: "update",
+          entity: "maintenance_requests",
+          id,
+          fields: { title: "Back door" },
+          hlc: hlcAt(Date.now() - 3_600_000, "res-1"),
+        },
+      ],
+      "res-1",
+    );
+    expect(out.status).toBe(200);
+    const events = await recorded(A);
+    expect(events.map((e) => e.type)).toEqual(["sync.conflict"]);
+    expect(events[0]!.data).toMatchObject({
+      userId: b.resident.id,
+      entity: "maintenance_requests",
+      rowId: id,
+      field: "title",
+      theirs: JSON.stringify("Back door"),
+      winner: JSON.stringify("Front door"),
+    });
+  });
+});
