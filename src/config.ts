@@ -217,6 +217,49 @@ export const ConfigSchema = z.object({
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(120),
   /** Operator alerts (5xx bursts, dead outbox events, open breakers) are POSTed to this URL as JSON. */
   ALERT_WEBHOOK_URL: z.preprocess(emptyAsUndefined, optionalUrl),
+  /**
+   * Push providers (src/platform/push). Web Push: the VAPID key pair (base64url, as web-push
+   * generates them) and the contact the push services see; unset, the standalone host generates a
+   * pair into DATA_DIR. Set together.
+   */
+  VAPID_PUBLIC_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{80,100}$/)
+      .optional(),
+  ),
+  VAPID_PRIVATE_KEY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{40,50}$/)
+      .optional(),
+  ),
+  VAPID_SUBJECT: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^(mailto:|https:\/\/)\S+$/)
+      .optional(),
+  ),
+  /** FCM: the Firebase service account JSON (project_id, client_email, private_key). */
+  FCM_SERVICE_ACCOUNT: z.preprocess(emptyAsUndefined, z.string().min(2).optional()),
+  /** APNs token auth: key id and team id (10 characters each), the .p8 key (PEM), the app's bundle id. */
+  APNS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  APNS_TEAM_ID: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  APNS_PRIVATE_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  APNS_BUNDLE_ID: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  /** APNs endpoint: production (default) or sandbox (development builds), or a full https origin. */
+  APNS_HOST: z.preprocess(
+    emptyAsUndefined,
+    z.union([z.enum(["production", "sandbox"]), z.url()]).default("production"),
+  ),
+  /**
+   * Which providers send for real, comma separated (webpush, fcm, apns); default: every provider
+   * whose credentials are set. A device of a provider that is not enabled gets the log provider.
+   */
+  PUSH_PROVIDERS: z.preprocess(emptyAsUndefined, z.string().optional()),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -267,6 +310,25 @@ export function parseConfig(env: Record<string, unknown>): Config {
         {
           variable: "QSTASH_CONSUMER_URL",
           message: "required with QSTASH_TOKEN: QStash needs a URL to call back",
+        },
+      ]);
+    }
+    if (Boolean(cfg.VAPID_PUBLIC_KEY) !== Boolean(cfg.VAPID_PRIVATE_KEY)) {
+      throw new ConfigError([
+        {
+          variable: cfg.VAPID_PUBLIC_KEY ? "VAPID_PRIVATE_KEY" : "VAPID_PUBLIC_KEY",
+          message: "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together",
+        },
+      ]);
+    }
+    const apns = [cfg.APNS_KEY_ID, cfg.APNS_TEAM_ID, cfg.APNS_PRIVATE_KEY, cfg.APNS_BUNDLE_ID];
+    if (apns.some(Boolean) && !apns.every(Boolean)) {
+      throw new ConfigError([
+        {
+          variable: ["APNS_KEY_ID", "APNS_TEAM_ID", "APNS_PRIVATE_KEY", "APNS_BUNDLE_ID"][
+            apns.findIndex((v) => !v)
+          ]!,
+          message: "APNS_KEY_ID, APNS_TEAM_ID, APNS_PRIVATE_KEY and APNS_BUNDLE_ID are set together",
         },
       ]);
     }
