@@ -5,7 +5,8 @@
  *   compression (outermost body transform, so it encodes the final bytes) → ETag / 304 (hashes
  *   the projected body) → body limit →
  *   /api/vN only: versioning (Deprecation/Sunset, 410, usage counts) → rate limit (per user or
- *   IP, per route class; before auth) → sparse fieldsets (projects before ETag hashes) →
+ *   IP, per route class; before auth) → client protocol (426 for SDKs too old to sync safely) →
+ *   sparse fieldsets (projects before ETag hashes) →
  *   routes (per-route auth) → onError (problem+json) / notFound.
  * Every version in API_VERSIONS is mounted from the one loop below and serves every module of
  * `apiModules`, unless a module lists the versions it serves (`versions`): a v2 differs from v1
@@ -16,6 +17,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { documentApiLayer } from "./http/api-layer-docs";
 import { bodyLimit } from "./http/body-limit";
+import { clientProtocol } from "./http/client-protocol";
 import { compression } from "./http/compression";
 import { correlation } from "./http/correlation";
 import type { App, AppEnv } from "./http/env";
@@ -75,6 +77,7 @@ export function createApp(services: AppBase, options?: AppOptions): App {
     const prefix = `/api/${version}`;
     app.use(`${prefix}/*`, versioning({ version }));
     app.use(`${prefix}/*`, rateLimit());
+    app.use(`${prefix}/*`, clientProtocol());
     app.use(`${prefix}/*`, fields({ schemaFor }));
     const router = newRouter();
     for (const mod of apiModules) if (!mod.versions || mod.versions.includes(version)) mod.register(router);

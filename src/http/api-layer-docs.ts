@@ -146,6 +146,8 @@ function documentVersioned(
   partials: Map<string, Json>,
 ) {
   const rate = config.RATE_LIMIT_ENABLED ? RATE_HEADERS : [];
+  // http/client-protocol.ts: an SDK whose Horizon-Protocol is below the oldest served.
+  op.responses["426"] ??= { description: "Client protocol too old: update the app", content: problemJson };
   for (const response of Object.values(op.responses as Json)) addHeaders(response, rate);
   if (config.RATE_LIMIT_ENABLED) {
     op.responses["429"] ??= { description: "Rate limited", content: problemJson };

@@ -98,6 +98,16 @@ export const ProblemDocSchema = z
       .optional()
       .openapi({ description: "503 NOT_READY: each readiness check" }),
     failing: strings.optional().openapi({ description: "503 NOT_READY: the checks that failed" }),
+    protocol: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "426 UPGRADE_REQUIRED: the Horizon-Protocol version the client sent" }),
+    minProtocol: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "426 UPGRADE_REQUIRED: the oldest protocol the server serves" }),
   })
   .catchall(z.unknown())
   .openapi("Problem");
