@@ -92,11 +92,6 @@ export interface MultipartStorage {
     parts: ReadonlyArray<{ partNumber: number; etag: string }>,
   ): Promise<void>;
   abort(key: string, uploadId: string): Promise<void>;
-  /** Multipart uploads started before `olderThan` (housekeeping aborts them). */
-  listUploads(
-    prefix: string,
-    opts?: { olderThan?: Date },
-  ): Promise<Array<{ key: string; uploadId: string; initiated: Date }>>;
 }
 
 /** A storage refusal the caller can act on (unknown upload, bad part list). */
