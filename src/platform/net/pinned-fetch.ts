@@ -12,13 +12,22 @@ import { promises as dns, type LookupAddress, type LookupOneOptions } from "node
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
-import { assertPublicUrl, type HostResolver, type OutboundPolicy, OutboundRefused } from "./ssrf";
+import {
+  assertPublicUrl,
+  type HostResolver,
+  type OutboundPolicy,
+  OutboundRefused,
+  setDefaultResolver,
+} from "./ssrf";
 
 /** Every A and AAAA answer for a host, as the system resolver gives them. */
 export const resolveHost: HostResolver = async (hostname) => {
   const answers = await dns.lookup(hostname, { all: true, verbatim: true });
   return answers.map((a) => a.address);
 };
+
+// Registration checks in the Node hosts resolve names too (a Worker checks shape and literals).
+setDefaultResolver(resolveHost);
 
 type LookupCallback = (
   err: NodeJS.ErrnoException | null,

@@ -49,6 +49,16 @@ export const DEFAULT_OUTBOUND_PORTS: readonly number[] = [443, 80, 8443];
 /** Resolves a host name to every address it has (A and AAAA). */
 export type HostResolver = (hostname: string) => Promise<string[]>;
 
+let defaultResolver: HostResolver | undefined;
+
+/**
+ * The resolver `assertPublicUrl` uses when the caller passes none. The Node hosts set it (loading
+ * ./pinned-fetch.ts sets node:dns); a Worker has none and checks URL shape and literals only.
+ */
+export function setDefaultResolver(resolve: HostResolver | undefined): void {
+  defaultResolver = resolve;
+}
+
 /** `OUTBOUND_ALLOW_HOSTS` (comma separated) → a policy. */
 export function outboundPolicyFrom(config: {
   OUTBOUND_ALLOW_HOSTS?: readonly string[] | string;
@@ -300,10 +310,11 @@ export async function assertPublicUrl(
   if (isIpLiteral(target.host)) {
     return { url: target.url, addresses: [target.host], allowlisted: target.allowlisted };
   }
-  if (!options.resolve) return { url: target.url, addresses: [], allowlisted: target.allowlisted };
+  const resolve = options.resolve ?? defaultResolver;
+  if (!resolve) return { url: target.url, addresses: [], allowlisted: target.allowlisted };
   let addresses: string[];
   try {
-    addresses = await options.resolve(target.host);
+    addresses = await resolve(target.host);
   } catch (err) {
     throw new OutboundRefused("unresolvable", `${target.host} does not resolve (${(err as Error).message})`);
   }
