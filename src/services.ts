@@ -11,6 +11,7 @@ import type { Database } from "./platform/db";
 import type { Kv } from "./platform/kv";
 import type { Logger } from "./platform/log";
 import type { PasswordHasher } from "./platform/password";
+import type { PushService } from "./platform/push";
 import type { QueueTransport } from "./platform/queue";
 import type { RateLimiter } from "./platform/ratelimit";
 import type { PresenceService, RealtimeBus } from "./platform/realtime";
@@ -65,6 +66,12 @@ export interface Services {
    * Unset: rows stay pending until a dispatcher drains them (tests, scripts).
    */
   queue?: QueueTransport;
+  /**
+   * Push providers (Web Push, FCM, APNs, the log provider) and their circuit breakers, used by the
+   * Node-only send handler. Bun/Node hosts build it from config (workers/node-services.ts); unset
+   * on the edge, where push is sent by the job service.
+   */
+  push?: PushService;
 }
 
 type Defaulted = "clock" | "startedAt" | "readiness" | "compressInApp" | "version" | "cache";
@@ -112,5 +119,5 @@ export function assembleServices(init: ServicesInit): Services {
 
 /** Closes what the services hold open (pools, sockets). */
 export async function closeServices(services: Services): Promise<void> {
-  await Promise.allSettled([services.database.close(), services.kv.close()]);
+  await Promise.allSettled([services.database.close(), services.kv.close(), services.push?.close()]);
 }

@@ -6,6 +6,8 @@
  */
 import type { Config } from "../src/config";
 import { createHashWasmHasher } from "../src/platform/password/hash-wasm";
+import type { PushService } from "../src/platform/push";
+import { pushServiceFor } from "../src/platform/push/select";
 import type { RateLimiter } from "../src/platform/ratelimit";
 import { createFlexibleRateLimiter } from "../src/platform/ratelimit/flexible";
 import { memoryBusFor } from "../src/platform/realtime/memory";
@@ -13,7 +15,7 @@ import { assembleServices, type Services, type ServicesInit } from "../src/servi
 // Registers the outbox handlers that need Node APIs (push senders, image processing, webhooks).
 import "./node-handlers";
 
-type NodeDefaulted = "passwords" | "rateLimiter" | "realtime";
+type NodeDefaulted = "passwords" | "rateLimiter" | "realtime" | "push";
 export type NodeServicesInit = Omit<ServicesInit, NodeDefaulted> & Partial<Pick<Services, NodeDefaulted>>;
 
 // Per config, so a host that assembles services more than once still shares counters.
@@ -27,11 +29,23 @@ function memoryLimiter(config: Config): RateLimiter {
   return limiter;
 }
 
+// Per config too: the providers' connections and the breakers are the process's, not per assembly.
+const pushServices = new WeakMap<Config, PushService>();
+function pushFor(config: Config, logger: NodeServicesInit["logger"]): PushService {
+  let push = pushServices.get(config);
+  if (!push) {
+    push = pushServiceFor(config, logger);
+    pushServices.set(config, push);
+  }
+  return push;
+}
+
 export function assembleNodeServices(init: NodeServicesInit): Services {
   return assembleServices({
     ...init,
     passwords: init.passwords ?? createHashWasmHasher(),
     rateLimiter: init.rateLimiter ?? memoryLimiter(init.config),
     realtime: init.realtime ?? memoryBusFor(init.config),
+    push: init.push ?? pushFor(init.config, init.logger),
   });
 }
