@@ -14,12 +14,14 @@
  * environment's public URL), SMOKE_EMAIL, SMOKE_PASSWORD (the synthetic account).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { secretsReport } from "./check-secrets";
 import { DEFAULT_POLICY, type Decision, decide, type Observation, type RolloutPolicy } from "./decide";
 import { type ProbeTarget, probeRound } from "./probes";
+import { secretsFor } from "./secrets";
 import {
   type Argv,
   DEPLOY_ENVS,
@@ -41,6 +43,8 @@ export interface RolloutOptions {
   policy: RolloutPolicy;
   message: string;
   tag?: string;
+  /** JSON file of the Worker's secrets, uploaded with the version (secrets.ts `secretsFor`). */
+  secretsFile?: string;
   target: Omit<ProbeTarget, "workerName" | "versionId">;
   wrangler: WranglerRunner;
   probe?: typeof probeRound;
@@ -65,7 +69,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
   const status = await o.wrangler(wranglerCommands.status(o.env));
   const previous = previousVersion(parseDeploymentStatus(status.stdout));
-  const upload = await o.wrangler(wranglerCommands.upload(o.env, { message: o.message, tag: o.tag }));
+  const upload = await o.wrangler(
+    wranglerCommands.upload(o.env, { message: o.message, tag: o.tag, secretsFile: o.secretsFile }),
+  );
   const next = parseUploadedVersion(upload.outputFile, upload.stdout);
   log(`uploaded version ${next} (previous: ${previous ?? "none"})`);
 
@@ -151,7 +157,16 @@ async function main() {
     console.error(`rollout: --env must be one of ${DEPLOY_ENVS.join(", ")}`);
     process.exit(2);
   }
+  const report = secretsReport(env, process.env);
+  if (!report.ok) {
+    for (const line of report.lines) console.error(line);
+    process.exit(1);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "horizon-secrets-"));
+  const secretsFile = join(dir, "worker-secrets.json");
+  writeFileSync(secretsFile, JSON.stringify(secretsFor(env, "worker", process.env)), { mode: 0o600 });
   const result = await runRollout({
+    secretsFile,
     env,
     percentage: Number(values.percentage),
     intervalMs: Number(values.interval) * 1000,
@@ -164,7 +179,7 @@ async function main() {
       password: required("SMOKE_PASSWORD"),
     },
     wrangler: spawnWrangler,
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
   process.exit(result.decision.action === "promote" ? 0 : 1);
 }
 

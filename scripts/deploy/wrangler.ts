@@ -21,7 +21,7 @@ export const wranglerCommands = {
   status: (env: DeployEnv): Argv => ["wrangler", "deployments", "status", "--env", env, "--json"],
 
   /** Uploads the code as a version without routing traffic to it. */
-  upload: (env: DeployEnv, opts: { message: string; tag?: string }): Argv => [
+  upload: (env: DeployEnv, opts: { message: string; tag?: string; secretsFile?: string }): Argv => [
     "wrangler",
     "versions",
     "upload",
@@ -30,6 +30,8 @@ export const wranglerCommands = {
     "--message",
     opts.message.slice(0, 100),
     ...(opts.tag ? ["--tag", opts.tag.slice(0, 25)] : []),
+    // The version carries its secrets, so a rollback restores the ones it ran with.
+    ...(opts.secretsFile ? ["--secrets-file", opts.secretsFile] : []),
   ],
 
   /** Splits traffic: `percentage` to the new version, the rest to the previous one. */
