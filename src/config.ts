@@ -198,6 +198,45 @@ export const ConfigSchema = z.object({
   /** Deadline of one kv call (Redis, Upstash); failures open the kv circuit breaker (platform/breaker.ts). */
   KV_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
   /**
+   * Object storage (files module): `filesystem` (under DATA_DIR/storage, URLs signed and served by
+   * the app) or `s3` (S3, R2, MinIO). Unset: s3 when S3_BUCKET is set, else filesystem.
+   */
+  STORAGE_DRIVER: z.preprocess(emptyAsUndefined, z.enum(["filesystem", "s3"]).optional()),
+  /** S3/R2: endpoint (R2: https://<account>.r2.cloudflarestorage.com; unset: AWS), region (R2: auto). */
+  S3_ENDPOINT: z.preprocess(emptyAsUndefined, optionalUrl),
+  S3_REGION: z.string().min(1).default("auto"),
+  S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  S3_ACCESS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  /** Bucket in the path instead of the host name (R2, MinIO). Unset: on when S3_ENDPOINT is set. */
+  S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, bool.optional()),
+  /** Filesystem storage: HMAC key of its signed URLs. Unset: derived from JWT_SECRET (else per process). */
+  STORAGE_SIGNING_SECRET: z.preprocess(
+    emptyAsUndefined,
+    z.string().min(32, "must be at least 32 characters").optional(),
+  ),
+  /** Filesystem storage: public base of its signed URLs. Unset: the origin the API was called on. */
+  STORAGE_PUBLIC_URL: z.preprocess(emptyAsUndefined, optionalUrl),
+  /** Presigned upload URLs (and an upload's deadline to complete) last this long. */
+  UPLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
+  /** Signed download URLs (original and thumbnails) last this long. */
+  DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(604_800).default(300),
+  /** Uploads larger than this use multipart (S3's smallest part is 5 MiB). */
+  UPLOAD_MULTIPART_THRESHOLD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(5 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  /** Preferred multipart part size; grown for huge files so no upload needs over 10,000 parts. */
+  UPLOAD_PART_SIZE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(5 * 1024 * 1024)
+    .max(5 * 1024 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  /** Housekeeping deletes quarantined objects and never-completed uploads older than this. */
+  UPLOAD_QUARANTINE_MAX_AGE_HOURS: z.coerce.number().min(1).default(24),
+  /**
    * Outbound requests to user-given URLs (webhooks, Web Push) go to public https hosts on ports
    * 443/80/8443 only. Hosts listed here (`host` or `host:port`, comma separated) may also be plain
    * http, private or loopback addresses and other ports (src/platform/net/ssrf.ts).
@@ -331,6 +370,14 @@ export function parseConfig(env: Record<string, unknown>): Config {
           message: "APNS_KEY_ID, APNS_TEAM_ID, APNS_PRIVATE_KEY and APNS_BUNDLE_ID are set together",
         },
       ]);
+    }
+    if (cfg.STORAGE_DRIVER === "s3" || (!cfg.STORAGE_DRIVER && cfg.S3_BUCKET)) {
+      const missing = (["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const).find(
+        (k) => !cfg[k],
+      );
+      if (missing) {
+        throw new ConfigError([{ variable: missing, message: "required for S3 storage" }]);
+      }
     }
     if (Boolean(cfg.ADMIN_EMAIL) !== Boolean(cfg.ADMIN_PASSWORD)) {
       throw new ConfigError([
