@@ -9,6 +9,7 @@ export * from "../modules/i18n/schema";
 export * from "../modules/identity/schema";
 export * from "../modules/maintenance/schema";
 export * from "../modules/notifications/schema";
+export * from "../modules/notifications/tables";
 export * from "../modules/outbox/schema";
 export * from "../modules/payments/schema";
 export * from "../modules/push/schema";
