@@ -8,7 +8,7 @@
  * stops for good and calls `onRevoked`: reconnecting would only be refused again.
  */
 import PartySocket from "partysocket";
-import type { EventKind, PresenceMember, ServerFrame } from "../../protocol/realtime";
+import type { EventKind, PresenceMember, ServerFrame } from "../../protocol/realtime-frames";
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from "./backoff";
 import { readSse } from "./sse";
 
