@@ -105,20 +105,47 @@ function roomFrame(envelope: DomainEventEnvelope): DomainEvent | null {
  * wants its type, plus the room frame. The data is validated here, so a producer bug fails the
  * write instead of a subscriber later. Answers the envelope.
  */
-export async function recordDomainEvent<T extends DomainEventType>(
-  tx: DbOrTx,
-  event: NewDomainEvent<T>,
-  options: { room?: boolean } = {},
-): Promise<DomainEventEnvelope<T>> {
-  const data = DOMAIN_EVENT_DATA[event.type].parse(event.data) as DomainEventData<T>;
-  const envelope: DomainEventEnvelope<T> = {
+/**
+ * Records several domain events in one statement (a sync batch): subscribers only, no room
+ * frames — the batch's poke already tells the building's clients to pull.
+ */
+export async function recordDomainEvents(tx: DbOrTx, events: ReadonlyArray<NewDomainEvent<DomainEventType>>) {
+  if (!events.length) return;
+  const subscribers = domainEventSubscriptions();
+  if (!subscribers.length) return;
+  const rows = [];
+  for (const event of events) {
+    const envelope = envelopeOf(event);
+    for (const s of subscribers) {
+      if (s.types && !s.types.includes(event.type)) continue;
+      rows.push({
+        topic: s.topic,
+        buildingId: event.buildingId,
+        payload: envelope,
+        ...(event.availableAt ? { availableAt: event.availableAt } : {}),
+      });
+    }
+  }
+  await recordEvents(tx, rows);
+}
+
+function envelopeOf<T extends DomainEventType>(event: NewDomainEvent<T>): DomainEventEnvelope<T> {
+  return {
     eventId: crypto.randomUUID(),
     type: event.type,
     buildingId: event.buildingId,
     occurredAt: (event.occurredAt ?? new Date()).toISOString(),
     actorId: event.actorId,
-    data,
+    data: DOMAIN_EVENT_DATA[event.type].parse(event.data) as DomainEventData<T>,
   };
+}
+
+export async function recordDomainEvent<T extends DomainEventType>(
+  tx: DbOrTx,
+  event: NewDomainEvent<T>,
+  options: { room?: boolean } = {},
+): Promise<DomainEventEnvelope<T>> {
+  const envelope = envelopeOf(event);
   const targets = domainEventSubscriptions().filter((s) => !s.types || s.types.includes(event.type));
   await recordEvents(
     tx,

@@ -10,7 +10,8 @@ import { compareHlc, formatHlc, parseHlc } from "../../client/sync/hlc";
 import { syncConflicts } from "../../db/schema";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
 import type { OpResult, SyncEntity } from "../../protocol/sync";
-import { recordDomainEvent } from "../events";
+import { recordDomainEvent, recordDomainEvents } from "../events";
+import { batchDomainEvents } from "./domain-events";
 import { recordEvents } from "../outbox/record";
 import type { BatchState } from "./apply";
 import { type Alongside, claimOps, Rerun } from "./claims";
@@ -224,6 +225,7 @@ export async function persistBatch(
     for (const [b, list] of perBuilding)
       await cascadeDeletes(db, entity, list, state.versions.get(b)!, ctx.now);
   }
+  await recordDomainEvents(db, batchDomainEvents(dirty, state.work, ctx));
   if (state.conflicts.length) {
     const inserted = await db
       .insert(syncConflicts)

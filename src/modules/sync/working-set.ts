@@ -25,6 +25,8 @@ export interface Work {
   clocks: Record<string, StoredClock>;
   /** Written outside sync since sync last wrote it: updated_at is the floor clock of every field. */
   floor: Hlc | null;
+  /** What the row's domain events compare against (status, deletion) as loaded; absent for new rows. */
+  before?: { status?: string; deletedAt: Date | null };
 }
 
 export const workKey = (entity: string, id: string) => `${entity}:${id}`;
@@ -69,6 +71,7 @@ export async function loadWorkingSet(db: DbOrTx, req: LoadRequest): Promise<Map<
         dirty: false,
         clocks: {},
         floor: null,
+        before: { status: row.status as string | undefined, deletedAt: (row.deletedAt as Date | null) ?? null },
       });
       const parent = PARENT_OF[entity];
       const pid = parent ? (row[parent.field] as string | null) : null;

@@ -238,4 +238,85 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
       winner: JSON.stringify("Front door"),
     });
   });
+
+  it("offline edits are writes too: a sync batch records its events in one go", async () => {
+    b = await createBuilding(t.services);
+    const requestId = crypto.randomUUID();
+    const announcementId = crypto.randomUUID();
+    const now = Date.now();
+    const created = await push(
+      t,
+      b.resident,
+      [
+        {
+          opId: opId(),
+          type: "create",
+          entity: "maintenance_requests",
+          id: requestId,
+          fields: { buildingId: b.id, apartmentId: b.apartments[0]!.id, title: "Boiler" },
+          hlc: hlcAt(now, "res-1"),
+        },
+        {
+          opId: opId(),
+          type: "create",
+          entity: "request_comments",
+          id: crypto.randomUUID(),
+          fields: { buildingId: b.id, requestId, body: "no hot water since 7" },
+          hlc: hlcAt(now + 1, "res-1"),
+        },
+      ],
+      "res-1",
+    );
+    expect(created.body, JSON.stringify(created.body)).toHaveProperty("results");
+    expect(created.body.results.map((r: { status: string }) => r.status)).toEqual(["applied", "applied"]);
+    const moved = await push(
+      t,
+      b.manager,
+      [
+        {
+          opId: opId(),
+          type: "update",
+          entity: "maintenance_requests",
+          id: requestId,
+          fields: { status: "in_progress" },
+          hlc: hlcAt(now + 2, "mgr-1"),
+        },
+        {
+          opId: opId(),
+          type: "create",
+          entity: "announcements",
+          id: announcementId,
+          fields: { buildingId: b.id, title: "Boiler fixed tonight", body: "…" },
+          hlc: hlcAt(now + 3, "mgr-1"),
+        },
+      ],
+      "mgr-1",
+    );
+    expect(moved.body, JSON.stringify(moved.body)).toHaveProperty("results");
+    expect(moved.body.results.map((r: { status: string }) => r.status)).toEqual(["applied", "applied"]);
+    const events = await recorded(A);
+    expect(events.map((e) => e.type).sort()).toEqual([
+      "announcement.published",
+      "maintenance.commented",
+      "maintenance.created",
+      "maintenance.status_changed",
+    ]);
+    const byType = new Map(events.map((e) => [e.type, e]));
+    expect(byType.get("maintenance.created")!.data).toMatchObject({ requestId, requesterId: b.resident.id });
+    expect(byType.get("maintenance.commented")!.data).toMatchObject({
+      requestId,
+      title: "Boiler",
+      excerpt: "no hot water since 7",
+    });
+    expect(byType.get("maintenance.status_changed")!.data).toMatchObject({
+      from: "open",
+      to: "in_progress",
+      changedBy: b.manager.id,
+    });
+    expect(byType.get("announcement.published")!.data).toMatchObject({
+      announcementId,
+      authorId: b.manager.id,
+    });
+    expect((await recorded(B)).map((e) => e.type)).toEqual(["maintenance.status_changed"]);
+  });
 });
