@@ -29,6 +29,7 @@ import { requestLog } from "./http/request-log";
 import { validationHook } from "./http/validation";
 import { versioning } from "./http/versioning";
 import { registerHealth } from "./modules/health";
+import { i18n } from "./modules/i18n/middleware";
 import { apiModules } from "./modules/index";
 import type { Services } from "./services";
 
@@ -66,9 +67,16 @@ export function createApp(services: AppBase, options?: AppOptions): App {
   app.use("*", options?.services ?? provideServices(services as Services));
   app.use("*", correlation());
   app.use("*", requestLog());
+  // Signed-URL uploads and downloads of an adapter the app serves itself (filesystem storage):
+  // before compression, ETag and the body limit, which must not touch object bytes.
+  app.all("/storage/*", function signedStorage(c, next) {
+    const storage = c.var.services.storage;
+    return storage?.serve ? storage.serve(c.req.raw) : next();
+  });
   app.use("*", compression());
   app.use("*", etag());
   app.use("*", bodyLimit(services.config.BODY_LIMIT_BYTES));
+  app.use("*", i18n());
 
   registerHealth(app);
 

@@ -15,6 +15,7 @@ import type { PushService } from "./platform/push";
 import type { QueueTransport } from "./platform/queue";
 import type { RateLimiter } from "./platform/ratelimit";
 import type { PresenceService, RealtimeBus } from "./platform/realtime";
+import type { ObjectStorage } from "./platform/storage";
 
 export type Runtime = "bun" | "node" | "workerd";
 
@@ -66,6 +67,11 @@ export interface Services {
    * Unset: rows stay pending until a dispatcher drains them (tests, scripts).
    */
   queue?: QueueTransport;
+  /**
+   * Object storage for files (filesystem under DATA_DIR on the Bun/Node hosts, S3/R2 when
+   * configured; the edge has it only with S3 config). Unset: upload and download routes answer 503.
+   */
+  storage?: ObjectStorage;
   /**
    * Push providers (Web Push, FCM, APNs, the log provider) and their circuit breakers, used by the
    * Node-only send handler. Bun/Node hosts build it from config (workers/node-services.ts); unset

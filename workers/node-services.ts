@@ -11,11 +11,14 @@ import { pushServiceFor } from "../src/platform/push/select";
 import type { RateLimiter } from "../src/platform/ratelimit";
 import { createFlexibleRateLimiter } from "../src/platform/ratelimit/flexible";
 import { memoryBusFor } from "../src/platform/realtime/memory";
+import type { ObjectStorage } from "../src/platform/storage";
+import { filesystemStorageFor } from "../src/platform/storage/filesystem";
+import { s3StorageFor } from "../src/platform/storage/select";
 import { assembleServices, type Services, type ServicesInit } from "../src/services";
 // Registers the outbox handlers that need Node APIs (push senders, image processing, webhooks).
 import "./node-handlers";
 
-type NodeDefaulted = "passwords" | "rateLimiter" | "realtime" | "push";
+type NodeDefaulted = "passwords" | "rateLimiter" | "realtime" | "push" | "storage";
 export type NodeServicesInit = Omit<ServicesInit, NodeDefaulted> & Partial<Pick<Services, NodeDefaulted>>;
 
 // Per config, so a host that assembles services more than once still shares counters.
@@ -40,6 +43,17 @@ function pushFor(config: Config, logger: NodeServicesInit["logger"]): PushServic
   return push;
 }
 
+// Per config: S3 clients keep their connection pools; filesystem storage derives its key once.
+const storages = new WeakMap<Config, ObjectStorage>();
+function storageFor(config: Config): ObjectStorage {
+  let storage = storages.get(config);
+  if (!storage) {
+    storage = s3StorageFor(config) ?? filesystemStorageFor(config);
+    storages.set(config, storage);
+  }
+  return storage;
+}
+
 export function assembleNodeServices(init: NodeServicesInit): Services {
   return assembleServices({
     ...init,
@@ -47,5 +61,6 @@ export function assembleNodeServices(init: NodeServicesInit): Services {
     rateLimiter: init.rateLimiter ?? memoryLimiter(init.config),
     realtime: init.realtime ?? memoryBusFor(init.config),
     push: init.push ?? pushFor(init.config, init.logger),
+    storage: init.storage ?? storageFor(init.config),
   });
 }

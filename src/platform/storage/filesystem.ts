@@ -461,3 +461,25 @@ function xmlError(status: number, code: string, message: string): Response {
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
   return new Response(body, { status, headers: { "content-type": "application/xml" } });
 }
+
+/**
+ * The filesystem adapter of a config: DATA_DIR/storage, URLs signed with STORAGE_SIGNING_SECRET or
+ * a key derived from JWT_SECRET (so URLs survive a restart), else a key of this process only.
+ */
+export function filesystemStorageFor(config: {
+  DATA_DIR: string;
+  STORAGE_SIGNING_SECRET?: string | undefined;
+  JWT_SECRET?: string | undefined;
+  STORAGE_PUBLIC_URL?: string | undefined;
+}): FilesystemStorage {
+  const secret =
+    config.STORAGE_SIGNING_SECRET ??
+    (config.JWT_SECRET
+      ? createHmac("sha256", config.JWT_SECRET).update("horizon/storage-url-signing").digest("hex")
+      : randomUUID() + randomUUID());
+  return new FilesystemStorage({
+    root: join(config.DATA_DIR, "storage"),
+    secret,
+    baseUrl: config.STORAGE_PUBLIC_URL ?? "",
+  });
+}

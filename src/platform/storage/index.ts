@@ -72,6 +72,11 @@ export interface ObjectStorage {
   multipart: MultipartStorage;
   /** Throws when the storage is unreachable (readiness). */
   check(): Promise<void>;
+  /**
+   * Adapters whose signed URLs the app itself serves (filesystem): answers such a request like a
+   * bucket would. createApp mounts it at /storage/ before the body limit.
+   */
+  serve?(request: Request): Promise<Response>;
 }
 
 export interface MultipartStorage {
