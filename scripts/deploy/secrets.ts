@@ -58,6 +58,17 @@ const COMMON: readonly SecretSpec[] = [
     targets: ["worker", "jobs"],
     what: "verifies QStash callbacks after key rotation",
   },
+  {
+    name: "S3_ENDPOINT",
+    targets: ["worker", "jobs"],
+    what: "R2's S3 endpoint, https://<account id>.r2.cloudflarestorage.com",
+  },
+  {
+    name: "S3_ACCESS_KEY_ID",
+    targets: ["worker", "jobs"],
+    what: "R2 API token: access key id (Object Read & Write)",
+  },
+  { name: "S3_SECRET_ACCESS_KEY", targets: ["worker", "jobs"], what: "R2 API token: secret access key" },
 ];
 
 /** One list per environment (today the same names; each environment has its own values). */

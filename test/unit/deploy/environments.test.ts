@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SAMPLE: Record<string, string> = {
   DATABASE_URL: "postgresql://app:pw@ep-example.eu-central-1.aws.neon.tech/horizon?sslmode=require",
   UPSTASH_REDIS_REST_URL: "https://example-12345.upstash.io",
+  S3_ENDPOINT: "https://0123456789abcdef.r2.cloudflarestorage.com",
 };
 const allSet = (env: (typeof DEPLOY_ENVS)[number]) =>
   Object.fromEntries(
