@@ -3,7 +3,9 @@
  * responses. 5xx bodies never carry the internal message.
  */
 import { z } from "@hono/zod-openapi";
-import { type ApiError, ERROR_CODES, type ErrorCode, STATUS_TITLES } from "../errors";
+import { type ApiError, ERROR_CODES, type ErrorCode } from "../errors";
+import type { Locale } from "../modules/i18n/locales";
+import { problemTitle } from "../modules/i18n/problem-title";
 import { withBody } from "./body";
 
 export const ProblemSchema = z
@@ -28,10 +30,13 @@ export function problemType(code: ErrorCode): string {
   return `https://horizon.dev/problems/${code.toLowerCase().replaceAll("_", "-")}`;
 }
 
-/** Renders an ApiError as a problem document. 5xx details are replaced by the generic title. */
-export function toProblem(err: ApiError, correlationId: string, instance?: string): Problem {
+/**
+ * Renders an ApiError as a problem document. 5xx details are replaced by the generic title. The
+ * title is in `locale` (default English); the code never changes with it.
+ */
+export function toProblem(err: ApiError, correlationId: string, instance?: string, locale?: Locale): Problem {
   const status = err.status;
-  const title = STATUS_TITLES[status] ?? "Error";
+  const title = problemTitle(err.code, locale);
   const detail =
     status >= 500 &&
     err.code !== "BAD_ENVIRONMENT" &&
@@ -52,10 +57,16 @@ export function toProblem(err: ApiError, correlationId: string, instance?: strin
   };
 }
 
-export function problemResponse(err: ApiError, correlationId: string, instance?: string): Response {
+export function problemResponse(
+  err: ApiError,
+  correlationId: string,
+  instance?: string,
+  locale?: Locale,
+): Response {
   const headers = new Headers(err.headers);
   headers.set("content-type", "application/problem+json");
   headers.set("x-correlation-id", correlationId);
-  const text = JSON.stringify(toProblem(err, correlationId, instance));
+  const text = JSON.stringify(toProblem(err, correlationId, instance, locale));
+  if (locale) headers.set("content-language", locale);
   return withBody(new Response(text, { status: err.status, headers }), text);
 }

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { currentContext } from "../context";
 import { ApiError, type ErrorCode } from "../errors";
+import { requestLocale } from "../modules/i18n/middleware";
 import { DependencyUnavailableError, retryAfterSeconds } from "../platform/breaker";
 import { redact } from "../platform/log";
 import { clientIp } from "./client-ip";
@@ -86,7 +87,7 @@ export const onError: ErrorHandler<AppEnv> = async (err, c) => {
       logger.debug({ ...fields, detail: apiError.message }, "request failed");
     }
   }
-  return problemResponse(apiError, correlationId, new URL(c.req.url).pathname);
+  return problemResponse(apiError, correlationId, new URL(c.req.url).pathname, await requestLocale(c));
 };
 
 export const notFound: NotFoundHandler<AppEnv> = (c) => {
@@ -96,5 +97,6 @@ export const notFound: NotFoundHandler<AppEnv> = (c) => {
     new ApiError("ROUTE_NOT_FOUND", `no route for ${c.req.method} ${path}`),
     correlationId,
     path,
+    c.get("locale"),
   );
 };

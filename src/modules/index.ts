@@ -9,6 +9,7 @@ import { registerBuildings } from "./buildings";
 import { registerIdentity } from "./identity";
 import { registerMaintenance } from "./maintenance";
 import { registerMeta } from "./meta";
+import { registerNotifications } from "./notifications";
 import { registerOutbox } from "./outbox";
 import { registerPayments } from "./payments";
 import { registerRealtime } from "./realtime";
@@ -28,4 +29,5 @@ export const apiModules: Array<{ name: string; register: Register; versions?: re
   { name: "realtime", register: registerRealtime },
   { name: "meta", register: registerMeta },
   { name: "outbox", register: registerOutbox },
+  { name: "notifications", register: registerNotifications },
 ];

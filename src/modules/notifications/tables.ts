@@ -4,7 +4,18 @@
  * marker that a due payment's notice was recorded (so the sweep records it once per payment).
  */
 import { sql } from "drizzle-orm";
-import { boolean, date, index, jsonb, pgTable, primaryKey, smallint, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  boolean,
+  date,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, tstz } from "../../db/columns";
 import { users } from "../identity/schema";
 import { payments } from "../payments/schema";

@@ -1,0 +1,255 @@
+/**
+ * Delivering one notice (a domain event or a `notify` call turned into "this type, these users,
+ * these values") to its recipients: per user, the type's channels after their preferences
+ * (critical types ignore them), texts rendered once per locale and channel, an inbox row for
+ * in-app, and a `notifications.push` outbox event for push — held back to the end of the user's
+ * quiet hours unless urgent, and skipped for users live in the building's room when the room
+ * already carries the event. Everything is written in one transaction and keyed by the
+ * notification id (derived from event and user), so a retried run writes nothing twice.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { users } from "../../db/schema";
+import { type DbOrTx, queryRows } from "../../platform/db";
+import { inTransaction, type VerbContext } from "../../verbs";
+import { DEFAULT_LOCALE, type Locale, toLocale } from "../i18n/locales";
+import { recordEvents } from "../outbox/record";
+import { presenceOf } from "../realtime/presence";
+import { type Channel, channelEnabled, type NotificationType, specOf } from "./catalogue";
+import { cachedOverrides } from "./overrides";
+import { PUSH_TOPIC, type PushPayload } from "./push-contract";
+import { quietUntil } from "./quiet-hours";
+import { type RenderedText, renderNotification } from "./render";
+import { inboxNotifications, notificationChannelPrefs, notificationQuietHours } from "./tables";
+
+export interface Notice {
+  /** The domain event (or notify key) this notice comes from: with the user, the notification id. */
+  eventId: string;
+  type: NotificationType;
+  buildingId: string | null;
+  recipients: readonly string[];
+  /** Bypasses quiet hours and is sent with high priority. */
+  urgent: boolean;
+  /** The template values for a locale (amounts, dates and labels are formatted per locale). */
+  values: (locale: Locale) => Record<string, string>;
+  /** Ids for the app (deep links), carried in the inbox row and the push data. */
+  data: Record<string, string>;
+  collapseKey?: string;
+}
+
+export interface DeliverySummary {
+  recipients: number;
+  inbox: number;
+  push: number;
+  /** Pushes held to the end of quiet hours. */
+  delayed: number;
+  /** Recipients live in the room who got the room frame instead of a push. */
+  live: number;
+}
+
+interface Recipient {
+  id: string;
+  locale: Locale;
+  timezone: string;
+  quiet: { startMinute: number; endMinute: number } | null;
+}
+
+/** A UUID (version 8 layout) derived from the event and the user: the same run twice, the same id. */
+export async function notificationIdFor(eventId: string, userId: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode(`horizon.notification:${eventId}:${userId}`),
+    ),
+  );
+  const b = digest.slice(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+async function loadRecipients(db: DbOrTx, ids: readonly string[]): Promise<Recipient[]> {
+  const rows = await db
+    .select({
+      id: users.id,
+      locale: users.locale,
+      timezone: users.timezone,
+      start: notificationQuietHours.startMinute,
+      end: notificationQuietHours.endMinute,
+    })
+    .from(users)
+    .leftJoin(notificationQuietHours, eq(notificationQuietHours.userId, users.id))
+    .where(inArray(users.id, [...ids]));
+  return rows.map((r) => ({
+    id: r.id,
+    locale: toLocale(r.locale) ?? DEFAULT_LOCALE,
+    timezone: r.timezone,
+    quiet: r.start === null || r.end === null ? null : { startMinute: r.start, endMinute: r.end },
+  }));
+}
+
+/** Stored channel choices for `type`: user id → channel → enabled. */
+async function loadChoices(db: DbOrTx, type: NotificationType, ids: readonly string[]) {
+  const rows = await db
+    .select({
+      userId: notificationChannelPrefs.userId,
+      channel: notificationChannelPrefs.channel,
+      enabled: notificationChannelPrefs.enabled,
+    })
+    .from(notificationChannelPrefs)
+    .where(and(eq(notificationChannelPrefs.type, type), inArray(notificationChannelPrefs.userId, [...ids])));
+  const out = new Map<string, Partial<Record<Channel, boolean>>>();
+  for (const r of rows) {
+    const m = out.get(r.userId) ?? {};
+    m[r.channel as Channel] = r.enabled;
+    out.set(r.userId, m);
+  }
+  return out;
+}
+
+/** Users online in the building's room; a presence failure means "nobody", so pushes still go. */
+async function liveUsers(ctx: VerbContext, buildingId: string): Promise<Set<string>> {
+  try {
+    const members = await presenceOf(ctx.services).getOnlineUsers(buildingId);
+    return new Set(members.map((m) => m.userId));
+  } catch (err) {
+    ctx.services.logger.warn(
+      { event: "notification_presence_failed", buildingId, err: String(err) },
+      "presence unavailable; pushing",
+    );
+    return new Set();
+  }
+}
+
+const CHUNK = 500;
+
+export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<DeliverySummary> {
+  const summary: DeliverySummary = { recipients: 0, inbox: 0, push: 0, delayed: 0, live: 0 };
+  const ids = [...new Set(notice.recipients)];
+  if (!ids.length) return summary;
+  const spec = specOf(notice.type);
+  const { services } = ctx;
+  const [recipients, choices, live, overrides] = await Promise.all([
+    loadRecipients(ctx.db, ids),
+    spec.critical
+      ? Promise.resolve(new Map<string, Partial<Record<Channel, boolean>>>())
+      : loadChoices(ctx.db, notice.type, ids),
+    spec.roomFrame && notice.buildingId
+      ? liveUsers(ctx, notice.buildingId)
+      : Promise.resolve(new Set<string>()),
+    cachedOverrides(services),
+  ]);
+  summary.recipients = recipients.length;
+
+  const rendered = new Map<string, RenderedText>();
+  const valuesByLocale = new Map<Locale, Record<string, string>>();
+  const render = (channel: Channel, locale: Locale): RenderedText => {
+    const key = `${channel}:${locale}`;
+    let r = rendered.get(key);
+    if (!r) {
+      let values = valuesByLocale.get(locale);
+      if (!values) {
+        values = notice.values(locale);
+        valuesByLocale.set(locale, values);
+      }
+      r = renderNotification(notice.type, channel, locale, values, overrides, services.logger);
+      rendered.set(key, r);
+    }
+    return r;
+  };
+
+  const now = ctx.now;
+  const inboxRows: Array<typeof inboxNotifications.$inferInsert> = [];
+  const pushes: Array<{ payload: PushPayload; availableAt: Date }> = [];
+  for (const user of recipients) {
+    const choice = choices.get(user.id) ?? {};
+    const inApp = channelEnabled(notice.type, "in_app", choice.in_app);
+    const push = channelEnabled(notice.type, "push", choice.push);
+    if (!inApp && !push) continue;
+    const notificationId = await notificationIdFor(notice.eventId, user.id);
+    const data = { ...notice.data, type: notice.type, eventId: notice.eventId, notificationId };
+    if (inApp) {
+      const text = render("in_app", user.locale);
+      inboxRows.push({
+        id: notificationId,
+        userId: user.id,
+        buildingId: notice.buildingId,
+        eventId: notice.eventId,
+        type: notice.type,
+        title: text.title,
+        body: text.body,
+        locale: user.locale,
+        data,
+        urgent: notice.urgent,
+        createdAt: now,
+      });
+    }
+    if (!push) continue;
+    if (spec.roomFrame && live.has(user.id)) {
+      summary.live++;
+      continue;
+    }
+    const heldUntil = notice.urgent ? null : quietUntil(now, user.quiet, user.timezone);
+    if (heldUntil) summary.delayed++;
+    const text = render("push", user.locale);
+    pushes.push({
+      availableAt: heldUntil ?? now,
+      payload: {
+        notificationId,
+        userId: user.id,
+        buildingId: notice.buildingId,
+        type: notice.type,
+        title: text.title,
+        body: text.body,
+        locale: user.locale,
+        data,
+        urgent: notice.urgent,
+        ...(notice.collapseKey ? { collapseKey: notice.collapseKey.slice(0, 64) } : {}),
+        ttlSeconds: notice.urgent ? 24 * 3600 : 3 * 24 * 3600,
+      },
+    });
+  }
+
+  await inTransaction(ctx, async (tx) => {
+    for (let i = 0; i < inboxRows.length; i += CHUNK) {
+      const written = await tx.db
+        .insert(inboxNotifications)
+        .values(inboxRows.slice(i, i + CHUNK))
+        .onConflictDoNothing()
+        .returning({ id: inboxNotifications.id });
+      summary.inbox += written.length;
+    }
+    for (let i = 0; i < pushes.length; i += CHUNK) {
+      const recorded = await recordEvents(
+        tx.db,
+        pushes.slice(i, i + CHUNK).map((p) => ({
+          topic: PUSH_TOPIC,
+          buildingId: p.payload.buildingId,
+          payload: p.payload,
+          idempotencyKey: p.payload.notificationId,
+          availableAt: p.availableAt,
+        })),
+      );
+      summary.push += recorded.filter((r) => r.created).length;
+    }
+  });
+  return summary;
+}
+
+/** Current (not removed) members of `buildingId` among `userIds`. */
+export async function membersAmong(
+  db: DbOrTx,
+  buildingId: string,
+  userIds: readonly string[],
+): Promise<string[]> {
+  const wanted = [...new Set(userIds)];
+  if (!wanted.length) return [];
+  const rows = await queryRows<{ user_id: string }>(
+    db,
+    sql`select user_id from memberships where building_id = ${buildingId} and deleted_at is null and user_id in (${sql.join(
+      wanted.map((u) => sql`${u}::uuid`),
+      sql`, `,
+    )})`,
+  );
+  return rows.map((r) => r.user_id);
+}

@@ -1,0 +1,142 @@
+/** Response and request shapes of the notification routes. */
+import { z } from "@hono/zod-openapi";
+import { paginatedSchema } from "../../http/pagination";
+import { Timestamp } from "../buildings/common";
+import { LOCALES } from "../i18n/locales";
+import { CHANNELS, ChannelSchema, NotificationTypeSchema } from "./catalogue";
+import { MAX_BODY_CHARS, MAX_TITLE_CHARS } from "./render";
+import type { InboxRow, QuietHoursView, TemplateView, TypePreferences } from "./verbs";
+
+export const LocaleSchema = z.enum(LOCALES).openapi("Locale");
+
+export const InboxNotificationSchema = z
+  .object({
+    id: z.uuid(),
+    type: NotificationTypeSchema,
+    buildingId: z.uuid().nullable(),
+    eventId: z.uuid(),
+    title: z.string().openapi({ description: "Rendered in the recipient's locale when it was sent" }),
+    body: z.string(),
+    locale: LocaleSchema,
+    data: z
+      .record(z.string(), z.string())
+      .openapi({ description: "Ids for deep links (announcementId, requestId, …)" }),
+    urgent: z.boolean(),
+    read: z.boolean(),
+    readAt: Timestamp.nullable(),
+    createdAt: Timestamp,
+  })
+  .openapi("InboxNotification");
+
+export const InboxPageSchema = paginatedSchema(InboxNotificationSchema, "InboxNotificationPage").extend({
+  unreadCount: z.number().int().openapi({ description: "Unread notifications of the user, all pages" }),
+});
+
+export function toInbox(row: InboxRow): z.infer<typeof InboxNotificationSchema> {
+  return {
+    id: row.id,
+    type: row.type as z.infer<typeof NotificationTypeSchema>,
+    buildingId: row.buildingId,
+    eventId: row.eventId,
+    title: row.title,
+    body: row.body,
+    locale: row.locale as z.infer<typeof LocaleSchema>,
+    data: row.data,
+    urgent: row.urgent,
+    read: row.readAt !== null,
+    readAt: row.readAt ? row.readAt.toISOString() : null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+const channelFlags = z.object(
+  Object.fromEntries(CHANNELS.map((c) => [c, z.boolean()])) as Record<
+    (typeof CHANNELS)[number],
+    z.ZodBoolean
+  >,
+);
+
+export const PreferencesSchema = z
+  .object({
+    types: z.array(
+      z.object({
+        type: NotificationTypeSchema,
+        critical: z.boolean().openapi({ description: "Always sent on every channel; cannot be turned off" }),
+        channels: channelFlags,
+        defaults: channelFlags,
+      }),
+    ),
+  })
+  .openapi("NotificationPreferences");
+
+export const toPreferences = (types: TypePreferences[]) => ({ types });
+
+export const UpdatePreferencesSchema = z
+  .strictObject({
+    preferences: z
+      .array(z.strictObject({ type: NotificationTypeSchema, channel: ChannelSchema, enabled: z.boolean() }))
+      .min(1)
+      .max(64),
+  })
+  .openapi("UpdateNotificationPreferences");
+
+const Clock = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (00:00–23:59)")
+  .openapi({ example: "22:00" });
+
+export const QuietHoursSchema = z
+  .object({
+    enabled: z.boolean(),
+    start: z.string().nullable().openapi({ example: "22:00" }),
+    end: z.string().nullable().openapi({ example: "07:00" }),
+    timezone: z.string().openapi({ example: "Asia/Jerusalem", description: "The user's IANA time zone" }),
+  })
+  .openapi("QuietHours");
+export const toQuietHours = (v: QuietHoursView) => v;
+
+export const UpdateQuietHoursSchema = z
+  .strictObject({
+    start: Clock.nullable().openapi({
+      description: "Local time the window opens; null (with end) turns it off",
+    }),
+    end: Clock.nullable().openapi({ description: "Local time it closes; before start wraps midnight" }),
+    timezone: z.string().min(1).max(64).optional().openapi({ description: "Sets the user's IANA time zone" }),
+  })
+  .openapi("UpdateQuietHours");
+
+export const TemplateSchema = z
+  .object({
+    type: NotificationTypeSchema,
+    variables: z.array(z.string()),
+    critical: z.boolean(),
+    defaults: channelFlags,
+    texts: z.array(
+      z.object({
+        locale: LocaleSchema,
+        channel: ChannelSchema,
+        title: z.string(),
+        body: z.string(),
+        overridden: z.boolean(),
+      }),
+    ),
+  })
+  .openapi("NotificationTemplate");
+export const toTemplate = (t: TemplateView) => ({ ...t, variables: [...t.variables] });
+
+export const TemplateListSchema = z
+  .object({ types: z.array(TemplateSchema) })
+  .openapi("NotificationTemplates");
+
+export const SaveTemplateSchema = z
+  .strictObject({
+    title: z.string().min(1).max(MAX_TITLE_CHARS),
+    body: z.string().min(1).max(MAX_BODY_CHARS),
+  })
+  .openapi("SaveNotificationTemplate");
+
+export const TemplateParams = z.object({
+  type: NotificationTypeSchema.openapi({ param: { name: "type", in: "path" } }),
+  locale: LocaleSchema.openapi({ param: { name: "locale", in: "path" } }),
+  channel: ChannelSchema.openapi({ param: { name: "channel", in: "path" } }),
+});
