@@ -119,6 +119,13 @@ export const ConfigSchema = z.object({
    * must name that exact URL. Unset: the consumer checks against the URL it was called on.
    */
   QSTASH_CONSUMER_URL: z.preprocess(emptyAsUndefined, optionalUrl),
+  /**
+   * Public base URL of the job service (workers/jobs.ts). Events of QSTASH_JOBS_FAMILIES (topic
+   * `<family>.<name>`) are called back there instead of QSTASH_CONSUMER_URL: their handlers need
+   * Node APIs a Worker lacks. Unset: every event goes to QSTASH_CONSUMER_URL.
+   */
+  QSTASH_JOBS_URL: z.preprocess(emptyAsUndefined, optionalUrl),
+  QSTASH_JOBS_FAMILIES: z.string().default("notifications,webhooks,files"),
   /** Clients ping this often; a connection silent for REALTIME_HEARTBEAT_TIMEOUT_MS is dropped. */
   REALTIME_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).default(25_000),
   REALTIME_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),

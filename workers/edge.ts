@@ -131,12 +131,11 @@ interface WaitUntil {
 
 /** The QStash transport over one invocation's services (it marks what QStash accepted on their Pool). */
 function qstashTransport(config: Config, services: Services): QueueTransport {
-  const urls = qstashConsumerUrls(config);
   return createQStashQueue({
     token: config.QSTASH_TOKEN!,
     ...(config.QSTASH_URL ? { baseUrl: config.QSTASH_URL } : {}),
-    deliverUrl: () => urls.deliver,
-    failureUrl: () => urls.failed,
+    deliverUrl: (event) => qstashConsumerUrls(config, event.topic).deliver,
+    failureUrl: (event) => qstashConsumerUrls(config, event.topic).failed,
     markPublished: (ids) => createOutboxConsumer(services).markPublished(ids),
     logger: services.logger,
   });

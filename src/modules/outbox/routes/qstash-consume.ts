@@ -22,10 +22,30 @@ import type { Services } from "../../../services";
 export const QSTASH_DELIVER_PATH = "/queue/qstash/deliver";
 export const QSTASH_FAILED_PATH = "/queue/qstash/failed";
 
-/** The URLs the QStash transport publishes to, from QSTASH_CONSUMER_URL. */
-export function qstashConsumerUrls(config: Config): { deliver: string; failed: string } {
-  const base = (config.QSTASH_CONSUMER_URL ?? "").replace(/\/+$/, "");
+/**
+ * The URLs QStash calls back for an event of `topic`: the job service (QSTASH_JOBS_URL) for the
+ * topic families whose handlers need Node APIs (QSTASH_JOBS_FAMILIES: push senders, image
+ * processing, webhook delivery), else QSTASH_CONSUMER_URL (the host publishing).
+ */
+export function qstashConsumerUrls(config: Config, topic?: string): { deliver: string; failed: string } {
+  const family = topic === undefined ? undefined : topic.split(".", 1)[0]!;
+  const toJobs = Boolean(config.QSTASH_JOBS_URL) && family !== undefined && jobsFamilies(config).has(family);
+  const base = ((toJobs ? config.QSTASH_JOBS_URL : config.QSTASH_CONSUMER_URL) ?? "").replace(/\/+$/, "");
   return { deliver: `${base}${QSTASH_DELIVER_PATH}`, failed: `${base}${QSTASH_FAILED_PATH}` };
+}
+
+const familySets = new WeakMap<Config, Set<string>>();
+function jobsFamilies(config: Config): Set<string> {
+  let set = familySets.get(config);
+  if (!set) {
+    set = new Set(
+      config.QSTASH_JOBS_FAMILIES.split(",")
+        .map((f) => f.trim())
+        .filter(Boolean),
+    );
+    familySets.set(config, set);
+  }
+  return set;
 }
 
 export interface QStashConsumerOptions {
