@@ -32,6 +32,7 @@ import {
   MAX_REQUEST_HEAD_BYTES,
   requestHeadBytes,
 } from "../src/http/host-errors";
+import { recordDuePayments } from "../src/modules/notifications/due-payments";
 import { pruneDelivered } from "../src/modules/outbox/admin";
 import { createOutboxConsumer } from "../src/modules/outbox/consumer";
 import { outboxHandlers } from "../src/modules/outbox/registry";
@@ -286,6 +287,9 @@ export default {
         "scheduled publish failed",
       ),
     );
+    const dues = recordDuePayments(services).catch((err) =>
+      services.logger.warn({ event: "payment_due_failed", err: String(err) }, "payment due sweep failed"),
+    );
     const hourly = controller.cron !== EVERY_MINUTE;
     const retention = hourly ? runSyncRetention(services) : undefined;
     const consumer = createOutboxConsumer(services);
@@ -308,6 +312,6 @@ export default {
     ).catch((err) =>
       services.logger.warn({ event: "outbox_cron_failed", err: String(err) }, "outbox cron run failed"),
     );
-    ctx.waitUntil(Promise.all([publish, retention, outbox]).finally(close));
+    ctx.waitUntil(Promise.all([publish, dues, retention, outbox]).finally(close));
   },
 };

@@ -19,6 +19,7 @@ import {
 } from "../src/http/host-errors";
 import { seedStandalone } from "../src/modules/demo/seed";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
+import { recordDuePayments } from "../src/modules/notifications/due-payments";
 import { RoomHub } from "../src/modules/realtime/hub";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
@@ -158,16 +159,20 @@ export async function serveStandalone(services: Services, port: number) {
   // Likewise one run at a time, awaited by close().
   let publishing: Promise<unknown> | undefined;
   const publishDue = () => {
-    publishing ??= publishDueAnnouncements(services)
-      .catch((err) =>
+    publishing ??= Promise.all([
+      publishDueAnnouncements(services).catch((err) =>
         services.logger.warn(
           { event: "scheduled_publish_failed", err: String(err) },
           "scheduled publish failed",
         ),
-      )
-      .finally(() => {
-        publishing = undefined;
-      });
+      ),
+      // Dues whose date came get their payment.due event (notifications), once per payment.
+      recordDuePayments(services).catch((err) =>
+        services.logger.warn({ event: "payment_due_failed", err: String(err) }, "payment due sweep failed"),
+      ),
+    ]).finally(() => {
+      publishing = undefined;
+    });
   };
   publishDue();
   const publishTimer = setInterval(publishDue, SCHEDULED_PUBLISH_INTERVAL_MS);
