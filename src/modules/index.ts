@@ -12,6 +12,7 @@ import { registerMeta } from "./meta";
 import { registerNotifications } from "./notifications";
 import { registerOutbox } from "./outbox";
 import { registerPayments } from "./payments";
+import { registerPush } from "./push";
 import { registerRealtime } from "./realtime";
 import { registerSync } from "./sync";
 
@@ -29,5 +30,6 @@ export const apiModules: Array<{ name: string; register: Register; versions?: re
   { name: "realtime", register: registerRealtime },
   { name: "meta", register: registerMeta },
   { name: "outbox", register: registerOutbox },
+  { name: "push", register: registerPush },
   { name: "notifications", register: registerNotifications },
 ];
