@@ -244,6 +244,27 @@ export const ConfigSchema = z.object({
   /** Housekeeping deletes quarantined objects and never-completed uploads older than this. */
   UPLOAD_QUARANTINE_MAX_AGE_HOURS: z.coerce.number().min(1).default(24),
   /**
+   * File processing: ClamAV's clamd (INSTREAM) at CLAMD_HOST:CLAMD_PORT or the Unix socket
+   * CLAMD_SOCKET. Unset: uploads are sniffed and processed but not scanned. CLAMD_MAX_STREAM_BYTES
+   * must not exceed clamd's own StreamMaxLength (clamd.conf; its default is 25M, set it to 100M to
+   * scan every purpose's largest upload); larger files are rejected, never promoted unscanned.
+   */
+  CLAMD_HOST: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  CLAMD_PORT: z.coerce.number().int().min(1).max(65535).default(3310),
+  CLAMD_SOCKET: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
+  CLAMD_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  CLAMD_MAX_STREAM_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100 * 1024 * 1024),
+  /** Images with more pixels than this (from the header, before decoding) are rejected: decompression bombs. */
+  IMAGE_MAX_INPUT_PIXELS: z.coerce.number().int().min(1).default(50_000_000),
+  /** Longest side of the stored (re-encoded) original; larger photos are scaled down. */
+  IMAGE_MAX_DIMENSION: z.coerce.number().int().min(600).max(16_383).default(4096),
+  /** Format of the processed original and thumbnails: webp (default) or avif (smaller, slower to encode). */
+  IMAGE_FORMAT: z.enum(["webp", "avif"]).default("webp"),
+  /**
    * Outbound requests to user-given URLs (webhooks, Web Push) go to public https hosts on ports
    * 443/80/8443 only. Hosts listed here (`host` or `host:port`, comma separated) may also be plain
    * http, private or loopback addresses and other ports (src/platform/net/ssrf.ts).

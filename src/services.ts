@@ -15,6 +15,7 @@ import type { PushService } from "./platform/push";
 import type { QueueTransport } from "./platform/queue";
 import type { RateLimiter } from "./platform/ratelimit";
 import type { PresenceService, RealtimeBus } from "./platform/realtime";
+import type { MalwareScanner } from "./platform/scan";
 import type { ObjectStorage } from "./platform/storage";
 
 export type Runtime = "bun" | "node" | "workerd";
@@ -72,6 +73,11 @@ export interface Services {
    * configured; the edge has it only with S3 config). Unset: upload and download routes answer 503.
    */
   storage?: ObjectStorage;
+  /**
+   * Malware scanning of uploads (clamd INSTREAM, built by the Bun/Node hosts when CLAMD_HOST or
+   * CLAMD_SOCKET is set). Unset: files are sniffed and processed without a scan.
+   */
+  scanner?: MalwareScanner;
   /**
    * Push providers (Web Push, FCM, APNs, the log provider) and their circuit breakers, used by the
    * Node-only send handler. Bun/Node hosts build it from config (workers/node-services.ts); unset

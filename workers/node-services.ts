@@ -11,6 +11,8 @@ import { pushServiceFor } from "../src/platform/push/select";
 import type { RateLimiter } from "../src/platform/ratelimit";
 import { createFlexibleRateLimiter } from "../src/platform/ratelimit/flexible";
 import { memoryBusFor } from "../src/platform/realtime/memory";
+import type { MalwareScanner } from "../src/platform/scan";
+import { createClamdScanner } from "../src/platform/scan/clamd";
 import type { ObjectStorage } from "../src/platform/storage";
 import { filesystemStorageFor } from "../src/platform/storage/filesystem";
 import { s3StorageFor } from "../src/platform/storage/select";
@@ -54,6 +56,18 @@ function storageFor(config: Config): ObjectStorage {
   return storage;
 }
 
+/** clamd when configured (CLAMD_HOST or CLAMD_SOCKET); each scan opens its own connection. */
+function scannerFor(config: Config): MalwareScanner | undefined {
+  if (!config.CLAMD_HOST && !config.CLAMD_SOCKET) return undefined;
+  return createClamdScanner({
+    ...(config.CLAMD_SOCKET
+      ? { socketPath: config.CLAMD_SOCKET }
+      : { host: config.CLAMD_HOST, port: config.CLAMD_PORT }),
+    timeoutMs: config.CLAMD_TIMEOUT_MS,
+    maxStreamBytes: config.CLAMD_MAX_STREAM_BYTES,
+  });
+}
+
 export function assembleNodeServices(init: NodeServicesInit): Services {
   return assembleServices({
     ...init,
@@ -62,5 +76,6 @@ export function assembleNodeServices(init: NodeServicesInit): Services {
     realtime: init.realtime ?? memoryBusFor(init.config),
     push: init.push ?? pushFor(init.config, init.logger),
     storage: init.storage ?? storageFor(init.config),
+    scanner: "scanner" in init ? init.scanner : scannerFor(init.config),
   });
 }
