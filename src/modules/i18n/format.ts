@@ -51,14 +51,20 @@ export function formatDate(date: Date | string, locale: Locale, zone = "UTC"): s
   return dt.setLocale(INTL_TAGS[locale]).toLocaleString(DateTime.DATE_MED);
 }
 
-/** A time of day in `zone`, 24-hour in both locales: "21:05". */
+/**
+ * 24-hour HH:MM, as both locales write times. Not luxon's TIME_24_SIMPLE: its `hour: "numeric"`
+ * writes midnight as "0:00" in en-US.
+ */
+const TIME_24: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+
+/** A time of day in `zone`, 24-hour in both locales: "21:05", "00:30". */
 export function formatTime(at: Date | string, locale: Locale, zone: string): string {
-  return inZone(at, zone).setLocale(INTL_TAGS[locale]).toLocaleString(DateTime.TIME_24_SIMPLE);
+  return inZone(at, zone).setLocale(INTL_TAGS[locale]).toLocaleString(TIME_24);
 }
 
 /** Date and time in `zone`: "Dec 7, 2026, 21:05" / "7 בדצמ׳ 2026, 21:05". */
 export function formatDateTime(at: Date | string, locale: Locale, zone: string): string {
   return inZone(at, zone)
     .setLocale(INTL_TAGS[locale])
-    .toLocaleString({ ...DateTime.DATE_MED, ...DateTime.TIME_24_SIMPLE });
+    .toLocaleString({ ...DateTime.DATE_MED, ...TIME_24 });
 }

@@ -63,11 +63,14 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
     return rows.map((r) => ({ payload: r.payload, availableAt: new Date(r.available_at) }));
   }
 
-  const inboxOf = (user: TestUser, query = "") =>
-    t.request(`${API}/me/notifications${query}`, { headers: user.auth }).then(async (r) => {
-      expect(r.status).toBe(200);
-      return (await r.json()) as { data: any[]; pagination: any; unreadCount: number };
-    });
+  async function inboxOf(
+    user: TestUser,
+    query = "",
+  ): Promise<{ data: any[]; pagination: any; unreadCount: number }> {
+    const r = await t.request(`${API}/me/notifications${query}`, { headers: user.auth });
+    expect(r.status).toBe(200);
+    return (await r.json()) as { data: any[]; pagination: any; unreadCount: number };
+  }
 
   const setLocale = (user: TestUser, locale: string, timezone = "UTC") =>
     db().update(users).set({ locale, timezone }).where(eq(users.id, user.id));
