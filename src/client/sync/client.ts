@@ -173,6 +173,20 @@ export class SyncClient extends SyncEmitter {
     void this.syncNow().catch(() => {});
   }
 
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+  private isClosed = false;
+
+  /** Stops syncing and closes the store (a storage lease is given up, so another instance may take the queue). */
+  async close(): Promise<void> {
+    this.stop();
+    this.isClosed = true;
+    await this.running?.catch(() => {});
+    await this.opts.store.close();
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.intervalTimer) this.timers.clearInterval(this.intervalTimer);
