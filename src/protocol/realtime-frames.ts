@@ -29,7 +29,8 @@ export type DomainEvent =
       amountMinor: number;
       currency: string;
     }
-  | { kind: "sync.conflict"; conflictId: string; userId: string; entity: string };
+  | { kind: "sync.conflict"; conflictId: string; userId: string; entity: string }
+  | { kind: "file.processed"; fileId: string; uploadedBy: string; status: "ready" | "rejected" | "infected" };
 
 export type EventKind = DomainEvent["kind"];
 

@@ -56,6 +56,17 @@ export const DomainEventSchema = z.discriminatedUnion("kind", [
     userId: uuid,
     entity: z.string().min(1).max(64),
   }),
+  /**
+   * An upload of `uploadedBy` finished processing: `ready` (renditions promoted; GET the file for
+   * signed URLs), `rejected` (not what it claimed to be, undecodable, too large) or `infected`
+   * (malware found; the object is deleted). The uploader's clients stop showing "processing".
+   */
+  z.strictObject({
+    kind: z.literal("file.processed"),
+    fileId: uuid,
+    uploadedBy: uuid,
+    status: z.enum(["ready", "rejected", "infected"]),
+  }),
 ]);
 export type DomainEvent = z.infer<typeof DomainEventSchema>;
 export const EVENT_KINDS = [
@@ -63,6 +74,7 @@ export const EVENT_KINDS = [
   "request.status_changed",
   "payment.recorded",
   "sync.conflict",
+  "file.processed",
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
