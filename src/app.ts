@@ -31,6 +31,7 @@ import { versioning } from "./http/versioning";
 import { registerHealth } from "./modules/health";
 import { i18n } from "./modules/i18n/middleware";
 import { apiModules } from "./modules/index";
+import { registerWebhookCatalogue } from "./modules/webhooks/openapi";
 import type { Services } from "./services";
 
 export const API_PREFIX = "/api/v1";
@@ -91,6 +92,8 @@ export function createApp(services: AppBase, options?: AppOptions): App {
     for (const mod of apiModules) if (!mod.versions || mod.versions.includes(version)) mod.register(router);
     app.route(prefix, router);
   }
+  // The webhook event catalogue (OpenAPI 3.1 `webhooks`), once: webhooks carry no version prefix.
+  registerWebhookCatalogue(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
