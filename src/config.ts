@@ -280,6 +280,8 @@ export const ConfigSchema = z.object({
     ),
   /** Webhooks: deadline of one delivery attempt (connect to end of the first 1 KB of body). */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  /** Webhooks: how long an endpoint's open circuit holds deliveries before probing (seed: 30 s). */
+  WEBHOOK_BREAKER_OPEN_MS: z.coerce.number().int().min(100).default(30_000),
   /** Webhooks: an endpoint with no successful delivery for this long while failing is disabled. */
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number().min(0).default(120),
   /** Operator alerts (5xx bursts, dead outbox events, open breakers) are POSTed to this URL as JSON. */

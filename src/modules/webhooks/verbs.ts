@@ -45,6 +45,7 @@ export function endpointBreaker(
   return createKvBreaker({
     kv: services.kv,
     name: `webhook:${endpointId}`,
+    openMs: services.config.WEBHOOK_BREAKER_OPEN_MS,
     now: () => services.clock.now().getTime(),
     onStateChange: (change) => {
       if (change.to === "open") onOpen?.(change.name);
