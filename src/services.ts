@@ -131,5 +131,10 @@ export function assembleServices(init: ServicesInit): Services {
 
 /** Closes what the services hold open (pools, sockets). */
 export async function closeServices(services: Services): Promise<void> {
-  await Promise.allSettled([services.database.close(), services.kv.close(), services.push?.close()]);
+  await Promise.allSettled([
+    services.database.close(),
+    services.kv.close(),
+    services.push?.close(),
+    services.realtime.close?.(),
+  ]);
 }

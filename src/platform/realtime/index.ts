@@ -1,7 +1,8 @@
 /**
  * The realtime bus port: publishes a message into one building's room. Adapters: in-process
  * (standalone; rooms and SSE streams in the same process subscribe to it, with a bounded log per
- * building for resumable SSE) and PartyKit (HTTP POST to the room with a shared secret).
+ * building for resumable SSE), Redis pub/sub (several standalone replicas, redis.ts) and PartyKit
+ * (HTTP POST to the room with a shared secret).
  * Messages are plain JSON with a `type` and a `buildingId`; the room validates them (zod) before
  * anything reaches a socket.
  */
@@ -28,7 +29,7 @@ export interface Subscription {
 }
 
 export interface RealtimeBus {
-  readonly kind: "memory" | "partykit";
+  readonly kind: "memory" | "partykit" | "redis";
   publish(message: BusMessage): Promise<void>;
   /**
    * Live messages of one building (in-process bus only: on PartyKit the room itself holds the
