@@ -156,7 +156,10 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
 /** One Redis bus per config, like memoryBusFor: the rooms, streams and writers of a process share it. */
 const busesByConfig = new WeakMap<object, RedisBus>();
-export function redisBusFor(config: { REDIS_URL?: string | undefined }, onError?: (err: unknown) => void): RedisBus {
+export function redisBusFor(
+  config: { REDIS_URL?: string | undefined },
+  onError?: (err: unknown) => void,
+): RedisBus {
   let bus = busesByConfig.get(config);
   if (!bus) {
     if (!config.REDIS_URL) throw new Error("REALTIME_BUS=redis needs REDIS_URL");
