@@ -5,4 +5,7 @@
  * libraries) and QStash routes these topics' families to the job service (QSTASH_JOBS_URL).
  * Adding one is one import line here.
  */
-export {};
+// Push senders: notifications.push and notifications.sync-poke (web-push, firebase-admin, node:http2).
+import "../src/modules/push/handlers";
+// Webhook delivery: webhooks.deliver (node:dns resolution, a socket pinned to the checked address).
+import "../src/modules/webhooks/deliver";

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Server as HttpServer } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import webpush from "web-push";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
 import {
@@ -62,6 +63,23 @@ function ensureJwtSecret(config: Config): Config {
   return { ...config, JWT_SECRET: secret };
 }
 
+/**
+ * VAPID keys unset: generate a pair on first start and keep it in DATA_DIR, like the JWT secret
+ * (browsers' subscriptions are bound to the public key: a new pair would orphan every one).
+ */
+function ensureVapidKeys(config: Config): Config {
+  if (config.VAPID_PUBLIC_KEY && config.VAPID_PRIVATE_KEY) return config;
+  const file = join(config.DATA_DIR, "vapid-keys.json");
+  let keys: { publicKey: string; privateKey: string };
+  try {
+    keys = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    keys = webpush.generateVAPIDKeys();
+    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  }
+  return { ...config, VAPID_PUBLIC_KEY: keys.publicKey, VAPID_PRIVATE_KEY: keys.privateKey };
+}
+
 /** Scalar's browser bundle from node_modules, read once on first use (the package exports no path to it). */
 let scalarScript: Promise<Uint8Array<ArrayBuffer>> | undefined;
 function docsScript(): Promise<Uint8Array<ArrayBuffer>> {
@@ -76,6 +94,7 @@ export async function startStandalone() {
   let config = loadConfig();
   mkdirSync(config.DATA_DIR, { recursive: true });
   config = ensureJwtSecret(config);
+  config = ensureVapidKeys(config);
   const logger = createPinoLogger({ level: config.LOG_LEVEL });
 
   const database = await selectDatabase(config);
