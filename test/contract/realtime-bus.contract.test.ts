@@ -4,12 +4,14 @@
  * (rooms under `partykit dev`). Publishing reaches the building's members and no other building's,
  * presence follows connections, and a membership change revokes live access.
  */
+import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { memberships } from "../../src/db/schema";
 import { presenceOf } from "../../src/modules/realtime/presence";
 import type { RealtimeBus } from "../../src/platform/realtime";
 import { createPartyKitBus, PARTY_SECRET_HEADER } from "../../src/platform/realtime/partykit";
+import { createRedisBus } from "../../src/platform/realtime/redis";
 import { CloseCodes } from "../../src/protocol/realtime";
 import {
   closeCodeOf,
@@ -20,6 +22,7 @@ import {
 } from "../integration/realtime/harness";
 import { startPartykitDev } from "../integration/realtime/partykit-dev";
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from "../support/app";
+import { REDIS_URL } from "../support/env";
 import { createBuilding, json, type TestBuilding, type TestUser } from "../support/fixtures";
 
 const PARTY_SECRET = "party-secret-for-contract-0123456789";
@@ -45,6 +48,24 @@ const adapters: Record<string, () => Promise<BusUnderTest>> = {
       presence: async (b) =>
         (await presenceOf(s.t.services).getOnlineUsers(b)).map((m) => `${m.userId}/${m.deviceId}`),
       close: () => s.close(),
+    };
+  },
+  /** The Redis pub/sub bus (several standalone replicas, issue 20) behind the same in-process rooms. */
+  async redis() {
+    const s = await startRealtimeServer("pglite", ROOM_VARS);
+    const bus = createRedisBus({ url: REDIS_URL, prefix: `test:rt:${randomUUID()}` });
+    await bus.ready;
+    s.t.services.realtime = bus;
+    return {
+      t: s.t,
+      bus,
+      roomUrl: (b, token) => `${s.wsBase}/parties/building/${b}?token=${token}`,
+      presence: async (b) =>
+        (await presenceOf(s.t.services).getOnlineUsers(b)).map((m) => `${m.userId}/${m.deviceId}`),
+      close: async () => {
+        await s.close();
+        await bus.close();
+      },
     };
   },
   async partykit() {

@@ -113,6 +113,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   let subscribed = false;
   const ready = (async () => {
     await sub.subscribe(channel);
+    // The first replica up seeds the counter, so an id from before it (a client of an older
+    // deployment) is below every log's floor: a gap, never a silent empty replay.
+    await pub.set(seqKey, String(Date.now() * 1000), "NX");
     highest = Math.max(highest, await currentSeq());
     subscribed = true;
   })();
