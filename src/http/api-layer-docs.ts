@@ -88,6 +88,10 @@ export const TAGS: Array<{ name: string; description: string }> = [
   { name: "Realtime", description: "Room tokens, presence and the Server-Sent Events stream" },
   { name: "Meta", description: "API versions and their deprecation state" },
   { name: "Outbox", description: "Event delivery: dead events, replay and backlog figures (administrators)" },
+  {
+    name: "Notifications",
+    description: "The in-app inbox, notification preferences, quiet hours and (administrators) templates",
+  },
 ];
 
 function addHeaders(response: Json, names: string[]) {

@@ -1,5 +1,6 @@
 /** Response and request shapes of the notification routes. */
 import { z } from "@hono/zod-openapi";
+import { ApiError } from "../../errors";
 import { paginatedSchema } from "../../http/pagination";
 import { Timestamp } from "../buildings/common";
 import { LOCALES } from "../i18n/locales";
@@ -135,8 +136,36 @@ export const SaveTemplateSchema = z
   })
   .openapi("SaveNotificationTemplate");
 
+/**
+ * Path parameters as documented enums, parsed by the handler (parseTemplateParams): a zod enum on
+ * the path would answer 400 before the body's media type is checked (415 must come first).
+ */
 export const TemplateParams = z.object({
-  type: NotificationTypeSchema.openapi({ param: { name: "type", in: "path" } }),
-  locale: LocaleSchema.openapi({ param: { name: "locale", in: "path" } }),
-  channel: ChannelSchema.openapi({ param: { name: "channel", in: "path" } }),
+  type: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "type", in: "path" }, enum: [...NotificationTypeSchema.options] }),
+  locale: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "locale", in: "path" }, enum: [...LOCALES] }),
+  channel: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: "channel", in: "path" }, enum: [...CHANNELS] }),
 });
+
+const ParsedTemplateParams = z.object({
+  type: NotificationTypeSchema,
+  locale: LocaleSchema,
+  channel: ChannelSchema,
+});
+
+export function parseTemplateParams(params: z.infer<typeof TemplateParams>) {
+  const parsed = ParsedTemplateParams.safeParse(params);
+  if (!parsed.success)
+    throw new ApiError("VALIDATION_FAILED", "unknown notification type, locale or channel", {
+      errors: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+    });
+  return parsed.data;
+}

@@ -1,7 +1,7 @@
 import type { App } from "../../../http/env";
 import { defineRoute } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
-import { TemplateParams } from "../schemas";
+import { parseTemplateParams, TemplateParams } from "../schemas";
 import { resetTemplate } from "../verbs";
 
 const route = defineRoute({
@@ -18,7 +18,7 @@ const route = defineRoute({
 
 export function registerDeleteTemplate(app: App) {
   app.openapi(route, async (c) => {
-    const { type, locale, channel } = c.req.valid("param");
+    const { type, locale, channel } = parseTemplateParams(c.req.valid("param"));
     await resetTemplate({ ctx: verbContext(c), type, locale, channel });
     return c.body(null, 204);
   });

@@ -1,7 +1,13 @@
 import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
-import { SaveTemplateSchema, TemplateParams, TemplateSchema, toTemplate } from "../schemas";
+import {
+  parseTemplateParams,
+  SaveTemplateSchema,
+  TemplateParams,
+  TemplateSchema,
+  toTemplate,
+} from "../schemas";
 import { saveTemplate } from "../verbs";
 
 const route = defineRoute({
@@ -22,7 +28,7 @@ const route = defineRoute({
 
 export function registerPutTemplate(app: App) {
   app.openapi(route, async (c) => {
-    const { type, locale, channel } = c.req.valid("param");
+    const { type, locale, channel } = parseTemplateParams(c.req.valid("param"));
     const view = await saveTemplate({
       ctx: verbContext(c),
       type,
