@@ -27,6 +27,8 @@ export interface RedisBusOptions {
 export interface RedisBus extends RealtimeBus {
   /** Resolves once this replica is subscribed (publish waits for it too). */
   readonly ready: Promise<void>;
+  subscribe(buildingId: string, listener: BusListener, options?: { afterSeq?: number }): Subscription;
+  close(): Promise<void>;
 }
 
 // Seed the counter with the caller's clock (microseconds) the first time, take the next id and
