@@ -10,7 +10,13 @@ import { resolveHost } from "../net/pinned-fetch";
 import { type HostResolver, outboundPolicyFrom } from "../net/ssrf";
 import { APNS_PRODUCTION, APNS_SANDBOX, createApnsProvider } from "./apns";
 import { createFcmProvider } from "./fcm";
-import { createPushService, type PushProvider, type PushProviderName, type PushService } from "./index";
+import {
+  createPushService,
+  type PushProvider,
+  type PushProviderName,
+  type PushService,
+  type PushServiceInit,
+} from "./index";
 import { createLogPushProvider } from "./log";
 import { createWebPushProvider } from "./webpush";
 
@@ -34,6 +40,8 @@ export interface PushServiceOverrides {
   /** Adapters to use instead of the configured ones (tests: stand-in-bound providers). */
   providers?: Partial<Record<PushProviderName, PushProvider>>;
   resolveHost?: HostResolver;
+  /** Breaker settings (tests: a clock). */
+  breaker?: PushServiceInit["breaker"];
 }
 
 export function pushServiceFor(
@@ -77,5 +85,6 @@ export function pushServiceFor(
     fallback: createLogPushProvider(logger.child({ component: "push" })),
     vapidPublicKey: config.VAPID_PUBLIC_KEY,
     resolveHost: resolve,
+    breaker: overrides.breaker,
   });
 }
