@@ -136,6 +136,11 @@ export const ConfigSchema = z.object({
     .min(256)
     .default(64 * 1024),
   REALTIME_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  /**
+   * Standalone/Bun hosts: the realtime bus between rooms, SSE streams and writers. `memory` = one
+   * process; `redis` = Redis pub/sub over REDIS_URL, for several replicas behind one proxy.
+   */
+  REALTIME_BUS: z.enum(["memory", "redis"]).default("memory"),
   /** Sync push: client clocks further ahead of the server than this are clamped (ADR 0002). */
   SYNC_MAX_CLOCK_SKEW_MS: z.coerce.number().int().min(0).default(60_000),
   /** Sync push: most ops accepted in one request; more answers 413 PAYLOAD_TOO_LARGE. */
@@ -357,6 +362,9 @@ export function parseConfig(env: Record<string, unknown>): Config {
           message: "UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set together",
         },
       ]);
+    }
+    if (cfg.REALTIME_BUS === "redis" && !cfg.REDIS_URL) {
+      throw new ConfigError([{ variable: "REDIS_URL", message: "REALTIME_BUS=redis needs REDIS_URL" }]);
     }
     if (Boolean(cfg.PARTYKIT_HOST) !== Boolean(cfg.PARTYKIT_SECRET)) {
       throw new ConfigError([

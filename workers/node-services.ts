@@ -1,8 +1,8 @@
 /**
  * The services defaults of the Bun/Node hosts (standalone, the job service, migrations, tests):
- * hash-wasm argon2id, an in-memory rate limiter and an in-process realtime bus, one each per
- * config. They live with the hosts, not in src/services.ts, so that file carries no Node-only
- * adapter into the Worker bundle (the edge host passes noble, Upstash and PartyKit instead).
+ * hash-wasm argon2id, an in-memory rate limiter and an in-process realtime bus (Redis pub/sub with
+ * REALTIME_BUS=redis), one each per config. They live with the hosts, not in src/services.ts,
+ * so that file carries no Node-only adapter into the Worker bundle (the edge host passes noble, Upstash and PartyKit instead).
  */
 import type { Config } from "../src/config";
 import { createHashWasmHasher } from "../src/platform/password/hash-wasm";
@@ -11,6 +11,7 @@ import { pushServiceFor } from "../src/platform/push/select";
 import type { RateLimiter } from "../src/platform/ratelimit";
 import { createFlexibleRateLimiter } from "../src/platform/ratelimit/flexible";
 import { memoryBusFor } from "../src/platform/realtime/memory";
+import { redisBusFor } from "../src/platform/realtime/redis";
 import type { MalwareScanner } from "../src/platform/scan";
 import { createClamdScanner } from "../src/platform/scan/clamd";
 import type { ObjectStorage } from "../src/platform/storage";
@@ -73,7 +74,14 @@ export function assembleNodeServices(init: NodeServicesInit): Services {
     ...init,
     passwords: init.passwords ?? createHashWasmHasher(),
     rateLimiter: init.rateLimiter ?? memoryLimiter(init.config),
-    realtime: init.realtime ?? memoryBusFor(init.config),
+    // REALTIME_BUS=redis: several replicas share rooms and streams over Redis pub/sub.
+    realtime:
+      init.realtime ??
+      (init.config.REALTIME_BUS === "redis"
+        ? redisBusFor(init.config, (err) =>
+            init.logger.warn({ event: "realtime_bus_error", err: String(err) }, "realtime bus error"),
+          )
+        : memoryBusFor(init.config)),
     push: init.push ?? pushFor(init.config, init.logger),
     storage: init.storage ?? storageFor(init.config),
     scanner: "scanner" in init ? init.scanner : scannerFor(init.config),
