@@ -2,7 +2,8 @@
  * The services defaults of the Bun/Node hosts (standalone, the job service, migrations, tests):
  * hash-wasm argon2id, an in-memory rate limiter and an in-process realtime bus (Redis pub/sub with
  * REALTIME_BUS=redis), one each per config. They live with the hosts, not in src/services.ts,
- * so that file carries no Node-only adapter into the Worker bundle (the edge host passes noble, Upstash and PartyKit instead).
+ * so that file carries no Node-only adapter into the Worker bundle (the edge host passes noble,
+ * Upstash and PartyKit instead).
  */
 import type { Config } from "../src/config";
 import { createHashWasmHasher } from "../src/platform/password/hash-wasm";
