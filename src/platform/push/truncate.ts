@@ -38,11 +38,27 @@ let segmenter: Intl.Segmenter | undefined;
  * `s` as the units a cut may fall between: grapheme clusters, except that a bidi isolate from its
  * initiator to the matching PDI (nesting counted) is one unit. An initiator without a matching PDI
  * stands alone, as does a stray PDI: the input was unbalanced and stays as it was.
+ *
+ * `maxChars`: only prefixes up to this many UTF-16 code units matter to the caller (every code
+ * unit is at least one UTF-8 byte, so a byte budget is also a length budget): segmentation stops
+ * past it and the rest of the text becomes one last unit, which never fits. A 100 KB body costs
+ * what its first 4 KB cost.
  */
-export function cutUnits(s: string): string[] {
+export function cutUnits(s: string, maxChars = Number.POSITIVE_INFINITY): string[] {
   segmenter ??= new Intl.Segmenter(undefined, { granularity: "grapheme" });
-  const graphemes = Array.from(segmenter.segment(s), (g) => g.segment);
+  const graphemes: string[] = [];
+  let seen = 0;
+  let complete = true;
+  for (const g of segmenter.segment(s)) {
+    if (seen > maxChars) {
+      complete = false;
+      break;
+    }
+    graphemes.push(g.segment);
+    seen += g.segment.length;
+  }
   const out: string[] = [];
+  let used = 0;
   for (let i = 0; i < graphemes.length; i++) {
     const g = graphemes[i]!;
     if (g.length === 1 && isIsolateOpen(g.charCodeAt(0))) {
@@ -58,14 +74,23 @@ export function cutUnits(s: string): string[] {
           break;
         }
       }
+      if (end === -1 && !complete) {
+        // Its PDI may lie in the part not segmented: the isolate and the rest stay one unit.
+        out.push(s.slice(used));
+        return out;
+      }
       if (end !== -1) {
-        out.push(graphemes.slice(i, end + 1).join(""));
+        const unit = graphemes.slice(i, end + 1).join("");
+        out.push(unit);
+        used += unit.length;
         i = end;
         continue;
       }
     }
     out.push(g);
+    used += g.length;
   }
+  if (!complete) out.push(s.slice(used));
   return out;
 }
 
@@ -74,9 +99,13 @@ export function cutUnits(s: string): string[] {
  * `text` itself when it fits whole; "" when not even one unit does. `fits` must be monotone (a
  * longer text never fits where a shorter one does not), which a byte size is.
  */
-export function truncateText(text: string, fits: (candidate: string) => boolean): string {
+export function truncateText(
+  text: string,
+  fits: (candidate: string) => boolean,
+  maxChars = Number.POSITIVE_INFINITY,
+): string {
   if (fits(text)) return text;
-  const units = cutUnits(text);
+  const units = cutUnits(text, maxChars);
   // Binary search the number of units kept: lo fits (0 always counts as "nothing"), hi does not.
   let lo = 0;
   let hi = units.length;
@@ -101,8 +130,8 @@ export function fitNotification(
 ): { title: string; body: string; truncated: boolean } | null {
   if (size(title, body) <= limit) return { title, body, truncated: false };
   if (size(title, "") <= limit) {
-    return { title, body: truncateText(body, (b) => size(title, b) <= limit), truncated: true };
+    return { title, body: truncateText(body, (b) => size(title, b) <= limit, limit), truncated: true };
   }
   if (size("", "") > limit) return null;
-  return { title: truncateText(title, (t) => size(t, "") <= limit), body: "", truncated: true };
+  return { title: truncateText(title, (t) => size(t, "") <= limit, limit), body: "", truncated: true };
 }
