@@ -5,9 +5,9 @@
  *   node src/client/scripts/build.mjs      (npm pack runs it as `prepack`)
  */
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -40,5 +40,29 @@ await build({
 });
 
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc", { paths: [root] });
-execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
-console.log("built", join(root, "dist"));
+execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: ["ignore", 2, 2] });
+// The sources import without extensions (bundler resolution); Node's ESM resolution, which
+// TypeScript applies to a package under "moduleResolution": "nodenext", needs them written out,
+// or every import in the declarations silently becomes `any`.
+function addExtensions(dir) {
+  for (const name of readdirSync(dir)) {
+    const file = join(dir, name);
+    if (statSync(file).isDirectory()) {
+      addExtensions(file);
+      continue;
+    }
+    if (!file.endsWith(".d.ts")) continue;
+    const text = readFileSync(file, "utf8").replace(
+      /(from\s+|import\()(["'])(\.{1,2}\/[^"']*)\2/g,
+      (all, lead, q, spec) => {
+        const target = resolve(dirname(file), spec);
+        if (existsSync(`${target}.d.ts`)) return `${lead}${q}${spec}.js${q}`;
+        if (existsSync(join(target, "index.d.ts"))) return `${lead}${q}${spec}/index.js${q}`;
+        return all;
+      },
+    );
+    writeFileSync(file, text);
+  }
+}
+addExtensions(join(root, "dist/types"));
+console.error("built", join(root, "dist"));
