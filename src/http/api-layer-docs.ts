@@ -83,6 +83,11 @@ export const TAGS: Array<{ name: string; description: string }> = [
   { name: "Maintenance", description: "Maintenance requests and their comments" },
   { name: "Announcements", description: "Building announcements, optionally scheduled" },
   { name: "Payments", description: "Dues, payments and apartment balances" },
+  {
+    name: "Files",
+    description:
+      "Presigned direct uploads (single or multipart), completion, and signed downloads of photos and documents",
+  },
   { name: "Audit", description: "The hash-chained audit trail" },
   { name: "Sync", description: "Offline sync: push queued edits, pull deltas, list conflicts" },
   { name: "Realtime", description: "Room tokens, presence and the Server-Sent Events stream" },

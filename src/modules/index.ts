@@ -6,6 +6,7 @@ import type { App } from "../http/env";
 import { registerAnnouncements } from "./announcements";
 import { registerAudit } from "./audit";
 import { registerBuildings } from "./buildings";
+import { registerFiles } from "./files";
 import { registerIdentity } from "./identity";
 import { registerMaintenance } from "./maintenance";
 import { registerMeta } from "./meta";
@@ -25,6 +26,7 @@ export const apiModules: Array<{ name: string; register: Register; versions?: re
   { name: "maintenance", register: registerMaintenance },
   { name: "announcements", register: registerAnnouncements },
   { name: "payments", register: registerPayments },
+  { name: "files", register: registerFiles },
   { name: "audit", register: registerAudit },
   { name: "sync", register: registerSync },
   { name: "realtime", register: registerRealtime },

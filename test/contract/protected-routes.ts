@@ -169,12 +169,23 @@ export async function freshObjects(t: TestApp, b: TestBuilding): Promise<Record<
     dueDate: "2025-07-01",
   });
   const request = await post("/requests", { title: `Leak ${n}`, apartmentId: used.id });
+  // The manager's upload with its bytes in storage (completable), also readable as a file.
+  const upload = await post("/uploads", { purpose: "document", contentType: "application/pdf", size: 10 });
+  const put = upload.upload.request;
+  const stored = await t.app.request(put.url, {
+    method: "PUT",
+    headers: put.headers,
+    body: new Uint8Array(10),
+  });
+  expect(stored.status, "PUT the upload's bytes").toBe(200);
   return {
     apartmentId: free.id,
     memberId: member.member.id,
     announcementId: announcement.id,
     paymentId: payment.id,
     requestId: request.id,
+    uploadId: upload.file.id,
+    fileId: upload.file.id,
   };
 }
 
@@ -186,6 +197,8 @@ const VALID_BODIES: Record<string, unknown> = {
   "PATCH /buildings/{buildingId}/payments/{paymentId}": { amountMinor: 1200 },
   "PATCH /buildings/{buildingId}/requests/{requestId}": { title: "Changed" },
   "POST /buildings/{buildingId}/requests/{requestId}/comments": { body: "A comment" },
+  "POST /buildings/{buildingId}/uploads/{uploadId}/parts": { partNumbers: [1] },
+  "POST /buildings/{buildingId}/uploads/{uploadId}/complete": {},
 };
 
 function requestPath(

@@ -44,7 +44,14 @@ const VOLATILE: Record<string, string> = {
 interface Seed {
   building: TestBuilding;
   admin: TestUser;
-  ids: { announcementId: string; requestId: string; paymentId: string; memberId: string };
+  ids: {
+    announcementId: string;
+    requestId: string;
+    paymentId: string;
+    memberId: string;
+    fileId: string;
+    uploadId: string;
+  };
 }
 
 /** Every path parameter a read route may name, filled from the seeded building. */
@@ -55,6 +62,8 @@ const PATH_PARAMS: Record<string, (s: Seed) => string> = {
   requestId: (s) => s.ids.requestId,
   paymentId: (s) => s.ids.paymentId,
   memberId: (s) => s.ids.memberId,
+  fileId: (s) => s.ids.fileId,
+  uploadId: (s) => s.ids.uploadId,
 };
 
 /** Required query parameters and the value that makes the route answer for the seed. */
@@ -211,6 +220,17 @@ async function seed(t: TestApp): Promise<Seed> {
     { topic: "contract.unhandled", buildingId: building.id, payload: { n: 1 } },
     { topic: "contract.unhandled", buildingId: building.id, payload: { n: 2 } },
   ]);
+  // The manager's pending uploads: a file to read, and a multipart upload whose parts to list.
+  const file = await post(`${base}/uploads`, manager, {
+    purpose: "document",
+    contentType: "application/pdf",
+    size: 10,
+  });
+  const multipart = await post(`${base}/uploads`, manager, {
+    purpose: "document",
+    contentType: "application/pdf",
+    size: 9 * 1024 * 1024,
+  });
   const consumer = createOutboxConsumer(t.services);
   for (const { id } of dead) expect(await consumer.deliver(id)).toMatchObject({ status: "dead" });
   return {
@@ -221,6 +241,8 @@ async function seed(t: TestApp): Promise<Seed> {
       requestId: requests[0]!.id,
       paymentId: payments[0]!.id,
       memberId: added.member.id,
+      fileId: file.file.id,
+      uploadId: multipart.file.id,
     },
   };
 }

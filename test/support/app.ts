@@ -2,6 +2,8 @@
  * Builds the real app on real adapters for a test: a fresh database of the given kind, a kv
  * (memory unless given), and a JSON logger whose lines the test can read.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createApp } from "../../src/app";
 import { type Config, parseConfig } from "../../src/config";
 import type { Database } from "../../src/platform/db";
@@ -28,6 +30,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LOG_LEVEL: "info",
     JWT_SECRET: TEST_JWT_SECRET,
     SEED_DEMO: "false",
+    // Filesystem object storage (the default) writes here, not into the repo's .data/.
+    DATA_DIR: join(tmpdir(), "horizon-test-data"),
     ...env,
   });
 }
