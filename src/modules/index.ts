@@ -16,6 +16,7 @@ import { registerPayments } from "./payments";
 import { registerPush } from "./push";
 import { registerRealtime } from "./realtime";
 import { registerSync } from "./sync";
+import { registerWebhooks } from "./webhooks";
 
 type Register = (app: App) => void;
 
@@ -32,6 +33,7 @@ export const apiModules: Array<{ name: string; register: Register; versions?: re
   { name: "realtime", register: registerRealtime },
   { name: "meta", register: registerMeta },
   { name: "outbox", register: registerOutbox },
+  { name: "webhooks", register: registerWebhooks },
   { name: "push", register: registerPush },
   { name: "notifications", register: registerNotifications },
 ];

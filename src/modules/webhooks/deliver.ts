@@ -71,7 +71,13 @@ export function setOwnerNotifier(fn: OwnerNotifier | undefined): void {
 export async function attemptDelivery(
   ctx: OutboxHandlerContext,
   messageId: string,
-  options: { lastAttempt: boolean },
+  options: {
+    /**
+     * HTTP attempts a message gets (1 + the policy's retries). Counted on the message, not the
+     * outbox row: a held message continues on a new row, its earlier attempts still count.
+     */
+    maxAttempts: number;
+  },
 ): Promise<AttemptOutcome> {
   const { services } = ctx;
   const db = services.database.db;
@@ -162,6 +168,7 @@ export async function attemptDelivery(
   const durationMs = Math.round(performance.now() - started);
   const ok = status !== null && status >= 200 && status <= 299;
   const attemptNo = message.attempts + 1;
+  const lastAttempt = attemptNo >= options.maxAttempts;
   if (!ok && !error) error = `HTTP ${status}`;
 
   await db.insert(webhookAttempts).values({
@@ -241,8 +248,8 @@ export async function attemptDelivery(
     );
     return { kind: "failed", status, error: error!, final: true };
   }
-  await settle({ status: options.lastAttempt ? "failed" : "pending" });
-  return { kind: "failed", status, error: error!, final: options.lastAttempt };
+  await settle({ status: lastAttempt ? "failed" : "pending" });
+  return { kind: "failed", status, error: error!, final: lastAttempt };
 }
 
 let registered = false;
@@ -255,9 +262,7 @@ export function registerWebhookDelivery(): void {
   outboxHandlers.register(DELIVER_TOPIC, {
     payload: DeliverPayloadSchema,
     async handle(payload, ctx) {
-      const outcome = await attemptDelivery(ctx, payload.messageId, {
-        lastAttempt: ctx.event.attempts >= 1 + policy.retries,
-      });
+      const outcome = await attemptDelivery(ctx, payload.messageId, { maxAttempts: 1 + policy.retries });
       switch (outcome.kind) {
         case "refused":
           throw new PermanentDeliveryError(`webhook target refused: ${outcome.reason}`);

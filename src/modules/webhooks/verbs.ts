@@ -279,7 +279,8 @@ async function requeue(ctx: VerbContext, messages: Array<{ id: string; buildingI
   await inTransaction(ctx, async (tx) => {
     await tx.db
       .update(webhookMessages)
-      .set({ status: "pending", updatedAt: tx.now })
+      // A replay gets the full set of attempts again; the attempt rows keep the history.
+      .set({ status: "pending", attempts: 0, updatedAt: tx.now })
       .where(
         inArray(
           webhookMessages.id,

@@ -58,7 +58,7 @@ export interface PinnedRequest {
   /** Response bytes kept (default 1024); the rest is discarded. */
   maxBodyBytes?: number;
   policy: OutboundPolicy;
-  /** Default: resolveHost. Tests hand in a resolver that answers what they want. */
+  /** Default: the default resolver (resolveHost). Tests hand in one that answers what they want. */
   resolve?: HostResolver;
   /** Keep-alive agents to reuse (per protocol); default: Node's global agents. */
   agents?: { http?: http.Agent; https?: https.Agent };
@@ -88,7 +88,8 @@ export class OutboundTimeout extends Error {
  * OutboundTimeout past the deadline, or the socket error.
  */
 export async function pinnedRequest(url: string, req: PinnedRequest): Promise<PinnedResponse> {
-  const checked = await assertPublicUrl(url, req.policy, { resolve: req.resolve ?? resolveHost });
+  // No resolver given: the default one (node:dns, or what a test installed with setDefaultResolver).
+  const checked = await assertPublicUrl(url, req.policy, req.resolve ? { resolve: req.resolve } : {});
   if (!checked.addresses.length)
     throw new OutboundRefused("unresolvable", `${checked.url.hostname} has no address`);
   const address = checked.addresses[0]!;
