@@ -32,6 +32,7 @@ import {
   MAX_REQUEST_HEAD_BYTES,
   requestHeadBytes,
 } from "../src/http/host-errors";
+import { runFilesHousekeeping } from "../src/modules/files/housekeeping";
 import { recordDuePayments } from "../src/modules/notifications/due-payments";
 import { pruneDelivered } from "../src/modules/outbox/admin";
 import { createOutboxConsumer } from "../src/modules/outbox/consumer";
@@ -55,6 +56,8 @@ import { createUpstashRateLimiter } from "../src/platform/ratelimit/upstash";
 import type { RealtimeBus } from "../src/platform/realtime";
 import { memoryBusFor } from "../src/platform/realtime/memory";
 import { createPartyKitBus } from "../src/platform/realtime/partykit";
+import type { ObjectStorage } from "../src/platform/storage";
+import { s3StorageFor, wantsS3 } from "../src/platform/storage/select";
 import { APP_VERSION, assembleServices, type Services } from "../src/services";
 
 /** wrangler.toml's every-minute Cron Trigger (scheduled announcements only; the other runs retention too). */
@@ -73,6 +76,8 @@ interface Isolate {
   startedAt: number;
   /** Rooms live on PartyKit: publishing is an HTTP POST to the room with the shared secret. */
   realtime?: RealtimeBus;
+  /** S3/R2 (fetch-based): presigns uploads and downloads; unset without S3 config (files answer 503). */
+  storage?: ObjectStorage;
   /** Built on the isolate's first request, then served to every request after it. */
   app?: App;
 }
@@ -110,6 +115,7 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
         token: config.UPSTASH_REDIS_REST_TOKEN!,
       }),
       startedAt: Date.now(),
+      ...(wantsS3(config) ? { storage: s3StorageFor(config) } : {}),
       ...(config.PARTYKIT_HOST && config.PARTYKIT_SECRET
         ? { realtime: createPartyKitBus({ host: config.PARTYKIT_HOST, secret: config.PARTYKIT_SECRET }) }
         : {}),
@@ -175,6 +181,7 @@ function invocationServices(
     // Without PartyKit, an in-isolate bus (SSE streams of this isolate subscribe to it).
     realtime: state.realtime ?? memoryBusFor(state.config),
     startedAt: state.startedAt,
+    ...(state.storage ? { storage: state.storage } : {}),
   });
   if (state.config.QSTASH_TOKEN) {
     let transport: QueueTransport | undefined;
@@ -270,7 +277,8 @@ export default {
   /**
    * Cron Triggers (wrangler.toml `[triggers]`): every minute, scheduled announcements that became
    * due get their version (sync/scheduled.ts), so residents receive them within a minute; the
-   * hourly trigger also runs sync retention (expired tombstones and op records) and prunes
+   * hourly trigger also runs sync retention (expired tombstones and op records), files
+   * housekeeping (expired uploads, old quarantine, files of deleted parents) and prunes
    * delivered outbox rows. Every minute, outbox rows still pending after 30 s are published to
    * QStash again, or without QStash delivered here (see the header).
    */
@@ -292,6 +300,14 @@ export default {
     );
     const hourly = controller.cron !== EVERY_MINUTE;
     const retention = hourly ? runSyncRetention(services) : undefined;
+    const files = hourly
+      ? runFilesHousekeeping(services).catch((err) =>
+          services.logger.warn(
+            { event: "files_housekeeping_failed", err: String(err) },
+            "files housekeeping failed",
+          ),
+        )
+      : undefined;
     const consumer = createOutboxConsumer(services);
     const outbox = (
       hourly
@@ -312,6 +328,6 @@ export default {
     ).catch((err) =>
       services.logger.warn({ event: "outbox_cron_failed", err: String(err) }, "outbox cron run failed"),
     );
-    ctx.waitUntil(Promise.all([publish, dues, retention, outbox]).finally(close));
+    ctx.waitUntil(Promise.all([publish, dues, retention, files, outbox]).finally(close));
   },
 };

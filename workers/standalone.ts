@@ -19,6 +19,7 @@ import {
   requestHeadBytes,
 } from "../src/http/host-errors";
 import { seedStandalone } from "../src/modules/demo/seed";
+import { runFilesHousekeeping } from "../src/modules/files/housekeeping";
 import { AdminBootstrapError, ensurePlatformAdmin } from "../src/modules/identity/admin-bootstrap";
 import { recordDuePayments } from "../src/modules/notifications/due-payments";
 import { RoomHub } from "../src/modules/realtime/hub";
@@ -148,6 +149,8 @@ export async function startStandalone() {
 const SYNC_RETENTION_INTERVAL_MS = 3600_000;
 /** Scheduled announcements reach residents' deltas within this (plus a run) of their publishedAt. */
 export const SCHEDULED_PUBLISH_INTERVAL_MS = 30_000;
+/** Files housekeeping (expired uploads, old quarantine, files of deleted parents) runs this often. */
+const FILES_HOUSEKEEPING_INTERVAL_MS = 300_000;
 
 type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<Response>;
 
@@ -156,7 +159,8 @@ type Fetch = (req: Request, env: Record<string, unknown>) => Response | Promise<
  * WebSocket on the same port (`/parties/building/{id}`, PartyKit's URL shape, so clients use one
  * scheme). Also runs the outbox's in-process queue (every committed event's handler, retries,
  * pruning); purges expired sync tombstones at start and every hour after; and gives
- * scheduled announcements that became due their version (sync/scheduled.ts) at start and every 30 s.
+ * scheduled announcements that became due their version (sync/scheduled.ts) at start and every 30 s;
+ * and runs files housekeeping (files/housekeeping.ts) at start and every 5 minutes.
  */
 export async function serveStandalone(services: Services, port: number) {
   const app = createApp(services);
@@ -196,6 +200,23 @@ export async function serveStandalone(services: Services, port: number) {
   publishDue();
   const publishTimer = setInterval(publishDue, SCHEDULED_PUBLISH_INTERVAL_MS);
   publishTimer.unref();
+  // Files housekeeping: one run at a time, awaited by close().
+  let sweepingFiles: Promise<unknown> | undefined;
+  const sweepFiles = () => {
+    sweepingFiles ??= runFilesHousekeeping(services)
+      .catch((err) =>
+        services.logger.warn(
+          { event: "files_housekeeping_failed", err: String(err) },
+          "files housekeeping failed",
+        ),
+      )
+      .finally(() => {
+        sweepingFiles = undefined;
+      });
+  };
+  sweepFiles();
+  const filesTimer = setInterval(sweepFiles, FILES_HOUSEKEEPING_INTERVAL_MS);
+  filesTimer.unref();
   const server = await listen(app.fetch, port, services.runtime, hub);
   return {
     port: server.port,
@@ -203,11 +224,13 @@ export async function serveStandalone(services: Services, port: number) {
     close: async () => {
       clearInterval(purgeTimer);
       clearInterval(publishTimer);
+      clearInterval(filesTimer);
       hub?.stop();
       await server.close();
       await queue.close();
       await purging;
       await publishing;
+      await sweepingFiles;
     },
   };
 }
