@@ -42,6 +42,8 @@ export interface S3StorageOptions {
   secretAccessKey: string;
   /** Path-style URLs (bucket in the path): needed by MinIO and s3rver, fine on R2. */
   forcePathStyle?: boolean;
+  /** The signing time of presigned URLs (tests sign in the past to check expiry without waiting). */
+  now?: () => Date;
 }
 
 const notFound = (err: unknown) =>
@@ -55,9 +57,11 @@ export class S3Storage implements ObjectStorage {
   readonly kind = "s3";
   readonly client: S3Client;
   readonly #bucket: string;
+  readonly #now: () => Date;
 
   constructor(options: S3StorageOptions) {
     this.#bucket = options.bucket;
+    this.#now = options.now ?? (() => new Date());
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -146,6 +150,24 @@ export class S3Storage implements ObjectStorage {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /** Presigns `command`; URL and its expiry are computed from one signing time. */
+  async #presign(
+    command: PutObjectCommand | GetObjectCommand | UploadPartCommand,
+    expiresInSec: number,
+    signableHeaders?: Set<string>,
+  ): Promise<{ url: string; expiresAt: Date }> {
+    const signingDate = this.#now();
+    // getSignedUrl's generic cannot name a union of commands.
+    const url = await getSignedUrl(this.client, command as any, {
+      expiresIn: expiresInSec,
+      signingDate,
+      ...(signableHeaders ? { signableHeaders } : {}),
+    });
+    // SigV4 dates have whole seconds: the URL expires X-Amz-Expires after the truncated time.
+    const signedAt = Math.floor(signingDate.getTime() / 1000) * 1000;
+    return { url, expiresAt: new Date(signedAt + expiresInSec * 1000) };
+  }
+
   async presignPut(args: {
     key: string;
     contentType: string;
@@ -158,16 +180,12 @@ export class S3Storage implements ObjectStorage {
       ContentType: args.contentType,
       ContentLength: args.contentLength,
     });
-    const url = await getSignedUrl(this.client, command, {
-      expiresIn: args.expiresInSec,
-      signableHeaders: new Set(["content-type", "content-length"]),
-    });
-    return {
-      method: "PUT",
-      url,
-      headers: { "content-type": args.contentType },
-      expiresAt: new Date(Date.now() + args.expiresInSec * 1000),
-    };
+    const { url, expiresAt } = await this.#presign(
+      command,
+      args.expiresInSec,
+      new Set(["content-type", "content-length"]),
+    );
+    return { method: "PUT", url, headers: { "content-type": args.contentType }, expiresAt };
   }
 
   async presignGet(args: {
@@ -185,8 +203,8 @@ export class S3Storage implements ObjectStorage {
         : {}),
       ...(args.contentType ? { ResponseContentType: args.contentType } : {}),
     });
-    const url = await getSignedUrl(this.client, command, { expiresIn: args.expiresInSec });
-    return { method: "GET", url, headers: {}, expiresAt: new Date(Date.now() + args.expiresInSec * 1000) };
+    const { url, expiresAt } = await this.#presign(command, args.expiresInSec);
+    return { method: "GET", url, headers: {}, expiresAt };
   }
 
   readonly multipart = {
@@ -211,11 +229,8 @@ export class S3Storage implements ObjectStorage {
         PartNumber: args.partNumber,
         ContentLength: args.contentLength,
       });
-      const url = await getSignedUrl(this.client, command, {
-        expiresIn: args.expiresInSec,
-        signableHeaders: new Set(["content-length"]),
-      });
-      return { method: "PUT", url, headers: {}, expiresAt: new Date(Date.now() + args.expiresInSec * 1000) };
+      const { url, expiresAt } = await this.#presign(command, args.expiresInSec, new Set(["content-length"]));
+      return { method: "PUT", url, headers: {}, expiresAt };
     },
     listParts: async (key: string, uploadId: string): Promise<UploadedPart[]> => {
       const parts: UploadedPart[] = [];
