@@ -41,9 +41,28 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
+/** Runs a synchronous verification with `Date.now` answering the receiver's clock. */
+function verifyAt<T>(now: (() => number) | undefined, fn: () => T): T {
+  if (!now) return fn();
+  const real = Date.now;
+  Date.now = now;
+  try {
+    return fn();
+  } finally {
+    Date.now = real;
+  }
+}
+
 const ok: Responder = () => ({ status: 200, body: "ok" });
 
-export async function startWebhookReceiver(options: { secrets?: string[]; respond?: Responder } = {}) {
+export async function startWebhookReceiver(
+  options: {
+    secrets?: string[];
+    respond?: Responder;
+    /** The receiver's clock for the 5-minute tolerance (tests whose sender runs on a test clock). */
+    now?: () => number;
+  } = {},
+) {
   const seenSignatures = new Set<string>();
   const acceptedIds = new Map<string, ReceivedDelivery>();
   const receiver = {
@@ -71,7 +90,9 @@ export async function startWebhookReceiver(options: { secrets?: string[]; respon
       };
       for (const secret of receiver.secrets) {
         try {
-          d.verified = new Webhook(secret).verify(d.body, headers) as ReceivedDelivery["verified"];
+          d.verified = verifyAt(options.now, () =>
+            new Webhook(secret).verify(d.body, headers),
+          ) as ReceivedDelivery["verified"];
           d.error = null;
           break;
         } catch (err) {
