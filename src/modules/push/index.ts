@@ -5,6 +5,7 @@
  * module; this one only gets it to the devices.
  */
 import type { App } from "../../http/env";
+import "./sync-pokes";
 import { registerDeleteDevice } from "./routes/delete-device";
 import { registerListDevices } from "./routes/list-devices";
 import { registerRegisterDevice } from "./routes/register-device";

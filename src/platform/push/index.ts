@@ -102,6 +102,11 @@ export interface PushService {
    * an endpoint is checked on its shape and literal address only, and again when sent.
    */
   resolveHost?: HostResolver;
+  /**
+   * Background sync pokes after writes that move a building's sync version (modules/push/
+   * sync-pokes.ts): on with this debounce, off when unset.
+   */
+  syncPokes?: { debounceMs: number };
   close(): Promise<void>;
 }
 
@@ -111,6 +116,7 @@ export interface PushServiceInit {
   fallback: PushProvider;
   vapidPublicKey?: string;
   resolveHost?: HostResolver;
+  syncPokes?: { debounceMs: number };
   breaker?: Omit<BreakerOptions, "name">;
 }
 
@@ -119,6 +125,7 @@ export function createPushService(init: PushServiceInit): PushService {
   return {
     vapidPublicKey: init.vapidPublicKey,
     resolveHost: init.resolveHost,
+    syncPokes: init.syncPokes,
     providerFor: (provider) => init.providers[provider] ?? init.fallback,
     breakerFor(provider) {
       let breaker = breakers.get(provider);

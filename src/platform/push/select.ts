@@ -40,6 +40,8 @@ export interface PushServiceOverrides {
   /** Adapters to use instead of the configured ones (tests: stand-in-bound providers). */
   providers?: Partial<Record<PushProviderName, PushProvider>>;
   resolveHost?: HostResolver;
+  /** Sync pokes' debounce (default 10 s), or null to turn them off. */
+  syncPokes?: { debounceMs: number } | null;
   /** Breaker settings (tests: a clock). */
   breaker?: PushServiceInit["breaker"];
 }
@@ -86,5 +88,6 @@ export function pushServiceFor(
     vapidPublicKey: config.VAPID_PUBLIC_KEY,
     resolveHost: resolve,
     breaker: overrides.breaker,
+    syncPokes: overrides.syncPokes === null ? undefined : (overrides.syncPokes ?? { debounceMs: 10_000 }),
   });
 }
