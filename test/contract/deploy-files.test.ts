@@ -81,7 +81,7 @@ describe("GitHub Actions workflows", () => {
     expect(deploy.jobs.production.with.environment).toBe("production");
     expect(deploy.concurrency["cancel-in-progress"]).toBe(false);
     const env = workflow("deploy-env.yml").jobs.deploy;
-    expect(env.environment.name).toBe("${{ inputs.environment }}");
+    expect(env.environment.name).toBe(`\${{ inputs.environment }}`);
     const steps = env.steps.map((s: { run?: string; uses?: string }) => s.run ?? s.uses ?? "").join("\n");
     const order = [
       "check-secrets.ts",
