@@ -3,7 +3,6 @@ export * from "../modules/analytics/schema";
 export * from "../modules/announcements/schema";
 export * from "../modules/audit/schema";
 export * from "../modules/buildings/schema";
-export * from "../modules/files/schema";
 export * from "../modules/files/tables";
 export * from "../modules/i18n/schema";
 export * from "../modules/identity/schema";
