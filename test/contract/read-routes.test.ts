@@ -13,6 +13,7 @@
  * streams are excluded by name, with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import webpush from "web-push";
 import { formatHlc } from "../../src/client/sync/hlc";
 import { etagOfBytes } from "../../src/http/etag";
 import { type Access, routeAccess } from "../../src/http/openapi";
@@ -23,7 +24,13 @@ import { DB_KINDS } from "../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../support/fixtures";
 
 const PREFIX = "/api/v1";
-const ENV = { RATE_LIMIT_ENABLED: "false" };
+const VAPID = webpush.generateVAPIDKeys();
+const ENV = {
+  RATE_LIMIT_ENABLED: "false",
+  // GET /push/vapid-public-key serves the configured key.
+  VAPID_PUBLIC_KEY: VAPID.publicKey,
+  VAPID_PRIVATE_KEY: VAPID.privateKey,
+};
 
 /** GET routes this contract cannot apply to, each with the reason. */
 const EXCLUDED: Record<string, string> = {
@@ -192,6 +199,13 @@ async function seed(t: TestApp): Promise<Seed> {
     );
     await post(`${base}/requests/${requests[0]!.id}/comments`, resident, { body: `Comment ${i}` });
   }
+  // Two push devices of the manager (GET /me/devices).
+  for (const i of [1, 2])
+    await post("/me/devices", manager, {
+      platform: "android",
+      provider: "fcm",
+      token: `fcm-${i}-${crypto.randomUUID()}`,
+    });
   // The manager belongs to a second building, so GET /buildings has two rows.
   const other = await createBuilding(t.services);
   const added = await post(`/buildings/${other.id}/members`, other.manager, {

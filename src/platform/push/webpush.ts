@@ -68,17 +68,35 @@ export function renderWebPush(message: PushMessage): string {
   ).payload;
 }
 
+/** A subscription's keys as RFC 8291 needs them: a 65-byte uncompressed P-256 point, a 16-byte secret. */
+function subscriptionKeysValid(p256dh: string, auth: string): boolean {
+  const key = Buffer.from(p256dh, "base64url");
+  return key.length === 65 && key[0] === 4 && Buffer.from(auth, "base64url").length === 16;
+}
+
 export function createWebPushProvider(options: WebPushOptions): PushProvider {
   const vapidDetails = {
     subject: options.vapidSubject,
     publicKey: options.vapidPublicKey,
     privateKey: options.vapidPrivateKey,
   };
+  // A bad key pair is the operator's mistake: refuse to start rather than fail (or blame devices) per send.
+  try {
+    webpush.getVapidHeaders(
+      "https://push.example",
+      vapidDetails.subject,
+      vapidDetails.publicKey,
+      vapidDetails.privateKey,
+      "aes128gcm",
+    );
+  } catch (err) {
+    throw new Error(`invalid VAPID configuration: ${(err as Error).message}`);
+  }
   return {
     name: "webpush",
     async send(device: PushDevice, message: PushMessage) {
-      if (!device.p256dh || !device.auth) {
-        throw new PushPermanentError("webpush", "subscription has no p256dh/auth keys");
+      if (!device.p256dh || !device.auth || !subscriptionKeysValid(device.p256dh, device.auth)) {
+        throw new PushPermanentError("webpush", "subscription has no valid p256dh/auth keys");
       }
       if (!device.token.startsWith("https://")) {
         throw new PushPermanentError("webpush", "endpoint is not https");
@@ -98,8 +116,8 @@ export function createWebPushProvider(options: WebPushOptions): PushProvider {
           },
         );
       } catch (err) {
-        // Keys that are not a P-256 point / 16-byte secret: this subscription can never be used.
-        throw new PushPermanentError("webpush", `bad subscription keys (${(err as Error).message})`, {
+        // The subscription's keys were checked above: what is left is this message's options.
+        throw new PushRejectedError("webpush", `cannot build the request (${(err as Error).message})`, {
           cause: err,
         });
       }

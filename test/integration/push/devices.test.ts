@@ -5,6 +5,7 @@
  * endpoints, unknown time zones, oversized tokens, malformed subscription keys).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import webpush from "web-push";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createUser, json, type TestUser } from "../../support/fixtures";
@@ -13,7 +14,7 @@ import { createUser, json, type TestUser } from "../../support/fixtures";
 const P256DH = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString("base64url");
 const AUTH = Buffer.alloc(16, 9).toString("base64url");
 const subscription = (endpoint: string) => ({ endpoint, keys: { p256dh: P256DH, auth: AUTH } });
-const VAPID_PUBLIC = `B${"A".repeat(86)}`;
+const VAPID = webpush.generateVAPIDKeys();
 
 describe.each(DB_KINDS)("push devices on %s", (kind) => {
   let t: TestApp;
@@ -36,7 +37,7 @@ describe.each(DB_KINDS)("push devices on %s", (kind) => {
   beforeAll(async () => {
     t = await createTestApp({
       db: kind,
-      env: { VAPID_PUBLIC_KEY: VAPID_PUBLIC, VAPID_PRIVATE_KEY: "A".repeat(43) },
+      env: { VAPID_PUBLIC_KEY: VAPID.publicKey, VAPID_PRIVATE_KEY: VAPID.privateKey },
     });
     ann = await createUser(t.services, { locale: "he" });
     bob = await createUser(t.services);
@@ -165,6 +166,6 @@ describe.each(DB_KINDS)("push devices on %s", (kind) => {
   it("serves the VAPID public key without authentication", async () => {
     const res = await t.request("/api/v1/push/vapid-public-key");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ publicKey: VAPID_PUBLIC });
+    expect(await res.json()).toEqual({ publicKey: VAPID.publicKey });
   });
 });

@@ -130,6 +130,20 @@ describe("Web Push against a decrypting push service", () => {
     expect((err as PushTransientError).retryAfterMs).toBe(1000);
   });
 
+  it("a subscription with malformed keys is dead; a bad VAPID key pair refuses to start", async () => {
+    const sub = standin.subscribe(vapid.publicKey);
+    const broken = { ...device(sub), p256dh: Buffer.alloc(65, 1).toString("base64url") };
+    await expect(provider.send(broken, message())).rejects.toBeInstanceOf(PushPermanentError);
+    expect(() =>
+      createWebPushProvider({
+        vapidPublicKey: vapid.publicKey,
+        vapidPrivateKey: "too-short",
+        vapidSubject: "mailto:ops@horizon.test",
+        policy: { allowHosts: [] },
+      }),
+    ).toThrow(/invalid VAPID configuration/);
+  });
+
   it("refuses at send time an endpoint on loopback when the operator did not allow it", async () => {
     const strict = createWebPushProvider({
       vapidPublicKey: vapid.publicKey,
