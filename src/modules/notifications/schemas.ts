@@ -1,8 +1,8 @@
 /** Response and request shapes of the notification routes. */
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "../../errors";
-import { paginatedSchema } from "../../http/pagination";
-import { Timestamp } from "../buildings/common";
+import { PaginationMetaSchema } from "../../http/pagination";
+import { Timestamp, text } from "../buildings/common";
 import { LOCALES } from "../i18n/locales";
 import { CHANNELS, ChannelSchema, NotificationTypeSchema } from "./catalogue";
 import { MAX_BODY_CHARS, MAX_TITLE_CHARS } from "./render";
@@ -29,9 +29,15 @@ export const InboxNotificationSchema = z
   })
   .openapi("InboxNotification");
 
-export const InboxPageSchema = paginatedSchema(InboxNotificationSchema, "InboxNotificationPage").extend({
-  unreadCount: z.number().int().openapi({ description: "Unread notifications of the user, all pages" }),
-});
+// Written out rather than paginatedSchema(...).extend(): an extended named schema is documented as
+// allOf, and readers of the document (generators, the read-route contract) want plain properties.
+export const InboxPageSchema = z
+  .object({
+    data: z.array(InboxNotificationSchema),
+    pagination: PaginationMetaSchema,
+    unreadCount: z.number().int().openapi({ description: "Unread notifications of the user, all pages" }),
+  })
+  .openapi("InboxNotificationPage");
 
 export function toInbox(row: InboxRow): z.infer<typeof InboxNotificationSchema> {
   return {
@@ -81,10 +87,7 @@ export const UpdatePreferencesSchema = z
   })
   .openapi("UpdateNotificationPreferences");
 
-const Clock = z
-  .string()
-  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (00:00–23:59)")
-  .openapi({ example: "22:00" });
+const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected HH:MM (00:00–23:59)");
 
 export const QuietHoursSchema = z
   .object({
@@ -98,11 +101,19 @@ export const toQuietHours = (v: QuietHoursView) => v;
 
 export const UpdateQuietHoursSchema = z
   .strictObject({
-    start: Clock.nullable().openapi({
-      description: "Local time the window opens; null (with end) turns it off",
-    }),
-    end: Clock.nullable().openapi({ description: "Local time it closes; before start wraps midnight" }),
-    timezone: z.string().min(1).max(64).optional().openapi({ description: "Sets the user's IANA time zone" }),
+    // Unions rather than .nullable(), so each keeps its example in the document.
+    start: z
+      .union([Clock.openapi({ example: "22:00" }), z.null()])
+      .openapi({ description: "Local time the window opens; null (with end) turns it off" }),
+    end: z
+      .union([Clock.openapi({ example: "07:00" }), z.null()])
+      .openapi({ description: "Local time it closes; before start wraps midnight" }),
+    timezone: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: "Sets the user's IANA time zone", example: "Asia/Jerusalem" }),
   })
   .openapi("UpdateQuietHours");
 
@@ -131,8 +142,8 @@ export const TemplateListSchema = z
 
 export const SaveTemplateSchema = z
   .strictObject({
-    title: z.string().min(1).max(MAX_TITLE_CHARS),
-    body: z.string().min(1).max(MAX_BODY_CHARS),
+    title: text(MAX_TITLE_CHARS).openapi({ example: "{{building}}: new announcement" }),
+    body: text(MAX_BODY_CHARS).openapi({ example: "{{title}}" }),
   })
   .openapi("SaveNotificationTemplate");
 
