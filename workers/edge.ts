@@ -254,6 +254,24 @@ async function deliverInWorker(consumer: QueueConsumer, logger: Logger): Promise
     );
 }
 
+/**
+ * A request pinned to a version (the deploy's probes send Cloudflare-Workers-Version-Overrides)
+ * learns which version answered, from the version metadata binding (wrangler.toml
+ * `[env.*.version_metadata]`): the rollout refuses to promote on probes another version served.
+ */
+function tagVersion(request: Request, res: Response, metadata: unknown): Response {
+  const id = (metadata as { id?: unknown } | undefined)?.id;
+  if (
+    typeof id !== "string" ||
+    !request.headers.has("cloudflare-workers-version-overrides") ||
+    res.status === 101
+  )
+    return res;
+  const headers = new Headers(res.headers);
+  headers.set("x-horizon-version", id);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
 export default {
   async fetch(request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> {
     // The same head limit as the standalone host, answered as a problem document (larger heads
@@ -271,7 +289,8 @@ export default {
         request.headers.get("x-correlation-id") ?? crypto.randomUUID(),
       );
     }
-    return appOf(state).fetch(request, env, ctx);
+    const res = await appOf(state).fetch(request, env, ctx);
+    return tagVersion(request, res, env.CF_VERSION_METADATA);
   },
 
   /**
