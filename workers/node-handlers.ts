@@ -9,3 +9,5 @@
 import "../src/modules/push/handlers";
 // Webhook delivery: webhooks.deliver (node:dns resolution, a socket pinned to the checked address).
 import "../src/modules/webhooks/deliver";
+// File processing: files.uploaded (magic bytes, clamd over node:net, sharp renditions).
+import "../src/modules/files/node-handlers";

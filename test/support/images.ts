@@ -195,11 +195,20 @@ export function readExif(exif: Buffer | undefined): { ifd0: number[]; gpsTags: n
   return { ifd0: ifd0.map((e) => e.tag), gpsTags: gps ? ifd(gps.value).map((e) => e.tag) : [] };
 }
 
-/** Peak signal-to-noise ratio (dB) of `candidate` against `reference`, both decoded to sRGB at the reference's size. */
+/**
+ * Peak signal-to-noise ratio (dB) of `candidate` against `reference` (auto-rotated), both decoded
+ * to RGB over white at the reference's size. ≥ 30 dB is the usual "no visible loss" bar for
+ * photos; lossy web encoders at default quality land around 35–45 dB.
+ */
 export async function psnr(reference: Buffer, candidate: Buffer): Promise<number> {
-  const ref = await sharp(reference).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  // Transparent pixels' colour is invisible and encoders may change it: compare over white.
+  const ref = await sharp(reference)
+    .rotate()
+    .flatten({ background: "#ffffff" })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const cand = await sharp(candidate)
-    .removeAlpha()
+    .flatten({ background: "#ffffff" })
     .resize(ref.info.width, ref.info.height, { fit: "fill" })
     .raw()
     .toBuffer();

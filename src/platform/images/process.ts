@@ -103,23 +103,20 @@ function displayed(meta: Metadata): { width: number; height: number } {
   return { width: swap ? meta.height! : meta.width!, height: swap ? meta.width! : meta.height! };
 }
 
-export async function processImage(
+/**
+ * Reads only the header: format and dimensions, refusing what the pipeline would refuse to
+ * decode (unknown format, no dimensions, more than `maxInputPixels` pixels). Cheap (no pixel is
+ * decoded), so processing calls it before anything else looks at the file — clamd included, whose
+ * image fuzzy hashing decodes the whole image (a 20,000² PNG bomb kept it busy for 73 s here).
+ */
+export async function inspectImage(
   input: Uint8Array,
-  options: ImagePipelineOptions = {},
-): Promise<ProcessedImage> {
-  const format = options.format ?? "webp";
+  options: Pick<ImagePipelineOptions, "maxInputPixels"> = {},
+): Promise<Metadata> {
   const maxInputPixels = options.maxInputPixels ?? DEFAULT_MAX_PIXELS;
-  const maxDimension = options.maxDimension ?? 4096;
-  const quality = options.quality ?? (format === "avif" ? 55 : 80);
-  const minQuality = Math.min(quality, options.minQuality ?? (format === "avif" ? 40 : 60));
-  const effort = options.effort ?? (format === "avif" ? 2 : 4);
-  const sizes = options.thumbnailSizes ?? THUMBNAIL_SIZES;
-  const inputOptions: SharpOptions = { limitInputPixels: maxInputPixels, failOn: "error" };
-
-  // Header only: refuse a bomb by its declared dimensions before any pixel is decoded.
   let meta: Metadata;
   try {
-    meta = await sharp(input, inputOptions).metadata();
+    meta = await sharp(input, { limitInputPixels: maxInputPixels, failOn: "error" }).metadata();
   } catch (err) {
     throw rejection(err);
   }
@@ -134,6 +131,23 @@ export async function processImage(
       `${meta.width}×${meta.height} exceeds the limit of ${maxInputPixels} pixels`,
     );
   }
+  return meta;
+}
+
+export async function processImage(
+  input: Uint8Array,
+  options: ImagePipelineOptions = {},
+): Promise<ProcessedImage> {
+  const format = options.format ?? "webp";
+  const maxInputPixels = options.maxInputPixels ?? DEFAULT_MAX_PIXELS;
+  const maxDimension = options.maxDimension ?? 4096;
+  const quality = options.quality ?? (format === "avif" ? 55 : 80);
+  const minQuality = Math.min(quality, options.minQuality ?? (format === "avif" ? 40 : 60));
+  const effort = options.effort ?? (format === "avif" ? 2 : 4);
+  const sizes = options.thumbnailSizes ?? THUMBNAIL_SIZES;
+  const inputOptions: SharpOptions = { limitInputPixels: maxInputPixels, failOn: "error" };
+
+  const meta = await inspectImage(input, { maxInputPixels });
 
   // The one decode: rotate per EXIF, cap the size (JPEG/WebP shrink on load when it can), keep
   // raw pixels. Everything after works on these pixels, so no output decodes the input again.
