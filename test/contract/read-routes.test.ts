@@ -12,13 +12,17 @@
  * A route whose parameters this file cannot fill fails the inventory instead of being skipped;
  * streams are excluded by name, with the reason.
  */
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import webpush from "web-push";
 import { formatHlc } from "../../src/client/sync/hlc";
 import { etagOfBytes } from "../../src/http/etag";
 import { type Access, routeAccess } from "../../src/http/openapi";
+import { notify } from "../../src/modules/notifications";
+import { DIRECT_TOPIC } from "../../src/modules/notifications/notify";
 import { createOutboxConsumer } from "../../src/modules/outbox/consumer";
 import { recordEvents } from "../../src/modules/outbox/record";
+import { queryRows } from "../../src/platform/db";
 import { createTestApp, type TestApp } from "../support/app";
 import { DB_KINDS } from "../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../support/fixtures";
@@ -247,6 +251,19 @@ async function seed(t: TestApp): Promise<Seed> {
   });
   const consumer = createOutboxConsumer(t.services);
   for (const { id } of dead) expect(await consumer.deliver(id)).toMatchObject({ status: "dead" });
+  // Two notifications in the manager's inbox (GET /me/notifications), delivered by their handler.
+  for (const i of [1, 2]) {
+    await notify(t.services.database.db, {
+      type: "alert",
+      to: { userIds: [manager.id] },
+      values: { title: `Seed ${i}`, detail: "." },
+    });
+  }
+  const direct = await queryRows<{ id: string }>(
+    t.services.database.db,
+    sql`select id from outbox where topic = ${DIRECT_TOPIC} and dispatched_at is null`,
+  );
+  for (const { id } of direct) expect(await consumer.deliver(id)).toMatchObject({ status: "ok" });
   return {
     building,
     admin,
