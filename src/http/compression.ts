@@ -13,6 +13,7 @@ import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync } from "n
 import type { Context, MiddlewareHandler } from "hono";
 import { hasBody, responseBody, toBytes, withBody } from "./body";
 import type { AppEnv } from "./env";
+import { hasResHeader, resHeader, setResHeader } from "./headers";
 
 export type Coding = "br" | "gzip" | "identity";
 
@@ -85,8 +86,9 @@ export function compress(body: Uint8Array, coding: "br" | "gzip", options: Compr
 export function plannedCoding(c: Context<AppEnv>, res: Response): Coding | null {
   const services = c.get("services");
   if (services && !services.compressInApp) return null;
-  if (!isCompressible(res.headers.get("content-type"))) return null;
-  if (/(^|,)\s*no-transform\s*(,|$)/i.test(res.headers.get("cache-control") ?? "")) return null;
+  if (!isCompressible(resHeader(res, "content-type"))) return null;
+  const cacheControl = resHeader(res, "cache-control");
+  if (cacheControl && /(^|,)\s*no-transform\s*(,|$)/i.test(cacheControl)) return null;
   return negotiateEncoding(c.req.header("accept-encoding"));
 }
 
@@ -96,9 +98,10 @@ export function encodedEtag(tag: string, coding: Coding): string {
   return `${tag.slice(0, -1)}.${coding === "br" ? "br" : "gz"}"`;
 }
 
-export function addVary(headers: Headers, value: string) {
-  const vary = headers.get("vary");
-  if (!vary) headers.set("vary", value);
+/** Adds `value` to the response's Vary unless it is there already (or Vary is `*`). */
+export function addVary(res: Response, value: string) {
+  const vary = resHeader(res, "vary");
+  if (!vary) setResHeader(res, "vary", value);
   else if (
     vary.trim() !== "*" &&
     !vary
@@ -106,7 +109,7 @@ export function addVary(headers: Headers, value: string) {
       .split(/\s*,\s*/)
       .includes(value.toLowerCase())
   )
-    headers.set("vary", `${vary}, ${value}`);
+    setResHeader(res, "vary", `${vary}, ${value}`);
 }
 
 export function minBytesOf(c: Context<AppEnv>, options: CompressionOptions = {}): number {
@@ -120,10 +123,10 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
     if (!hasBody(res) || res.status === 204 || res.status === 304 || res.status === 206) return;
     const coding = plannedCoding(c, res);
     if (coding === null) return;
-    addVary(res.headers, "Accept-Encoding");
-    if (coding === "identity" || res.headers.has("content-encoding")) return;
+    addVary(res, "Accept-Encoding");
+    if (coding === "identity" || hasResHeader(res, "content-encoding")) return;
     const minBytes = minBytesOf(c, options);
-    const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+    const declared = Number(resHeader(res, "content-length") ?? Number.NaN);
     if (declared < minBytes) return;
     const built = await responseBody(c, { streamTypes: /^(text\/event-stream|multipart\/)/ });
     if (built === null) return;

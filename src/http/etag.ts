@@ -14,12 +14,13 @@
  * The compression middleware appends `.gz`/`.br` to the tag of an encoded representation (a
  * strong tag must differ per content coding); comparisons ignore that suffix.
  */
-import { createHash } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import type { Context, MiddlewareHandler, Next } from "hono";
 import { ApiError } from "../errors";
 import { byteLength, hasBody, responseBody } from "./body";
 import { addVary, encodedEtag, minBytesOf, plannedCoding } from "./compression";
 import type { AppEnv } from "./env";
+import { hasResHeader, resHeader, setResHeader } from "./headers";
 
 const CODING_SUFFIX = /\.(gz|br)$/;
 /** entity-tag = [ W/ ] DQUOTE *etagc DQUOTE ; etagc = %x21 / %x23-7E / obs-text */
@@ -33,9 +34,15 @@ export interface EntityTag {
   opaque: string;
 }
 
+/** `crypto.hash` (Node ≥ 20.12): a one-shot digest without a Hash object, about twice as fast for small bodies. */
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: Uint8Array | string, enc: "buffer") => Buffer })
+  .hash;
+
 /** The strong ETag of a body (bytes or text). */
 export function etagOfBytes(body: Uint8Array | string): string {
-  const digest = createHash("sha256").update(body).digest();
+  const digest = oneShot
+    ? oneShot("sha256", body, "buffer")
+    : nodeCrypto.createHash("sha256").update(body).digest();
   return `"${digest.subarray(0, 16).toString("base64url")}"`;
 }
 
@@ -139,29 +146,29 @@ export function etag(options: EtagOptions = {}): MiddlewareHandler<AppEnv> {
     await next();
 
     const res = c.res;
-    if (res.status !== 200 || !hasBody(res) || res.headers.has("content-encoding")) return;
-    if (STREAMING.test(res.headers.get("content-type") ?? "")) return;
-    let tag = res.headers.get("etag");
+    if (res.status !== 200 || !hasBody(res) || hasResHeader(res, "content-encoding")) return;
+    if (STREAMING.test(resHeader(res, "content-type") ?? "")) return;
+    let tag = resHeader(res, "etag");
     if (!tag) {
-      const length = Number(res.headers.get("content-length") ?? 0);
+      const length = Number(resHeader(res, "content-length") ?? 0);
       if (length > maxBytes) return;
       const body = await responseBody(c, { streamTypes: STREAMING });
       if (body === null) return;
       tag = etagOfBytes(body);
-      c.res.headers.set("etag", tag);
-      c.res.headers.set("content-length", String(byteLength(body)));
+      setResHeader(c.res, "etag", tag);
+      setResHeader(c.res, "content-length", String(byteLength(body)));
     }
     if (wanted && weakMatch(wanted, tag)) {
       // Answer as the 200 would have been sent: the encoded representation's tag and its Vary.
       const coding = plannedCoding(c, c.res);
       if (coding !== null) {
-        addVary(c.res.headers, "Accept-Encoding");
-        const length = Number(c.res.headers.get("content-length") ?? 0);
-        if (length >= minBytesOf(c)) c.res.headers.set("etag", encodedEtag(tag, coding));
+        addVary(c.res, "Accept-Encoding");
+        const length = Number(resHeader(c.res, "content-length") ?? 0);
+        if (length >= minBytesOf(c)) setResHeader(c.res, "etag", encodedEtag(tag, coding));
       }
       const headers = new Headers();
       for (const name of KEEP_ON_304) {
-        const v = c.res.headers.get(name);
+        const v = resHeader(c.res, name);
         if (v !== null) headers.set(name, v);
       }
       c.res = undefined as never;

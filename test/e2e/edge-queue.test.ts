@@ -328,7 +328,7 @@ describe("outbox delivery on the edge Worker", () => {
     await sleep(500);
     for (const worker of [edge, plain]) {
       const built = logLines(worker).filter((l) => l.event === "app_built");
-      const requests = logLines(worker).filter((l) => l.event === "request");
+      const requests = logLines(worker).filter((l) => l.event === "access");
       expect(requests.length).toBeGreaterThan(5);
       expect(built).toHaveLength(1);
     }

@@ -163,7 +163,7 @@ describe.each(MODES)("kv down ($name): the app answers, fast", (mode) => {
     expect(h.lines.filter((l) => l.event === "cache_degraded").length).toBeLessThan(20);
     // No 500 on the way.
     expect(
-      h.lines.filter((l) => l.event === "response" && Number(l.status) >= 500 && l.status !== 503),
+      h.lines.filter((l) => l.event === "access" && Number(l.status) >= 500 && l.status !== 503),
     ).toEqual([]);
   });
 

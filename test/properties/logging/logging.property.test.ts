@@ -56,8 +56,18 @@ describe("logging properties", () => {
       fc.asyncProperty(methodArb, pathArb, uaArb, fc.ipV4(), async (method, path, ua, ip) => {
         const res = await t.request(path, { method, headers: { "user-agent": ua } }, ip);
         const id = res.headers.get("x-correlation-id")!;
-        const line = linesFor(id).find((l) => l.event === "request");
-        expect(line).toMatchObject({ correlationId: id, method, path, userAgent: ua, ip });
+        // One access line per request carries the request's fields and the response's (request-log.ts).
+        const lines = linesFor(id).filter((l) => l.event === "access");
+        expect(lines).toHaveLength(1);
+        const line = lines[0];
+        expect(line).toMatchObject({
+          correlationId: id,
+          method,
+          path,
+          userAgent: ua,
+          ip,
+          status: res.status,
+        });
         expect(Number.isNaN(Date.parse(String(line!.time)))).toBe(false);
       }),
       RUNS,
@@ -70,7 +80,7 @@ describe("logging properties", () => {
         const res = await t.request(path, { method });
         const body = await res.arrayBuffer();
         const id = res.headers.get("x-correlation-id")!;
-        const line = linesFor(id).find((l) => l.event === "response");
+        const line = linesFor(id).find((l) => l.event === "access");
         expect(line).toMatchObject({ correlationId: id, status: res.status, bytes: body.byteLength });
         expect(typeof line!.durationMs).toBe("number");
         expect(line!.durationMs as number).toBeGreaterThanOrEqual(0);
@@ -180,7 +190,7 @@ describe("logging properties", () => {
           });
           expect(res.status).toBe(200);
           const id = res.headers.get("x-correlation-id")!;
-          const line = linesFor(id).find((l) => l.event === "response") as Record<string, any>;
+          const line = linesFor(id).find((l) => l.event === "access") as Record<string, any>;
           const hits = Math.min(kvReads, kvWrites);
           expect(line.db.queries).toBe(queries);
           expect(line.kv).toMatchObject({ calls: kvReads + kvWrites, hits, misses: kvReads - hits });

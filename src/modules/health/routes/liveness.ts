@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { App } from "../../../http/env";
+import { plainJson } from "../../../http/headers";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 
 export const LivenessSchema = z
@@ -23,15 +24,14 @@ const route = defineRoute({
 export function registerLiveness(app: App) {
   app.openapi(route, (c) => {
     const s = c.var.services;
-    c.header("Cache-Control", "no-store");
-    return c.json(
-      {
-        status: "ok" as const,
-        version: s.version,
-        uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
-        runtime: s.runtime,
-      },
-      200,
-    );
+    const body: z.infer<typeof LivenessSchema> = {
+      status: "ok",
+      version: s.version,
+      uptimeSeconds: Math.round((Date.now() - s.startedAt) / 1000),
+      runtime: s.runtime,
+    };
+    // Plain headers, not c.header(): the probe every load balancer polls stays off undici's
+    // Headers on Node (src/http/headers.ts).
+    return plainJson(JSON.stringify(body), 200, { "cache-control": "no-store" }) as never;
   });
 }
