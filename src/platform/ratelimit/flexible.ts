@@ -1,10 +1,13 @@
 /**
  * rate-limiter-flexible adapter (standalone hosts): fixed windows in process memory, or in Redis
- * (one atomic Lua INCR + EXPIRE per request) so several processes share the counters.
+ * (one atomic Lua INCR + EXPIRE per request) so several processes share the counters. The Redis
+ * store sits behind the in-process window cache (./local-window.ts: blocked keys refused locally,
+ * requests far from the limit counted write-behind) unless `localWindow: false`.
  */
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { type RateLimitDecision, type RateLimiter, type RateLimitRule, ruleId } from "./index";
+import { type CountingRateLimiter, type LocalWindowOptions, withLocalWindow } from "./local-window";
 
 type Backend = RateLimiterMemory | RateLimiterRedis;
 
@@ -16,6 +19,8 @@ export type FlexibleOptions =
       client: Redis;
       ownsClient?: boolean;
       prefix?: string;
+      /** The in-process window cache (default on); false sends every request to Redis. */
+      localWindow?: false | LocalWindowOptions;
     };
 
 export function createFlexibleRateLimiter(options: FlexibleOptions): RateLimiter {
@@ -48,11 +53,11 @@ export function createFlexibleRateLimiter(options: FlexibleOptions): RateLimiter
     resetMs: Math.max(0, res.msBeforeNext),
   });
 
-  return {
+  const limiter: CountingRateLimiter = {
     kind: options.store,
-    async limit(key, rule) {
+    async limit(key, rule, cost = 1) {
       try {
-        return toDecision(rule, await backendFor(rule).consume(key, 1), true);
+        return toDecision(rule, await backendFor(rule).consume(key, cost), true);
       } catch (err) {
         // The library rejects with a RateLimiterRes when over the limit, with an Error otherwise.
         if (err instanceof RateLimiterRes) return toDecision(rule, err, false);
@@ -64,4 +69,7 @@ export function createFlexibleRateLimiter(options: FlexibleOptions): RateLimiter
       if (options.store === "redis" && options.ownsClient) options.client.disconnect();
     },
   };
+  if (options.store === "redis" && options.localWindow !== false)
+    return withLocalWindow(limiter, options.localWindow || {});
+  return limiter;
 }
