@@ -1,76 +1,219 @@
 /**
- * `npm run bench`: the HTTP performance budget of ARCHITECTURE.md, measured as ratios in one run.
- *   bare Hono / bare node:http ≥ 0.80 · full middleware stack / bare Hono ≥ 0.60 ·
- *   Hono on Bun / bare Bun.serve ≥ 0.90
- * `BENCH_STRICT=1` exits non-zero when a budget is missed (off by default: a shared machine is
- * noisy). Loopback only; about a minute and a half.
+ * `npm run bench`: every performance budget of ARCHITECTURE.md and issue 19 in one table.
+ * Sections (BENCH_ONLY=http,stack,... picks some; default all):
+ *   http      over the wire, servers in child processes, round-robin rounds (harness.ts):
+ *             bare Hono / node:http ≥ 0.80 · H2 full stack /health / bare Hono ≥ 0.60 on Node and
+ *             on Bun · H4 Hono on Bun / Bun.serve ≥ 0.90 · H3 authenticated GET building on
+ *             PostgreSQL / bare Hono running the same SELECT on the same pool ≥ 0.50
+ *   stack     each middleware's share of the stack (in process, CPU per request; informational)
+ *   api-layer R1 rate-limited / unlimited ≥ 0.70 on memory and on local Redis (in process)
+ *   bundle    the Worker bundle's gzip size against its budget (Bundle)
+ *   start     `npm start` on an empty DATA_DIR → /health 200 ≤ 5 s, restart ≤ 2 s (Start)
+ *   memory    standalone RSS after BENCH_MEMORY_SECONDS (60) of mixed load on PGlite (Memory)
+ *   edge      workerd under wrangler dev: E1 full Worker /health / bare Hono Worker ≥ 0.60, E2
+ *             argon2id ≤ 50 ms, E3 p50 of an authenticated read (edge.bench.ts)
+ * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there. A
+ * section that throws becomes a failed line in the table; the others still run.
+ * `BENCH_STRICT=1` exits non-zero when any budget is missed (off by default: a shared machine is
+ * noisy). HTTP ratios are judged on server CPU per request (harness.ts says why); both printed.
  */
+import { fileURLToPath } from "node:url";
 import { signAccessToken } from "../../src/modules/identity/tokens";
+import { createScratchDatabase } from "../support/scratch-db";
+import { type Figure, printFigureTable, verdictOf } from "./figures";
 import { type Ratio, runBench, type Server, type Target } from "./harness";
 import { BENCH_BUILDING_ID, BENCH_JWT_SECRET, BENCH_MANAGER_ID } from "./targets/bench-tenant";
 
-const nodeHttp: Server = { name: "node-http", runtime: "node", file: "test/bench/targets/node-http.ts" };
-const honoNode: Server = { name: "hono-node", runtime: "node", file: "test/bench/targets/hono.ts" };
-const fullNode: Server = { name: "full-node", runtime: "node", file: "test/bench/targets/full-app.ts" };
-const bunServe: Server = { name: "bun-serve", runtime: "bun", file: "test/bench/targets/bun-serve.ts" };
-const honoBun: Server = { name: "hono-bun", runtime: "bun", file: "test/bench/targets/hono.ts" };
-const fullBun: Server = { name: "full-bun", runtime: "bun", file: "test/bench/targets/full-app.ts" };
+export interface Section {
+  name: string;
+  run(): Promise<Figure[]>;
+}
 
-const token = await signAccessToken(
-  { userId: BENCH_MANAGER_ID, isAdmin: false },
-  BENCH_JWT_SECRET,
-  new Date(),
-  3600,
-);
-const auth = { authorization: `Bearer ${token}` };
+async function httpSection(): Promise<Figure[]> {
+  const pg = await createScratchDatabase({ migrated: false });
+  try {
+    const onPg = { BENCH_DATABASE_URL: pg.url };
+    const nodeHttp: Server = { name: "node-http", runtime: "node", file: "test/bench/targets/node-http.ts" };
+    const honoNode: Server = { name: "hono-node", runtime: "node", file: "test/bench/targets/hono.ts" };
+    const fullNode: Server = { name: "full-node", runtime: "node", file: "test/bench/targets/full-app.ts" };
+    const fullPg: Server = {
+      name: "full-pg",
+      runtime: "node",
+      file: "test/bench/targets/full-app.ts",
+      env: onPg,
+    };
+    const barePg: Server = {
+      name: "bare-pg",
+      runtime: "node",
+      file: "test/bench/targets/pg-bare.ts",
+      env: onPg,
+    };
+    const bunServe: Server = { name: "bun-serve", runtime: "bun", file: "test/bench/targets/bun-serve.ts" };
+    const honoBun: Server = { name: "hono-bun", runtime: "bun", file: "test/bench/targets/hono.ts" };
+    const fullBun: Server = { name: "full-bun", runtime: "bun", file: "test/bench/targets/full-app.ts" };
 
-/** Routes of the full app to measure; a read route is one more line here. */
-const fullRoutes: Array<Pick<Target, "path" | "headers"> & { label: string }> = [
-  { label: "/health", path: "/health" },
-  { label: "/health/ready", path: "/health/ready" },
-  { label: "building", path: `/api/v1/buildings/${BENCH_BUILDING_ID}`, headers: auth },
-  { label: "apartments", path: `/api/v1/buildings/${BENCH_BUILDING_ID}/apartments?limit=20`, headers: auth },
+    const token = await signAccessToken(
+      { userId: BENCH_MANAGER_ID, isAdmin: false },
+      BENCH_JWT_SECRET,
+      new Date(),
+      3600,
+    );
+    const auth = { authorization: `Bearer ${token}` };
+    const building = `/api/v1/buildings/${BENCH_BUILDING_ID}`;
+    const targets: Target[] = [
+      { name: "node:http", server: nodeHttp, path: "/health" },
+      { name: "hono (node)", server: honoNode, path: "/health" },
+      { name: "full GET /health", server: fullNode, path: "/health" },
+      { name: "full GET building (PGlite)", server: fullNode, path: building, headers: auth },
+      { name: "full GET building (PG)", server: fullPg, path: building, headers: auth },
+      { name: "bare SELECT building (PG)", server: barePg, path: building },
+      { name: "Bun.serve", server: bunServe, path: "/health" },
+      { name: "hono (bun)", server: honoBun, path: "/health" },
+      { name: "full GET /health (bun)", server: fullBun, path: "/health" },
+    ];
+    const ratios: Array<Ratio & { id?: string }> = [
+      { name: "bare Hono / node:http", numerator: "hono (node)", denominator: "node:http", min: 0.8 },
+      {
+        id: "H2",
+        name: "full stack /health / bare Hono (node)",
+        numerator: "full GET /health",
+        denominator: "hono (node)",
+        min: 0.6,
+      },
+      {
+        id: "H2",
+        name: "full stack /health / bare Hono (bun)",
+        numerator: "full GET /health (bun)",
+        denominator: "hono (bun)",
+        min: 0.6,
+      },
+      {
+        id: "H4",
+        name: "Hono on Bun / Bun.serve",
+        numerator: "hono (bun)",
+        denominator: "Bun.serve",
+        min: 0.9,
+      },
+      {
+        id: "H3",
+        name: "auth GET building (PG) / bare Hono same SELECT",
+        numerator: "full GET building (PG)",
+        denominator: "bare SELECT building (PG)",
+        min: 0.5,
+      },
+      {
+        name: "auth GET building (PGlite) / bare Hono /health",
+        numerator: "full GET building (PGlite)",
+        denominator: "hono (node)",
+      },
+    ];
+    const result = await runBench({
+      targets,
+      ratios,
+      seconds: Number(process.env.BENCH_SECONDS ?? 2),
+      rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    });
+    return result.ratios.map((r, i) => ({
+      ...(ratios[i]!.id ? { id: ratios[i]!.id } : {}),
+      name: r.name,
+      value: r.value,
+      unit: "ratio",
+      ...(r.min !== undefined ? { min: r.min } : {}),
+      note: `by ${r.by}; rounds ${r.rounds.map((x) => x.toFixed(2)).join("/")}; req/s ratio ${r.rpsValue.toFixed(2)}`,
+    }));
+  } finally {
+    await pg.drop();
+  }
+}
+
+async function stackSection(): Promise<Figure[]> {
+  const { benchStackShares, printStackShares } = await import("./stack-share.bench");
+  const shares = await benchStackShares();
+  printStackShares(shares);
+  const base = shares[0]!.us;
+  return shares.slice(1).map((s) => ({
+    name: `in process: ${s.name}`,
+    value: s.us,
+    unit: "µs",
+    note: `CPU per request; bare Hono ${base.toFixed(1)} µs`,
+  }));
+}
+
+async function apiLayerSection(): Promise<Figure[]> {
+  const { benchApiLayer } = await import("./api-layer.bench");
+  return (await benchApiLayer()).map((f) => ({
+    ...(f.min !== undefined ? { id: "R1" } : {}),
+    name: f.name,
+    value: f.value,
+    unit: f.unit,
+    ...(f.min !== undefined ? { min: f.min } : {}),
+  }));
+}
+
+async function lazySection(file: string, exportName: string): Promise<Figure[]> {
+  const mod = (await import(file)) as Record<string, () => Promise<Figure[]>>;
+  return mod[exportName]!();
+}
+
+/** The sections, in the order they run. Add a bench here. */
+export const sections: Section[] = [
+  { name: "http", run: httpSection },
+  { name: "stack", run: stackSection },
+  { name: "api-layer", run: apiLayerSection },
+  { name: "bundle", run: () => lazySection("./bundle.bench.ts", "benchBundle") },
+  { name: "start", run: () => lazySection("./start.bench.ts", "benchStart") },
+  { name: "memory", run: () => lazySection("./memory.bench.ts", "benchMemory") },
+  { name: "edge", run: () => lazySection("./edge.bench.ts", "benchEdge") },
 ];
 
-const targets: Target[] = [
-  { name: "node:http", server: nodeHttp, path: "/health" },
-  { name: "hono (node)", server: honoNode, path: "/health" },
-  ...fullRoutes.map(({ label, ...r }) => ({ name: `full GET ${label}`, server: fullNode, ...r })),
-  { name: "Bun.serve", server: bunServe, path: "/health" },
-  { name: "hono (bun)", server: honoBun, path: "/health" },
-  { name: "full GET /health (bun)", server: fullBun, path: "/health" },
-  { name: "full GET building (bun)", server: fullBun, path: fullRoutes[2]!.path, headers: auth },
-];
+export async function runSections(
+  only = process.env.BENCH_ONLY,
+): Promise<Array<{ section: string; figure: Figure }>> {
+  const wanted = only ? new Set(only.split(",").map((s) => s.trim())) : null;
+  const rows: Array<{ section: string; figure: Figure }> = [];
+  for (const section of sections) {
+    if (wanted && !wanted.has(section.name)) continue;
+    const started = Date.now();
+    console.log(`\n== ${section.name}`);
+    try {
+      for (const figure of await section.run()) rows.push({ section: section.name, figure });
+    } catch (err) {
+      console.error(`section ${section.name} failed:`, err);
+      rows.push({
+        section: section.name,
+        figure: {
+          name: `${section.name} (failed)`,
+          value: null,
+          unit: "",
+          min: 0,
+          note: String(err).slice(0, 200),
+        },
+      });
+    }
+    console.log(`${section.name} took ${Math.round((Date.now() - started) / 1000)} s`);
+  }
+  return rows;
+}
 
-const ratios: Ratio[] = [
-  { name: "bare Hono / node:http", numerator: "hono (node)", denominator: "node:http", min: 0.8 },
-  {
-    name: "full stack /health / bare Hono",
-    numerator: "full GET /health",
-    denominator: "hono (node)",
-    min: 0.6,
-  },
-  ...fullRoutes.slice(1).map((r) => ({
-    name: `full GET ${r.label} / bare Hono`,
-    numerator: `full GET ${r.label}`,
-    denominator: "hono (node)",
-  })),
-  { name: "Hono on Bun / Bun.serve", numerator: "hono (bun)", denominator: "Bun.serve", min: 0.9 },
-  // The standalone host runs on Bun (`npm start`), so the stack budget is also read there.
-  {
-    name: "full stack /health / bare Hono (bun)",
-    numerator: "full GET /health (bun)",
-    denominator: "hono (bun)",
-    min: 0.6,
-  },
-  {
-    name: "full GET building / bare Hono (bun)",
-    numerator: "full GET building (bun)",
-    denominator: "hono (bun)",
-  },
-];
-
-const started = Date.now();
-const result = await runBench({ targets, ratios });
-console.log(`\nbench took ${Math.round((Date.now() - started) / 1000)} s`);
-if (process.env.BENCH_STRICT === "1" && result.ratios.some((r) => r.ok === false)) process.exitCode = 1;
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const started = Date.now();
+  const { loadavg } = await import("node:os");
+  const load = () =>
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ");
+  const loadBefore = load();
+  const rows = await runSections();
+  printFigureTable(rows);
+  console.log(
+    `\nbench took ${Math.round((Date.now() - started) / 1000)} s; load average before ${loadBefore}, after ${load()}`,
+  );
+  const missed = rows.filter((r) => verdictOf(r.figure) === "MISS");
+  if (missed.length)
+    console.log(
+      `${missed.length} budget(s) missed: ${missed.map((r) => r.figure.id ?? r.figure.name).join(", ")}`,
+    );
+  if (process.env.BENCH_STRICT === "1" && missed.length) process.exitCode = 1;
+  // Pools and timers of in-process sections must not keep the runner alive.
+  process.exit(process.exitCode ?? 0);
+}

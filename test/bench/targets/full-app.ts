@@ -1,12 +1,14 @@
 /**
  * The full app as the standalone host builds it: createApp with every middleware, PGlite
  * in-memory (migrated) and memory kv, logging at info into a sink that drops the lines (so the
- * cost of building each log line is measured, not the terminal).
+ * cost of building each log line is measured, not the terminal). BENCH_DATABASE_URL (an empty
+ * PostgreSQL database) puts it on node-postgres instead, migrated and seeded here (H3).
  */
 import { fileURLToPath } from "node:url";
 import { createApp } from "../../../src/app";
 import { parseConfig } from "../../../src/config";
 import { apartments, buildings, memberships, users } from "../../../src/db/schema";
+import { createPgDatabase } from "../../../src/platform/db/pg";
 import { createPgliteDatabase } from "../../../src/platform/db/pglite";
 import { createMemoryKv } from "../../../src/platform/kv/memory";
 import { createJsonLogger } from "../../../src/platform/log/json";
@@ -22,7 +24,8 @@ const config = parseConfig({
   JWT_SECRET: BENCH_JWT_SECRET,
   RATE_LIMIT_READ: "100000000/60s",
 });
-const database = await createPgliteDatabase();
+const pgUrl = process.env.BENCH_DATABASE_URL;
+const database = pgUrl ? createPgDatabase({ url: pgUrl }) : await createPgliteDatabase();
 await database.migrate(fileURLToPath(new URL("../../../drizzle", import.meta.url)));
 const services = assembleNodeServices({
   config,
