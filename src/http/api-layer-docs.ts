@@ -94,6 +94,10 @@ export const TAGS: Array<{ name: string; description: string }> = [
   { name: "Meta", description: "API versions and their deprecation state" },
   { name: "Outbox", description: "Event delivery: dead events, replay and backlog figures (administrators)" },
   {
+    name: "Push devices",
+    description: "The caller's push tokens (FCM, APNs, Web Push subscriptions) and the Web Push key",
+  },
+  {
     name: "Notifications",
     description: "The in-app inbox, notification preferences, quiet hours and (administrators) templates",
   },

@@ -88,6 +88,10 @@ export const ProblemDocSchema = z
       .array(z.uuid())
       .optional()
       .openapi({ description: "410 RESNAPSHOT_REQUIRED: buildings to pull again with a null cursor" }),
+    reason: z.string().optional().openapi({
+      description:
+        "400 BAD_REQUEST (a refused outbound URL: webhook endpoint, Web Push endpoint): scheme, port, private_address, ...",
+    }),
     from: z.string().optional().openapi({ description: "409 INVALID_TRANSITION: the current status" }),
     to: z.string().optional().openapi({ description: "409 INVALID_TRANSITION: the status asked for" }),
     allowed: strings

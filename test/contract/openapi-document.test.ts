@@ -134,6 +134,7 @@ describe("the OpenAPI document", () => {
       "refreshSession",
       "logout",
       "getVersionUsage",
+      "getVapidPublicKey",
     ]);
     for (const { path, method, op } of operations()) {
       if (publicOps.has(op.operationId)) expect(op.security, `${method} ${path}`).toEqual([]);
