@@ -7,6 +7,8 @@
  */
 import { and, count, gt, isNotNull } from "drizzle-orm";
 import type { Services } from "../../services";
+import { notify } from "../notifications/notify";
+import { enqueueAfterCommit } from "../outbox/record";
 import { outbox } from "../outbox/schema";
 
 export const ALERT_THROTTLE_MS = 5 * 60 * 1000;
@@ -19,9 +21,23 @@ export interface Alert {
 }
 
 export type AlertNotifier = (services: Services, alert: Alert) => Promise<void>;
-let notifier: AlertNotifier | undefined;
 
-/** Platform administrators' channel (the notifications module's `alert` type). */
+/** Platform administrators hear it through the notifications module (the critical `alert` type). */
+export const notifyPlatformAdmins: AlertNotifier = async (services, alert) => {
+  const bucket = Math.floor(services.clock.now().getTime() / ALERT_THROTTLE_MS);
+  await enqueueAfterCommit(services, () =>
+    notify(services.database.db, {
+      type: "alert",
+      to: "platform-admins",
+      key: `alert:${alert.key}:${bucket}`,
+      values: { title: alert.title, detail: alert.detail },
+    }),
+  );
+};
+
+let notifier: AlertNotifier | undefined = notifyPlatformAdmins;
+
+/** Replaces the platform administrators' channel (undefined: none). */
 export function setAlertNotifier(fn: AlertNotifier | undefined): void {
   notifier = fn;
 }

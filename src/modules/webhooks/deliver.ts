@@ -21,8 +21,9 @@ import { OutboundTimeout, pinnedRequest } from "../../platform/net/pinned-fetch"
 import { OutboundRefused, outboundPolicyFrom } from "../../platform/net/ssrf";
 import type { Services } from "../../services";
 import { inTransaction } from "../../verbs";
+import { notify } from "../notifications/notify";
 import { policyFor } from "../outbox/policies";
-import { recordEvents } from "../outbox/record";
+import { enqueueAfterCommit, recordEvents } from "../outbox/record";
 import { type OutboxHandlerContext, outboxHandlers, PermanentDeliveryError } from "../outbox/registry";
 import { countTowardBurst, raiseAlert } from "./alerts";
 import { signedHeaders } from "./signing";
@@ -61,7 +62,22 @@ async function endpointDisabled(services: Services, endpoint: EndpointRow, why: 
 }
 
 export type OwnerNotifier = (services: Services, endpoint: EndpointRow, why: string) => Promise<void>;
-let ownerNotifier: OwnerNotifier | undefined;
+
+/** The endpoint's creator gets a critical `alert` notification (inbox and push). */
+const notifyOwner: OwnerNotifier = async (services, endpoint, why) => {
+  await enqueueAfterCommit(services, () =>
+    notify(services.database.db, {
+      type: "alert",
+      to: { userIds: [endpoint.createdBy] },
+      key: `webhook-disabled:${endpoint.id}:${endpoint.updatedAt.getTime()}`,
+      buildingId: endpoint.buildingId,
+      values: { title: "Your webhook endpoint was disabled", detail: `${endpoint.url}: ${why}` },
+      data: { endpointId: endpoint.id },
+    }),
+  );
+};
+
+let ownerNotifier: OwnerNotifier | undefined = notifyOwner;
 /** How an endpoint's creator is told it was disabled (the notifications module installs one). */
 export function setOwnerNotifier(fn: OwnerNotifier | undefined): void {
   ownerNotifier = fn;

@@ -61,7 +61,10 @@ describe.each(kvs)("kv breaker on %s", (_name, make) => {
 });
 
 describe("alerts", () => {
-  it("go out at most once per key per 5 minutes, to the log and the operator webhook", async () => {
+  // Building the app on a loaded machine takes most of this test's time.
+  it("go out at most once per key per 5 minutes, to the log and the operator webhook", {
+    timeout: 180_000,
+  }, async () => {
     const posts: unknown[] = [];
     const server = http.createServer((req, res) => {
       let body = "";

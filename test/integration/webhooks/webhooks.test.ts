@@ -8,6 +8,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { outbox } from "../../../src/db/schema";
+import { inboxNotifications } from "../../../src/modules/notifications/tables";
 import { policyFor } from "../../../src/modules/outbox/policies";
 import { signedHeaders } from "../../../src/modules/webhooks/signing";
 import { webhookAttempts, webhookEndpoints, webhookMessages } from "../../../src/modules/webhooks/tables";
@@ -129,7 +130,11 @@ describe.each(DB_KINDS)("webhooks on %s", (kind) => {
           l.correlationId === "corr-webhook-done-1" && String(l.path ?? l.url ?? "").includes("/requests"),
       ),
     ).toBe(true);
-    const [msg] = await messagesOf(ep.id);
+    // The sender records the answer after the receiver has sent it.
+    const msg = await waitFor("the delivery recorded", async () => {
+      const [m] = await messagesOf(ep.id);
+      return m?.status === "succeeded" ? m : null;
+    });
     expect(msg).toMatchObject({
       eventId: got.id,
       status: "succeeded",
@@ -276,6 +281,15 @@ describe.each(DB_KINDS)("webhooks on %s", (kind) => {
       return row && !row.active ? row : null;
     });
     expect(endpoint.disabledReason).toBe("gone");
+    // Its owner hears about it (a critical `alert` notification in their inbox).
+    const notice = await waitFor("the owner's notification", async () => {
+      const [row] = await t.services.database.db
+        .select()
+        .from(inboxNotifications)
+        .where(and(eq(inboxNotifications.userId, building.manager.id), eq(inboxNotifications.type, "alert")));
+      return row;
+    });
+    expect(notice.body).toContain("/gone");
     expect(await attemptsOf(ep.id)).toHaveLength(1);
     expect((await messagesOf(ep.id))[0]).toMatchObject({ status: "failed", lastStatusCode: 410 });
     // Events after that are not sent to it.
@@ -317,6 +331,44 @@ describe.each(DB_KINDS)("webhooks on %s", (kind) => {
     const h = (await res.json()) as { successRate: number; breaker: { state: string } };
     expect(h.successRate).toBeCloseTo(1 / 6, 5);
     expect(h.breaker.state).not.toBe("open");
+    // The open breaker and the 5xx burst raised (throttled) alerts.
+    const alerts = t.logs.filter((l) => l.event === "alert").map((l) => l.key);
+    expect(alerts).toContain(`webhook-breaker:${ep.id}`);
+    expect(alerts).toContain(`webhook-5xx:${ep.id}`);
+  });
+
+  it("an endpoint failing for 5 days is disabled and its owner told", async () => {
+    const building = await createBuilding(t.services);
+    const ep = await endpointFor(building, "/failing");
+    await t.services.database.db
+      .update(webhookEndpoints)
+      .set({ failingSince: new Date(Date.now() - 5 * 24 * 3600 * 1000 - 60_000) })
+      .where(eq(webhookEndpoints.id, ep.id));
+    receiver.respond = (d) => (d.path === "/failing" ? { status: 500 } : { status: 200 });
+    await openRequest(building, "corr-webhook-5days");
+    const endpoint = await waitFor("the endpoint disabled", async () => {
+      const [row] = await t.services.database.db
+        .select()
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.id, ep.id));
+      return row && !row.active ? row : null;
+    });
+    expect(endpoint.disabledReason).toBe("failing");
+    expect(await attemptsOf(ep.id)).toHaveLength(1);
+    await waitFor("the owner's notification", async () => {
+      const [row] = await t.services.database.db
+        .select()
+        .from(inboxNotifications)
+        .where(and(eq(inboxNotifications.userId, building.manager.id), eq(inboxNotifications.type, "alert")));
+      return row;
+    });
+    // Turned back on by hand: a fresh start.
+    const res = await t.request(api(`/buildings/${building.id}/webhooks/endpoints/${ep.id}`), {
+      method: "PATCH",
+      headers: { ...building.manager.auth, "content-type": "application/json" },
+      body: JSON.stringify({ active: true }),
+    });
+    expect(await res.json()).toMatchObject({ active: true, disabledReason: null, failingSince: null });
   });
 
   it("replays one delivery and every failed one since a time, with the same webhook-id", async () => {
@@ -326,7 +378,10 @@ describe.each(DB_KINDS)("webhooks on %s", (kind) => {
     const first = await waitFor("the first delivery", () =>
       receiver.accepted().find((d) => d.path === "/replay"),
     );
-    const [msg] = await messagesOf(ep.id);
+    const msg = await waitFor("the delivery recorded", async () => {
+      const [m] = await messagesOf(ep.id);
+      return m?.status === "succeeded" ? m : null;
+    });
     const base = api(`/buildings/${building.id}/webhooks/endpoints/${ep.id}`);
     const res = await t.request(`${base}/deliveries/${msg!.id}/replay`, {
       method: "POST",
