@@ -173,6 +173,8 @@ export async function startS3StandIn(
     const stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256hex(canonicalRequest)].join("\n");
     const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), "s3"), "aws4_request");
     const expected = hmac(key, stringToSign);
+    if (!/^[0-9a-f]{64}$/.test(signature))
+      return { status: 403, code: "SignatureDoesNotMatch", reason: "malformed signature" };
     const given = Buffer.from(signature, "hex");
     if (given.length !== expected.length || !timingSafeEqual(given, expected))
       return { status: 403, code: "SignatureDoesNotMatch", reason: "signature" };

@@ -20,9 +20,7 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
-  UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import {
   contentDisposition,
   type ListedObject,
@@ -32,6 +30,7 @@ import {
   StorageError,
   type UploadedPart,
 } from "./index";
+import { createS3Presigner, type PresignArgs } from "./presign";
 
 export interface S3StorageOptions {
   bucket: string;
@@ -58,10 +57,19 @@ export class S3Storage implements ObjectStorage {
   readonly client: S3Client;
   readonly #bucket: string;
   readonly #now: () => Date;
+  readonly #presigner: ReturnType<typeof createS3Presigner>;
 
   constructor(options: S3StorageOptions) {
     this.#bucket = options.bucket;
     this.#now = options.now ?? (() => new Date());
+    this.#presigner = createS3Presigner({
+      bucket: options.bucket,
+      region: options.region,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      forcePathStyle: options.forcePathStyle ?? false,
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+    });
     this.client = new S3Client({
       region: options.region,
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -150,22 +158,13 @@ export class S3Storage implements ObjectStorage {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /** Presigns `command`; URL and its expiry are computed from one signing time. */
-  async #presign(
-    command: PutObjectCommand | GetObjectCommand | UploadPartCommand,
-    expiresInSec: number,
-    signableHeaders?: Set<string>,
-  ): Promise<{ url: string; expiresAt: Date }> {
+  /** Presigns one request; URL and expiry come from one signing time. */
+  async #presign(args: Omit<PresignArgs, "signingDate">): Promise<{ url: string; expiresAt: Date }> {
     const signingDate = this.#now();
-    // getSignedUrl's generic cannot name a union of commands.
-    const url = await getSignedUrl(this.client, command as any, {
-      expiresIn: expiresInSec,
-      signingDate,
-      ...(signableHeaders ? { signableHeaders } : {}),
-    });
+    const url = await this.#presigner({ ...args, signingDate });
     // SigV4 dates have whole seconds: the URL expires X-Amz-Expires after the truncated time.
     const signedAt = Math.floor(signingDate.getTime() / 1000) * 1000;
-    return { url, expiresAt: new Date(signedAt + expiresInSec * 1000) };
+    return { url, expiresAt: new Date(signedAt + args.expiresInSec * 1000) };
   }
 
   async presignPut(args: {
@@ -174,17 +173,12 @@ export class S3Storage implements ObjectStorage {
     contentLength: number;
     expiresInSec: number;
   }): Promise<PresignedRequest> {
-    const command = new PutObjectCommand({
-      Bucket: this.#bucket,
-      Key: args.key,
-      ContentType: args.contentType,
-      ContentLength: args.contentLength,
+    const { url, expiresAt } = await this.#presign({
+      method: "PUT",
+      key: args.key,
+      headers: { "content-type": args.contentType, "content-length": String(args.contentLength) },
+      expiresInSec: args.expiresInSec,
     });
-    const { url, expiresAt } = await this.#presign(
-      command,
-      args.expiresInSec,
-      new Set(["content-type", "content-length"]),
-    );
     return { method: "PUT", url, headers: { "content-type": args.contentType }, expiresAt };
   }
 
@@ -195,15 +189,16 @@ export class S3Storage implements ObjectStorage {
     contentType?: string;
     inline?: boolean;
   }): Promise<PresignedRequest> {
-    const command = new GetObjectCommand({
-      Bucket: this.#bucket,
-      Key: args.key,
-      ...(args.downloadName !== undefined
-        ? { ResponseContentDisposition: contentDisposition(args.downloadName, args.inline ?? false) }
-        : {}),
-      ...(args.contentType ? { ResponseContentType: args.contentType } : {}),
+    const query: Record<string, string> = {};
+    if (args.downloadName !== undefined)
+      query["response-content-disposition"] = contentDisposition(args.downloadName, args.inline ?? false);
+    if (args.contentType) query["response-content-type"] = args.contentType;
+    const { url, expiresAt } = await this.#presign({
+      method: "GET",
+      key: args.key,
+      query,
+      expiresInSec: args.expiresInSec,
     });
-    const { url, expiresAt } = await this.#presign(command, args.expiresInSec);
     return { method: "GET", url, headers: {}, expiresAt };
   }
 
@@ -222,14 +217,13 @@ export class S3Storage implements ObjectStorage {
       contentLength: number;
       expiresInSec: number;
     }): Promise<PresignedRequest> => {
-      const command = new UploadPartCommand({
-        Bucket: this.#bucket,
-        Key: args.key,
-        UploadId: args.uploadId,
-        PartNumber: args.partNumber,
-        ContentLength: args.contentLength,
+      const { url, expiresAt } = await this.#presign({
+        method: "PUT",
+        key: args.key,
+        query: { partNumber: String(args.partNumber), uploadId: args.uploadId },
+        headers: { "content-length": String(args.contentLength) },
+        expiresInSec: args.expiresInSec,
       });
-      const { url, expiresAt } = await this.#presign(command, args.expiresInSec, new Set(["content-length"]));
       return { method: "PUT", url, headers: {}, expiresAt };
     },
     listParts: async (key: string, uploadId: string): Promise<UploadedPart[]> => {
