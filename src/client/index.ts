@@ -10,6 +10,11 @@
  * adapters and the Node WebSocket shim are separate entries.
  */
 export { PROTOCOL_HEADER, PROTOCOL_VERSION } from "../protocol/version";
+/**
+ * The generated REST types (`paths` keyed by URL, `components["schemas"]`, `operations`), for
+ * typing your own helpers. Left out of the API pages: the served /docs is their reference.
+ * @hidden
+ */
 export type { components, operations, paths } from "./api/schema";
 export type { Auth, AuthEvent, Credentials, RegisterInput, Session, SignOutReason, User } from "./auth";
 export {
