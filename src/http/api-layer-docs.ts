@@ -91,7 +91,7 @@ export const TAGS: Array<{ name: string; description: string }> = [
   { name: "Audit", description: "The hash-chained audit trail" },
   { name: "Sync", description: "Offline sync: push queued edits, pull deltas, list conflicts" },
   { name: "Realtime", description: "Room tokens, presence and the Server-Sent Events stream" },
-  { name: "Meta", description: "API versions and their deprecation state" },
+  { name: "Meta", description: "API versions, their deprecation state and the changelog" },
   { name: "Outbox", description: "Event delivery: dead events, replay and backlog figures (administrators)" },
   {
     name: "Push devices",

@@ -134,6 +134,7 @@ describe("the OpenAPI document", () => {
       "refreshSession",
       "logout",
       "getVersionUsage",
+      "getChangelog",
       "getVapidPublicKey",
     ]);
     for (const { path, method, op } of operations()) {
