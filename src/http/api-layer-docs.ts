@@ -101,6 +101,11 @@ export const TAGS: Array<{ name: string; description: string }> = [
     name: "Notifications",
     description: "The in-app inbox, notification preferences, quiet hours and (administrators) templates",
   },
+  {
+    name: "Webhooks",
+    description:
+      "Endpoints that receive signed domain events (Standard Webhooks), their deliveries, replay, ping and health; the event catalogue",
+  },
 ];
 
 function addHeaders(response: Json, names: string[]) {

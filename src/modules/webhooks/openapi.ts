@@ -40,6 +40,8 @@ export function registerWebhookCatalogue(app: App): void {
       operationId: `on${pascal(type)}`,
       tags: ["Webhooks"],
       summary: EVENT_DESCRIPTIONS[type],
+      // Authenticity is the Standard Webhooks signature in the headers, not an API credential.
+      security: [],
       request: {
         headers: SignatureHeaders,
         body: { required: true, content: { "application/json": { schema: body } } },
