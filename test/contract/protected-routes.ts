@@ -178,7 +178,17 @@ export async function freshObjects(t: TestApp, b: TestBuilding): Promise<Record<
     body: new Uint8Array(10),
   });
   expect(stored.status, "PUT the upload's bytes").toBe(200);
+  // A push device of the manager (DELETE /me/devices/{deviceId}).
+  const device = await t.request(
+    "/api/v1/me/devices",
+    json(
+      { platform: "android", provider: "fcm", token: `fcm-object-${n}-${crypto.randomUUID()}` },
+      b.manager.auth,
+    ),
+  );
+  expect(device.status, `POST /me/devices: ${await device.clone().text()}`).toBe(201);
   return {
+    deviceId: ((await device.json()) as { id: string }).id,
     apartmentId: free.id,
     memberId: member.member.id,
     announcementId: announcement.id,

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import webpush from "web-push";
 import { type Access, routeAccess } from "../../src/http/openapi";
 import type { Kv } from "../../src/platform/kv";
 import { createRedisKv } from "../../src/platform/kv/redis";
@@ -27,7 +28,14 @@ const SEED = Number(process.env.FUZZ_SEED ?? 14);
 /** Variants per operation; `all` sends every variant (thousands per engine: for a manual deep run). */
 const PER_OP =
   process.env.FUZZ_VARIANTS === "all" ? Number.POSITIVE_INFINITY : Number(process.env.FUZZ_VARIANTS ?? 80);
-const ENV = { RATE_LIMIT_ENABLED: "false", LOGIN_MAX_PER_ACCOUNT: "100000" };
+const VAPID = webpush.generateVAPIDKeys();
+const ENV = {
+  RATE_LIMIT_ENABLED: "false",
+  LOGIN_MAX_PER_ACCOUNT: "100000",
+  // GET /push/vapid-public-key serves the configured key.
+  VAPID_PUBLIC_KEY: VAPID.publicKey,
+  VAPID_PRIVATE_KEY: VAPID.privateKey,
+};
 const PASSWORD = "Fuzz-Password-123!";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -137,7 +145,8 @@ function stringFor(name: string, schema: Schema, w: World, where: "path" | "quer
     case "refreshToken":
       return w.account.refreshToken;
     case "deviceId":
-      return "fuzz-device";
+      // A push device in a path (DELETE /me/devices/{deviceId}); a sync device id elsewhere.
+      return where === "path" ? objectId("deviceId") : "fuzz-device";
     case "scope":
       return w.b.id;
     case "locale":
@@ -212,6 +221,13 @@ function baselineOverride(op: Operation, w: World): Json | undefined {
       return { apartmentId: w.b.apartments[0]!.id, kind: "due", amountMinor: 45000, dueDate: "2026-07-01" };
     case "POST /buildings/{buildingId}/announcements":
       return { title: "Fuzz notice", body: "text", publishedAt: new Date(now).toISOString() };
+    case "POST /me/devices":
+      return {
+        platform: "android",
+        provider: "fcm",
+        token: `fuzz-token-${next()}`,
+        timezone: "Asia/Jerusalem",
+      };
     case "POST /sync/pull":
       return { deviceId: "fuzz-device", buildings: { [w.b.id]: null }, pending: { maintenance_requests: 1 } };
     case "POST /sync/push":
