@@ -61,14 +61,25 @@ export interface RolloutResult {
   observations: Observation[];
 }
 
+/** The version serving 100% now; null for a Worker never deployed (wrangler: "has no deployments"). */
+async function servingVersion(o: RolloutOptions): Promise<string | null> {
+  let stdout: string;
+  try {
+    ({ stdout } = await o.wrangler(wranglerCommands.status(o.env)));
+  } catch (err) {
+    if (/has no deployments/i.test(String(err))) return null;
+    throw err;
+  }
+  return previousVersion(parseDeploymentStatus(stdout));
+}
+
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const log = o.log ?? ((line: string) => console.log(line));
   const probe = o.probe ?? probeRound;
 
-  const status = await o.wrangler(wranglerCommands.status(o.env));
-  const previous = previousVersion(parseDeploymentStatus(status.stdout));
+  const previous = await servingVersion(o);
   const upload = await o.wrangler(
     wranglerCommands.upload(o.env, { message: o.message, tag: o.tag, secretsFile: o.secretsFile }),
   );
@@ -118,9 +129,10 @@ export const spawnWrangler: WranglerRunner = async (argv) => {
     const r = spawnSync("npx", [bin!, ...args], {
       encoding: "utf8",
       env: { ...process.env, WRANGLER_OUTPUT_FILE_PATH: outputPath },
-      stdio: ["ignore", "pipe", "inherit"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}\n${r.stdout}`);
+    process.stderr.write(r.stderr ?? "");
+    if (r.status !== 0) throw new Error(`${argv.join(" ")} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     let outputFile: string | undefined;
     try {
       outputFile = readFileSync(outputPath, "utf8");

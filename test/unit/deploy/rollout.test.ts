@@ -132,11 +132,23 @@ describe("a whole rollout against the real app", () => {
     return t.request(path, init);
   };
 
+  const deployed = true;
   function fakeWrangler(calls: Argv[]): WranglerRunner {
     return async (argv) => {
       calls.push(argv);
+      if (argv[1] === "deployments" && !deployed)
+        throw new Error(
+          "wrangler deployments status exited 1\n✘ [ERROR] The Worker horizon-api-staging has no deployments.",
+        );
       if (argv[1] === "deployments")
-        return { stdout: JSON.stringify({ versions: [{ version_id: OLD, percentage: 100 }] }) };
+        return {
+          stdout: JSON.stringify({
+            id: "dep-1",
+            source: "api",
+            strategy: "percentage",
+            versions: [{ version_id: OLD, percentage: 100 }],
+          }),
+        };
       if (argv[2] === "upload") return { stdout: `Worker Version ID: ${NEW}\n` };
       return { stdout: "" };
     };
