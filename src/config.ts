@@ -266,7 +266,7 @@ export const ConfigSchema = z.object({
   /** Images with more pixels than this (from the header, before decoding) are rejected: decompression bombs. */
   IMAGE_MAX_INPUT_PIXELS: z.coerce.number().int().min(1).default(50_000_000),
   /** Longest side of the stored (re-encoded) original; larger photos are scaled down. */
-  IMAGE_MAX_DIMENSION: z.coerce.number().int().min(600).max(16_383).default(4096),
+  IMAGE_MAX_DIMENSION: z.coerce.number().int().min(600).max(16_383).default(2560),
   /** Format of the processed original and thumbnails: webp (default) or avif (smaller, slower to encode). */
   IMAGE_FORMAT: z.enum(["webp", "avif"]).default("webp"),
   /**

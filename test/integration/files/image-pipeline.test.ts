@@ -5,7 +5,7 @@
  */
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { ImageRejectedError, processImage } from "../../../src/platform/images/process";
+import { ImageRejectedError, processImage, renderThumbnails } from "../../../src/platform/images/process";
 import {
   jpegWithGps,
   pngBomb,
@@ -117,5 +117,20 @@ describe("image pipeline", () => {
     const out = await processImage(await (await scene(1200, 300)).jpeg().toBuffer(), { maxDimension: 800 });
     expect([out.original.width, out.original.height]).toEqual([800, 200]);
     expect(out.source).toMatchObject({ width: 1200, height: 300 });
+  });
+
+  it("renders thumbnails alone from one decode, same geometry as the full pipeline, and refuses bombs", async () => {
+    const input = await sidewaysPhoto(1200, 800);
+    const thumbs = await renderThumbnails(input);
+    const full = await processImage(input);
+    expect(thumbs.map((t) => [t.size, t.width, t.height])).toEqual(
+      full.thumbnails.map((t) => [t.size, t.width, t.height]),
+    );
+    expect(thumbs.map((t) => [t.width, t.height])).toEqual([
+      [100, 150],
+      [200, 300],
+      [400, 600],
+    ]);
+    await expect(renderThumbnails(pngBomb(20_000))).rejects.toMatchObject({ reason: "too_many_pixels" });
   });
 });

@@ -30,7 +30,7 @@ async function encode(
 }
 
 describe("Property 18: Image compression", () => {
-  it("Property 18: the stored image is never larger than the upload and keeps its look (PSNR ≥ 30 dB)", async () => {
+  it("Property 18: Image compression — the stored image is never larger than the upload and keeps its look (PSNR ≥ 30 dB)", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -58,7 +58,7 @@ describe("Property 18: Image compression", () => {
 });
 
 describe("Property 20: Thumbnail generation", () => {
-  it("Property 20: every image gets 150, 300 and 600 thumbnails that fit their box, keep the aspect, are upright and never enlarged", async () => {
+  it("Property 20: Thumbnail generation — every image gets 150, 300 and 600 thumbnails that fit their box, keep the aspect, are upright and never enlarged", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
