@@ -20,6 +20,10 @@
  *     /health/ready's backlog until QStash is configured. Delivered rows are pruned hourly.
  */
 import type { ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
+// Compiled by wrangler's bundler into WebAssembly.Module imports: workerd runs those, where it
+// refuses to compile WASM at run time (the reason the edge used pure-JS noble before, ~250 ms a hash).
+import argon2NoSimd from "argon2id/dist/no-simd.wasm";
+import argon2Simd from "argon2id/dist/simd.wasm";
 import type { MiddlewareHandler } from "hono";
 import { createApp } from "../src/app";
 import { type Config, ConfigError, parseConfig } from "../src/config";
@@ -48,7 +52,7 @@ import { createUpstashKv } from "../src/platform/kv/upstash";
 import type { Logger } from "../src/platform/log";
 import { createJsonLogger } from "../src/platform/log/json";
 import type { PasswordHasher } from "../src/platform/password";
-import { createNobleHasher } from "../src/platform/password/noble";
+import { createArgon2idWasmHasher } from "../src/platform/password/argon2id-wasm";
 import type { QueueConsumer, QueueTransport } from "../src/platform/queue";
 import { createQStashQueue, sweepUnpublished } from "../src/platform/queue/qstash";
 import type { RateLimiter } from "../src/platform/ratelimit";
@@ -69,7 +73,7 @@ interface Isolate {
   config: Config;
   logger: Logger;
   kv: Kv;
-  /** pure-JS argon2id: workerd refuses to compile WASM at run time (PLATFORM-FACTS). */
+  /** argon2id in WASM imported from the bundle (same PHC strings as hash-wasm and noble). */
   passwords: PasswordHasher;
   /** One @upstash/ratelimit per isolate: counters live in Upstash, shared by every isolate. */
   rateLimiter: RateLimiter;
@@ -109,7 +113,7 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
         timeoutMs: config.KV_TIMEOUT_MS,
         breaker: { onStateChange: kvBreakerLog(logger) },
       }),
-      passwords: createNobleHasher(),
+      passwords: createArgon2idWasmHasher({ simd: argon2Simd, noSimd: argon2NoSimd }),
       rateLimiter: createUpstashRateLimiter({
         url: config.UPSTASH_REDIS_REST_URL!,
         token: config.UPSTASH_REDIS_REST_TOKEN!,

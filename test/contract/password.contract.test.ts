@@ -3,15 +3,29 @@
  * parameters, verification of each other's hashes (the edge and the standalone host share one
  * users table), and no exception on a corrupt stored hash.
  */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { argon2Verify } from "hash-wasm";
 import { describe, expect, it } from "vitest";
 import { type PasswordHasher, parsePhc } from "../../src/platform/password";
+import { createArgon2idWasmHasher } from "../../src/platform/password/argon2id-wasm";
 import { createHashWasmHasher } from "../../src/platform/password/hash-wasm";
 import { createNobleHasher } from "../../src/platform/password/noble";
+
+// The Worker imports these files as compiled modules; on Node they are compiled from the package's files.
+const wasm = (file: string) =>
+  new WebAssembly.Module(readFileSync(createRequire(import.meta.url).resolve(file)));
 
 const adapters: Array<[string, PasswordHasher]> = [
   ["hash-wasm", createHashWasmHasher()],
   ["noble", createNobleHasher()],
+  [
+    "argon2id-wasm (edge)",
+    createArgon2idWasmHasher({
+      simd: wasm("argon2id/dist/simd.wasm"),
+      noSimd: wasm("argon2id/dist/no-simd.wasm"),
+    }),
+  ],
 ];
 
 describe.each(adapters)("password hasher: %s", (name, hasher) => {
