@@ -17,6 +17,18 @@ export interface ProbeTarget {
   /** Pinned GETs per round counted as traffic (default 10). */
   loadPerRound?: number;
   timeoutMs?: number;
+  /**
+   * Sign in on every n-th round and reuse the token in between (default 4): sign-in is limited
+   * per client IP (LOGIN_MAX_PER_IP in LOGIN_WINDOW_SECONDS), and a probe that trips the limit
+   * would roll back a healthy version.
+   */
+  signInEvery?: number;
+}
+
+/** What carries over between the rounds of one rollout. */
+export interface ProbeSession {
+  rounds: number;
+  token?: string;
 }
 
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
@@ -28,6 +40,7 @@ export async function probeRound(
   target: ProbeTarget,
   atMs: number,
   fetchImpl: Fetch = fetch,
+  session: ProbeSession = { rounds: 0 },
 ): Promise<Observation[]> {
   const pin = versionOverride(target.workerName, target.versionId);
   const timeout = target.timeoutMs ?? 10_000;
@@ -64,20 +77,25 @@ export async function probeRound(
   await ready.res?.body?.cancel();
   probe("ready", ready);
 
-  const signIn = await call("/api/v1/auth/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email: target.email, password: target.password }),
-  });
-  probe("sign-in", signIn);
-  let token: string | undefined;
-  if (signIn.res?.ok) token = ((await signIn.res.json()) as { accessToken?: string }).accessToken;
-  else await signIn.res?.body?.cancel();
+  const round = session.rounds++;
+  if (!session.token || round % (target.signInEvery ?? 4) === 0) {
+    const signIn = await call("/api/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: target.email, password: target.password }),
+    });
+    probe("sign-in", signIn);
+    session.token = undefined;
+    if (signIn.res?.ok) session.token = ((await signIn.res.json()) as { accessToken?: string }).accessToken;
+    else await signIn.res?.body?.cancel();
+  }
 
+  const token = session.token;
   if (token) {
     const read = await call("/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
     await read.res?.body?.cancel();
     probe("read", read);
+    if (read.status === 401) session.token = undefined; // expired: the next round signs in again
   } else {
     // No token: the read cannot run, which is itself a failed round.
     out.push({ kind: "probe", atMs, check: "read", status: null });

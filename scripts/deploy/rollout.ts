@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { secretsReport } from "./check-secrets";
 import { DEFAULT_POLICY, type Decision, decide, type Observation, type RolloutPolicy } from "./decide";
-import { type ProbeTarget, probeRound } from "./probes";
+import { type ProbeSession, type ProbeTarget, probeRound } from "./probes";
 import { secretsFor } from "./secrets";
 import {
   type Argv,
@@ -47,7 +47,7 @@ export interface RolloutOptions {
   secretsFile?: string;
   target: Omit<ProbeTarget, "workerName" | "versionId">;
   wrangler: WranglerRunner;
-  probe?: typeof probeRound;
+  probe?: (target: ProbeTarget, atMs: number, session: ProbeSession) => Promise<Observation[]>;
   /** Milliseconds since an arbitrary origin, and a way to wait (tests pass a fake clock). */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -77,7 +77,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const now = o.now ?? (() => performance.now());
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const log = o.log ?? ((line: string) => console.log(line));
-  const probe = o.probe ?? probeRound;
+  const probe = o.probe ?? ((target, at, session) => probeRound(target, at, fetch, session));
 
   const previous = await servingVersion(o);
   const upload = await o.wrangler(
@@ -97,11 +97,12 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
   const start = now();
   const observations: Observation[] = [];
+  const session: ProbeSession = { rounds: 0 };
   let decision: Decision;
   for (;;) {
     const at = Math.round(now() - start);
     observations.push(
-      ...(await probe({ ...o.target, workerName: WORKER_NAMES[o.env], versionId: next }, at)),
+      ...(await probe({ ...o.target, workerName: WORKER_NAMES[o.env], versionId: next }, at, session)),
     );
     decision = decide(observations, Math.round(now() - start), o.policy, next);
     if (decision.action !== "continue") break;

@@ -123,8 +123,10 @@ describe("a whole rollout against the real app", () => {
   afterAll(() => t?.close());
 
   /** The edge as the probes see it: the real app, or a 503 readiness when the version is broken. */
+  let logins = 0;
   const fetchApp = async (url: string, init: RequestInit) => {
     const path = new URL(url).pathname;
+    if (path === "/api/v1/auth/login") logins++;
     expect(new Headers(init.headers).get("Cloudflare-Workers-Version-Overrides")).toBe(
       `horizon-api-staging="${NEW}"`,
     );
@@ -162,9 +164,9 @@ describe("a whole rollout against the real app", () => {
       intervalMs: 10_000,
       policy: { ...DEFAULT_POLICY, windowMs: 40_000, burstWindowMs: 20_000 },
       message: "test",
-      target: { baseUrl: "https://staging.example.com", email, password, loadPerRound: 4 },
+      target: { baseUrl: "https://staging.example.com", email, password, loadPerRound: 4, signInEvery: 2 },
       wrangler: fakeWrangler(calls),
-      probe: (target, at) => probeRound(target, at, fetchApp),
+      probe: (target, at, session) => probeRound(target, at, fetchApp, session),
       now: () => clock,
       sleep: async (ms) => {
         clock += ms;
@@ -199,8 +201,10 @@ describe("a whole rollout against the real app", () => {
     healthy = true;
     const calls: Argv[] = [];
     const lines: string[] = [];
+    logins = 0;
     const r = await rollout(calls, lines);
     expect(r.decision.action).toBe("promote");
+    expect(logins).toBe(3);
     expect(calls.map((c) => c.slice(1, 4).join(" "))).toEqual([
       "deployments status --env",
       "versions upload --env",
@@ -209,6 +213,9 @@ describe("a whole rollout against the real app", () => {
     ]);
     expect(calls[2]).toContain(`${OLD}@90%`);
     expect(lines.at(-1)).toMatch(/^PROMOTED .* to 100%: healthy for 40000 ms/);
+    // Five rounds, a sign-in every second one (the per-IP login limit is never approached).
+    expect(r.observations.filter((o) => o.kind === "probe" && o.check === "read")).toHaveLength(5);
+    expect(r.observations.filter((o) => o.kind === "probe" && o.check === "sign-in")).toHaveLength(3);
   });
 
   it("rolls back to the previous version when readiness fails, and says why", async () => {
