@@ -67,6 +67,12 @@ export const ConfigSchema = z.object({
   ),
   /** Local or self-hosted Neon WebSocket proxy host (e.g. 127.0.0.1:4444/v1); unset = Neon's own. */
   NEON_WS_PROXY: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /**
+   * Neon: statements outside interactive transactions over HTTP, one fetch each (default); false
+   * puts everything on the WebSocket Pool (a connection per Worker request). With NEON_WS_PROXY the
+   * HTTP endpoint is that proxy's `/sql`.
+   */
+  NEON_HTTP: z.preprocess(emptyAsUndefined, bool.default(true)),
   REDIS_URL: z.preprocess(
     emptyAsUndefined,
     z

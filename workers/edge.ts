@@ -1,7 +1,8 @@
 /**
- * Edge host: the Cloudflare Worker. Neon serverless Pool (WebSocket) and Upstash Redis (REST),
- * wired from bindings. Workers forbid sharing I/O objects between requests, so the Pool lives
- * for one request and is closed after the response; config, logger and kv are kept per isolate.
+ * Edge host: the Cloudflare Worker. Neon serverless (HTTP for single statements, the WebSocket
+ * Pool for transactions: src/platform/db/neon.ts) and Upstash Redis (REST), wired from bindings.
+ * Workers forbid sharing I/O objects between requests, so the Pool (opened only by a transaction)
+ * lives for one request and is closed after the response; config, logger and kv are kept per isolate.
  * The cache is per request too: its single-flight shares computations that run on the request's
  * Pool, and a stale entry's background refresh runs under the request's waitUntil, with the Pool
  * closed only once that refresh has settled.
@@ -165,6 +166,7 @@ function invocationServices(
   const database = createNeonDatabase({
     url: state.config.DATABASE_URL!,
     wsProxy: state.config.NEON_WS_PROXY,
+    http: state.config.NEON_HTTP,
   });
   const deferred: Promise<unknown>[] = [];
   const cache = createCache({
