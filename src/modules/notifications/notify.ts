@@ -11,7 +11,7 @@ import { z } from "@hono/zod-openapi";
 import type { DbOrTx } from "../../platform/db";
 import { recordEvent } from "../outbox/record";
 import { type NotificationType, NotificationTypeSchema, specOf, variablesSchema } from "./catalogue";
-import { notificationIdFor } from "./deliver";
+import { uuidFromText } from "./deliver";
 
 export const DIRECT_TOPIC = "notifications.direct";
 
@@ -49,7 +49,7 @@ export async function notify<T extends NotificationType>(
   input: NotifyInput<T>,
 ): Promise<{ eventId: string; created: boolean }> {
   const values = variablesSchema(input.type).parse(input.values) as Record<string, string>;
-  const eventId = input.key ? await notificationIdFor(`notify:${input.key}`, "-") : crypto.randomUUID();
+  const eventId = input.key ? await uuidFromText(`notify:${input.key}`) : crypto.randomUUID();
   const payload: DirectNotice = {
     eventId,
     type: input.type,
