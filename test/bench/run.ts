@@ -12,6 +12,8 @@
  *   memory    standalone RSS after BENCH_MEMORY_SECONDS (60) of mixed load on PGlite (Memory)
  *   edge      workerd under wrangler dev: E1 full Worker /health / bare Hono Worker ≥ 0.60, E2
  *             argon2id ≤ 50 ms, E3 p50 of an authenticated read (edge.bench.ts)
+ *   notifications  one announcement to 1,000 devices through the in-process job path: rendered and
+ *             handed to providers per CPU-second ≥ 2,000, commit → first provider request p50 ≤ 50 ms
  *   images    12 MP JPEG through sharp, CPU per image (images.bench.ts): I1 whole set (WebP original +
  *             150/300/600) from one decode / one resize ≤ 1.6, I1t thumbnails / one 600 px resize ≤ 1.6,
  *             I2 fully processed images per second per core beside sharp's resize alone
@@ -167,6 +169,7 @@ export const sections: Section[] = [
   { name: "start", run: () => lazySection("./start.bench.ts", "benchStart") },
   { name: "memory", run: () => lazySection("./memory.bench.ts", "benchMemory") },
   { name: "edge", run: () => lazySection("./edge.bench.ts", "benchEdge") },
+  { name: "notifications", run: () => lazySection("./notifications.bench.ts", "benchNotifications") },
   { name: "images", run: () => lazySection("./images.bench.ts", "benchImages") },
 ];
 
