@@ -17,7 +17,8 @@ export interface ApiChange {
 
 export function apiChanges(before: OpenApiDoc, after: OpenApiDoc): ApiChange[] {
   if (stableJson(before) === stableJson(after)) return [];
-  const { diffs } = apiCompare(before, after);
+  // apiCompare rewrites its inputs in place (it merges allOf while it resolves): give it copies.
+  const { diffs } = apiCompare(structuredClone(before), structuredClone(after));
   return diffs.map((d) => ({
     type: String(d.type),
     action: String(d.action),
