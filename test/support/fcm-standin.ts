@@ -75,6 +75,12 @@ export async function startFcmStandin() {
         return reply(400, fcmError(400, "INVALID_ARGUMENT", "message.token is required", "INVALID_ARGUMENT"));
       }
       for (const [k, v] of Object.entries(message.data ?? {})) {
+        if (k === "from" || k === "message_type" || k === "notification" || /^(google|gcm)/i.test(k)) {
+          return reply(
+            400,
+            fcmError(400, "INVALID_ARGUMENT", `Invalid data payload key: ${k}`, "INVALID_ARGUMENT"),
+          );
+        }
         if (typeof v !== "string")
           return reply(
             400,

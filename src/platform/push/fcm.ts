@@ -46,6 +46,16 @@ const REJECTED = new Set([
 
 let appSeq = 0;
 
+/** FCM refuses the whole message for these data keys (reserved words, `google`/`gcm` prefixes): drop them. */
+export function fcmData(data: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (k === "from" || k === "message_type" || k === "notification" || /^(google|gcm)/i.test(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
 /** The v1 message for one token (exported for the payload-size test). */
 export function fcmMessage(device: PushDevice, message: PushMessage, title: string, body: string): Message {
   const ttl = message.ttlSeconds === undefined ? undefined : message.ttlSeconds * 1000;
@@ -60,7 +70,7 @@ export function fcmMessage(device: PushDevice, message: PushMessage, title: stri
   };
   return {
     token: device.token,
-    data: message.data,
+    data: fcmData(message.data),
     ...(message.silent ? {} : { notification: { title, body } }),
     android: {
       priority: message.urgent ? "high" : "normal",
@@ -76,7 +86,10 @@ export function fcmMessage(device: PushDevice, message: PushMessage, title: stri
 
 /** What FCM counts against its 4 KB: the notification and the data map. */
 export function fcmPayloadText(message: PushMessage, title: string, body: string): string {
-  return JSON.stringify({ ...(message.silent ? {} : { notification: { title, body } }), data: message.data });
+  return JSON.stringify({
+    ...(message.silent ? {} : { notification: { title, body } }),
+    data: fcmData(message.data),
+  });
 }
 
 export function createFcmProvider(options: FcmOptions): PushProvider {

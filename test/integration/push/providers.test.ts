@@ -212,6 +212,13 @@ describe("FCM through firebase-admin against an FCM v1 stand-in", () => {
     expect(got.message.apns.payload.aps["content-available"]).toBe(1);
   });
 
+  it("drops data keys FCM reserves instead of losing the whole message", async () => {
+    const t = token();
+    await provider.send(device(t), message({ data: { from: "x", "google.c": "y", gcm_id: "z", kept: "1" } }));
+    const got = standin.received.find((r) => r.message.token === t)!;
+    expect(got.message.data).toEqual({ kept: "1" });
+  });
+
   it("UNREGISTERED is permanent; INTERNAL is transient", async () => {
     const t = token();
     standin.unregister(t);
