@@ -30,6 +30,8 @@ export async function freePort(): Promise<number> {
 
 export interface WranglerDev {
   url: string;
+  /** Process id of wrangler, leader of the process group workerd runs in (CPU accounting). */
+  pid: number;
   /** Everything wrangler and the Worker printed so far (for failure messages and log checks). */
   output(): string;
   stop(): Promise<void>;
@@ -65,7 +67,7 @@ export async function stopGroup(child: ChildProcess): Promise<void> {
 /** Starts `wrangler dev` with `vars` as the Worker's environment and waits until it answers. */
 export async function startWranglerDev(
   vars: Record<string, string>,
-  options: { readyPath?: string; timeoutMs?: number; port?: number } = {},
+  options: { readyPath?: string; timeoutMs?: number; port?: number; config?: string } = {},
 ): Promise<WranglerDev> {
   const dir = await mkdtemp(join(tmpdir(), "horizon-e2e-"));
   const envFile = join(dir, "worker.env");
@@ -82,6 +84,8 @@ export async function startWranglerDev(
     WRANGLER,
     [
       "dev",
+      // Another Worker than wrangler.toml's (the bench's bare Hono Worker).
+      ...(options.config ? ["--config", options.config] : []),
       "--ip",
       "127.0.0.1",
       "--port",
@@ -135,7 +139,7 @@ export async function startWranglerDev(
       await sleep(250);
     }
   }
-  return { url, output: () => out, stop };
+  return { url, pid: child.pid!, output: () => out, stop };
 }
 
 /**
