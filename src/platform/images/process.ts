@@ -155,6 +155,14 @@ export async function inspectImage(
   if (!meta.format || !DECODABLE.has(meta.format)) {
     throw new ImageRejectedError("unsupported_format", `cannot process ${meta.format ?? "unknown"} images`);
   }
+  // sharp's prebuilt libvips reads HEIF containers but decodes AV1 only (HEVC is patent-encumbered
+  // and left out): an iPhone HEIC must be converted by the client (or libvips built with libde265).
+  if (meta.format === "heif" && meta.compression === "hevc") {
+    throw new ImageRejectedError(
+      "unsupported_format",
+      "HEIC (HEVC) images cannot be decoded here; send JPEG",
+    );
+  }
   if (!meta.width || !meta.height)
     throw new ImageRejectedError("corrupt", "the image header has no dimensions");
   if (meta.width * meta.height > maxInputPixels) {
