@@ -82,6 +82,16 @@ export function pushServiceFor(
       host: apnsOrigin(config.APNS_HOST),
     });
   }
+  const logged = (["webpush", "fcm", "apns"] as const).filter(
+    (p) => !providers[p] && !overrides.providers?.[p],
+  );
+  if (logged.length && config.NODE_ENV === "production") {
+    // Devices of these providers get log lines, not pushes (and their deliveries read "sent").
+    logger.warn(
+      { event: "push_providers_unconfigured", providers: logged },
+      `push: no credentials for ${logged.join(", ")}: those devices get the log provider`,
+    );
+  }
   return createPushService({
     providers: { ...providers, ...overrides.providers },
     fallback: createLogPushProvider(logger.child({ component: "push" })),
