@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import type { announcements } from "../../db/schema";
 import { iso, rowTimes, Timestamp } from "../buildings/common";
+import { AttachmentsField } from "../files/schemas";
 
 export const ANNOUNCEMENT_PRIORITIES = ["normal", "important", "urgent"] as const;
 
@@ -18,6 +19,7 @@ export const AnnouncementSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
     deletedAt: Timestamp.nullable(),
+    attachments: AttachmentsField,
   })
   .openapi("Announcement");
 

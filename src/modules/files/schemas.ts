@@ -126,3 +126,14 @@ export const AttachmentSchema = FileSchema.pick({
   variants: true,
 }).openapi("Attachment");
 export type AttachmentDto = z.infer<typeof AttachmentSchema>;
+
+export function toAttachment(row: StoredFileRow): AttachmentDto {
+  const { id, purpose, contentType, size, name, status, width, height, variants } = toFile(row);
+  return { id, purpose, contentType, size, name, status, width, height, variants };
+}
+
+/** The `attachments` member of a parent's read. */
+export const AttachmentsField = z.array(AttachmentSchema).optional().openapi({
+  description:
+    "Files attached (single and list reads; pending uploads left out). Signed URLs: GET /buildings/{buildingId}/files/{fileId}",
+});

@@ -10,7 +10,7 @@
  * may read its parent (maintenance request or comment: its apartment; announcement: residents once
  * published). Anything else answers 404, as does another building's id.
  */
-import { and, eq, inArray, isNull, lte } from "drizzle-orm";
+import { and, eq, isNull, lte } from "drizzle-orm";
 import { announcements, requestComments } from "../../db/schema";
 import { ApiError } from "../../errors";
 import { type ObjectStorage, StorageError, sanitizeFileName } from "../../platform/storage";
@@ -461,34 +461,4 @@ export async function getFile(args: {
   if (!row || !(await canRead(ctx, buildingId, row)))
     throw new ApiError("NOT_FOUND", `file ${fileId} not found`);
   return { file: row, urls: await signedUrlsOf(ctx, row) };
-}
-
-/** Files attached to the given parents (for their reads), oldest first, grouped by parent id. */
-export async function attachmentsOf(
-  ctx: VerbContext,
-  buildingId: string,
-  type: AttachmentType,
-  parentIds: readonly string[],
-): Promise<Map<string, StoredFileRow[]>> {
-  const out = new Map<string, StoredFileRow[]>();
-  if (!parentIds.length) return out;
-  const rows = await ctx.db
-    .select()
-    .from(storedFiles)
-    .where(
-      and(
-        eq(storedFiles.buildingId, buildingId),
-        eq(storedFiles.attachedType, type),
-        inArray(storedFiles.attachedId, [...parentIds]),
-        isNull(storedFiles.deletedAt),
-      ),
-    )
-    .orderBy(storedFiles.createdAt, storedFiles.id);
-  for (const r of rows) {
-    if (r.status === "pending") continue;
-    const list = out.get(r.attachedId!) ?? [];
-    list.push(r);
-    out.set(r.attachedId!, list);
-  }
-  return out;
 }

@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import type { maintenanceRequests, requestComments } from "../../db/schema";
 import { rowTimes, Timestamp } from "../buildings/common";
+import { AttachmentsField } from "../files/schemas";
 import { REQUEST_STATUSES } from "./schema";
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"] as const;
@@ -22,6 +23,7 @@ export const MaintenanceRequestSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
     deletedAt: Timestamp.nullable(),
+    attachments: AttachmentsField,
   })
   .openapi("MaintenanceRequest");
 
@@ -55,6 +57,7 @@ export const RequestCommentSchema = z
     createdAt: Timestamp,
     updatedAt: Timestamp,
     deletedAt: Timestamp.nullable(),
+    attachments: AttachmentsField,
   })
   .openapi("RequestComment");
 

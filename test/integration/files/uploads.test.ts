@@ -159,6 +159,53 @@ describe.each(COMBOS)("uploads on $db with $storage storage", ({ db, storage: ki
       404,
     );
 
+    // The parent's reads list it (no URLs); a pending upload is not listed.
+    await uploadPhoto(b.resident, { attachTo: { type: "maintenance_request", id: request.body.id } });
+    const parent = await call("GET", api(`/requests/${request.body.id}`), b.manager);
+    expect(parent.body.attachments).toEqual([
+      expect.objectContaining({
+        id: file.id,
+        status: "ready",
+        variants: ["original", "thumb_150", "thumb_300", "thumb_600"],
+      }),
+    ]);
+    const list = await call("GET", api("/requests"), b.resident);
+    expect(
+      list.body.data.find((r: Json) => r.id === request.body.id).attachments.map((a: Json) => a.id),
+    ).toEqual([file.id]);
+    const comment = await call("POST", api(`/requests/${request.body.id}/comments`), b.resident, {
+      body: "Photo",
+    });
+    const onComment = await uploadPhoto(b.resident, {
+      attachTo: { type: "request_comment", id: comment.body.id },
+    });
+    expect((await call("POST", api(`/uploads/${onComment.id}/complete`), b.resident)).status).toBe(200);
+    const comments = await call("GET", api(`/requests/${request.body.id}/comments`), b.manager);
+    expect(comments.body.data[0].attachments).toEqual([
+      expect.objectContaining({ id: onComment.id, status: "uploaded" }),
+    ]);
+    // Attaching to what the caller may not see or write is refused.
+    expect(
+      (
+        await startUpload(b.neighbour, {
+          purpose: "maintenance_photo",
+          contentType: "image/jpeg",
+          size: 5,
+          attachTo: { type: "maintenance_request", id: request.body.id },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await startUpload(b.resident, {
+          purpose: "announcement_attachment",
+          contentType: "image/jpeg",
+          size: 5,
+          attachTo: { type: "announcement", id: crypto.randomUUID() },
+        })
+      ).status,
+    ).toBe(403);
+
     // The URL stops working after DOWNLOAD_URL_TTL_SECONDS (2 s here).
     await new Promise((r) => setTimeout(r, 3_200));
     expect((await send(read.body.urls.thumb_300.url)).status).toBe(403);
@@ -324,6 +371,11 @@ describe.each(COMBOS)("uploads on $db with $storage storage", ({ db, storage: ki
     });
     expect((await call("POST", api(`/uploads/${attached.id}/complete`), b.manager)).status).toBe(200);
     await promote(attached.id);
+    const shown = await call("GET", api(`/announcements/${announcement.body.id}`), b.resident);
+    expect(shown.body.attachments.map((x: Json) => x.id)).toEqual([attached.id]);
+    const listed = await call("GET", api("/announcements"), b.resident);
+    expect(listed.body.data.find((x: Json) => x.id === announcement.body.id).attachments).toHaveLength(1);
+    expect((await call("GET", api(`/files/${attached.id}`), b.resident)).status).toBe(200);
     const [before] = await t.services.database.db
       .select()
       .from(storedFiles)

@@ -3,6 +3,7 @@ import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, uuidParam } from "../../buildings/common";
+import { withAttachments } from "../../files/attachments";
 import { AnnouncementSchema, toAnnouncement } from "../schemas";
 import { getAnnouncement } from "../verbs";
 
@@ -22,9 +23,9 @@ export function registerGetAnnouncement(app: App) {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
     c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, announcementId } = c.req.valid("param");
-    return c.json(
-      toAnnouncement(await getAnnouncement({ ctx: verbContext(c), buildingId, announcementId })),
-      200,
-    );
+    const ctx = verbContext(c);
+    const row = toAnnouncement(await getAnnouncement({ ctx, buildingId, announcementId }));
+    const [withFiles] = await withAttachments(ctx, buildingId, "announcement", [row]);
+    return c.json(withFiles!, 200);
   });
 }

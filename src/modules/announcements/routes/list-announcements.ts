@@ -4,6 +4,7 @@ import { defineRoute, jsonContent } from "../../../http/openapi";
 import { PaginationQuerySchema, paginatedSchema } from "../../../http/pagination";
 import { verbContext } from "../../../verbs";
 import { BuildingParams } from "../../buildings/common";
+import { withAttachments } from "../../files/attachments";
 import { AnnouncementSchema, toAnnouncement } from "../schemas";
 import { listAnnouncements } from "../verbs";
 
@@ -25,7 +26,9 @@ export function registerListAnnouncements(app: App) {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
     c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
-    const page = await listAnnouncements({ ctx: verbContext(c), buildingId, query: c.req.valid("query") });
-    return c.json({ data: page.data.map(toAnnouncement), pagination: page.pagination }, 200);
+    const ctx = verbContext(c);
+    const page = await listAnnouncements({ ctx, buildingId, query: c.req.valid("query") });
+    const data = await withAttachments(ctx, buildingId, "announcement", page.data.map(toAnnouncement));
+    return c.json({ data, pagination: page.pagination }, 200);
   });
 }

@@ -5,6 +5,7 @@ import { checkIfMatch, etagOf } from "../../../http/etag";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, uuidParam } from "../../buildings/common";
+import { attachmentsOf } from "../../files/attachments";
 import { AnnouncementSchema, toAnnouncement } from "../schemas";
 import { updateAnnouncement } from "../verbs";
 import { AnnouncementFields } from "./post-announcement";
@@ -38,14 +39,18 @@ export function registerUpdateAnnouncement(app: App) {
   app.openapi(route, async (c) => {
     const { buildingId, announcementId } = c.req.valid("param");
     const input = c.req.valid("json");
+    const ctx = verbContext(c);
+    // The representation GET serves (and its ETag) lists the announcement's files.
+    const attachments =
+      (await attachmentsOf(ctx, buildingId, "announcement", [announcementId])).get(announcementId) ?? [];
     const row = await updateAnnouncement({
-      ctx: verbContext(c),
+      ctx,
       buildingId,
       announcementId,
       input,
-      precondition: (before) => checkIfMatch(c, etagOf(toAnnouncement(before))),
+      precondition: (before) => checkIfMatch(c, etagOf({ ...toAnnouncement(before), attachments })),
     });
-    const body = toAnnouncement(row);
+    const body = { ...toAnnouncement(row), attachments };
     // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
     c.header("ETag", etagOf(body));
     return c.json(body, 200);

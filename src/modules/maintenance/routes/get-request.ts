@@ -3,6 +3,7 @@ import type { App } from "../../../http/env";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, uuidParam } from "../../buildings/common";
+import { withAttachments } from "../../files/attachments";
 import { MaintenanceRequestSchema, toRequest } from "../schemas";
 import { getRequest } from "../verbs";
 
@@ -22,6 +23,9 @@ export function registerGetRequest(app: App) {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
     c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, requestId } = c.req.valid("param");
-    return c.json(toRequest(await getRequest({ ctx: verbContext(c), buildingId, requestId })), 200);
+    const ctx = verbContext(c);
+    const row = toRequest(await getRequest({ ctx, buildingId, requestId }));
+    const [withFiles] = await withAttachments(ctx, buildingId, "maintenance_request", [row]);
+    return c.json(withFiles!, 200);
   });
 }

@@ -4,6 +4,7 @@ import { defineRoute, jsonContent } from "../../../http/openapi";
 import { PaginationQuerySchema, paginatedSchema } from "../../../http/pagination";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, uuidParam } from "../../buildings/common";
+import { withAttachments } from "../../files/attachments";
 import { RequestCommentSchema, toComment } from "../schemas";
 import { listComments } from "../verbs";
 
@@ -28,12 +29,14 @@ export function registerListComments(app: App) {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
     c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, requestId } = c.req.valid("param");
+    const ctx = verbContext(c);
     const page = await listComments({
-      ctx: verbContext(c),
+      ctx,
       buildingId,
       requestId,
       query: c.req.valid("query"),
     });
-    return c.json({ data: page.data.map(toComment), pagination: page.pagination }, 200);
+    const data = await withAttachments(ctx, buildingId, "request_comment", page.data.map(toComment));
+    return c.json({ data, pagination: page.pagination }, 200);
   });
 }

@@ -5,6 +5,7 @@ import { defineRoute, jsonContent } from "../../../http/openapi";
 import { PaginationQuerySchema, paginatedSchema } from "../../../http/pagination";
 import { verbContext } from "../../../verbs";
 import { BuildingParams } from "../../buildings/common";
+import { withAttachments } from "../../files/attachments";
 import { REQUEST_STATUSES } from "../schema";
 import { MaintenanceRequestSchema, toRequest } from "../schemas";
 import { listRequests } from "../verbs";
@@ -39,7 +40,9 @@ export function registerListRequests(app: App) {
     c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
     const { status, apartmentId, ...query } = c.req.valid("query");
-    const page = await listRequests({ ctx: verbContext(c), buildingId, query, status, apartmentId });
-    return c.json({ data: page.data.map(toRequest), pagination: page.pagination }, 200);
+    const ctx = verbContext(c);
+    const page = await listRequests({ ctx, buildingId, query, status, apartmentId });
+    const data = await withAttachments(ctx, buildingId, "maintenance_request", page.data.map(toRequest));
+    return c.json({ data, pagination: page.pagination }, 200);
   });
 }

@@ -5,6 +5,7 @@ import { checkIfMatch, etagOf } from "../../../http/etag";
 import { defineRoute, jsonContent } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, text, uuidParam } from "../../buildings/common";
+import { attachmentsOf } from "../../files/attachments";
 import { REQUEST_STATUSES } from "../schema";
 import { MaintenanceRequestSchema, PRIORITIES, toRequest } from "../schemas";
 import { updateRequest } from "../verbs";
@@ -48,14 +49,18 @@ const route = defineRoute(
 export function registerUpdateRequest(app: App) {
   app.openapi(route, async (c) => {
     const { buildingId, requestId } = c.req.valid("param");
+    const ctx = verbContext(c);
+    // The representation GET serves (and its ETag) lists the request's files.
+    const attachments =
+      (await attachmentsOf(ctx, buildingId, "maintenance_request", [requestId])).get(requestId) ?? [];
     const row = await updateRequest({
-      ctx: verbContext(c),
+      ctx,
       buildingId,
       requestId,
       input: c.req.valid("json"),
-      precondition: (before) => checkIfMatch(c, etagOf(toRequest(before))),
+      precondition: (before) => checkIfMatch(c, etagOf({ ...toRequest(before), attachments })),
     });
-    const body = toRequest(row);
+    const body = { ...toRequest(row), attachments };
     // The new ETag, as GET serves it: the next write sends it in If-Match without a GET first.
     c.header("ETag", etagOf(body));
     return c.json(body, 200);
