@@ -222,9 +222,8 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
   const { services } = ctx;
   const [recipients, choices, live, overrides] = await Promise.all([
     loadRecipients(ctx.db, ids),
-    spec.critical
-      ? Promise.resolve(new Map<string, Partial<Record<Channel, boolean>>>())
-      : loadChoices(ctx.db, notice.type, ids),
+    // Loaded for critical types too: channelEnabled is the one place that overrides them.
+    loadChoices(ctx.db, notice.type, ids),
     spec.roomFrame && notice.buildingId
       ? liveUsers(ctx, notice.buildingId)
       : Promise.resolve(new Set<string>()),
