@@ -27,7 +27,14 @@ export function apiChanges(before: OpenApiDoc, after: OpenApiDoc): ApiChange[] {
   }));
 }
 
-export const breakingOnly = (changes: ApiChange[]) => changes.filter((c) => c.type === "breaking");
+/**
+ * Breaking changes as clients meet them: under `paths/`, where the tool has resolved every $ref
+ * into the operation that uses it and knows request from response. Its entries under
+ * `components/` classify a schema without that context (a new required property reads as
+ * breaking even in a response, where it is additive) and repeat what the operations show.
+ */
+export const breakingOnly = (changes: ApiChange[]) =>
+  changes.filter((c) => c.type === "breaking" && c.path.startsWith("paths/"));
 
 export interface GateInput {
   version: string;

@@ -152,12 +152,14 @@ describe("the served OpenAPI document against its snapshots", () => {
       expect(breakingOnly(apiChanges(before, requiredInput)).length).toBeGreaterThan(0);
     }, 120_000);
 
-    it("an added route or optional field is not breaking: the gate passes and asks for a snapshot refresh", () => {
+    it("an added route or response field is not breaking: the gate passes and asks for a snapshot refresh", () => {
       const added = edit((d) => {
         d.paths["/api/v1/meta/extra"] = {
           get: { operationId: "extra", responses: { 200: { description: "ok" } } },
         };
+        // A new required field in a response: clients that ignore unknown fields are unaffected.
         d.components.schemas.Tokens.properties.scope = { type: "string" };
+        d.components.schemas.Tokens.required.push("scope");
       });
       expect(breakingOnly(apiChanges(before, added))).toEqual([]);
       const r = gate({
