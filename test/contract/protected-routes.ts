@@ -21,6 +21,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Access, routeAccess } from "../../src/http/openapi";
 import { signAccessToken } from "../../src/modules/identity/tokens";
+import { webhookMessages } from "../../src/modules/webhooks/tables";
 import { hlcAt } from "../integration/sync/helpers";
 import { createTestApp, type TestApp } from "../support/app";
 import { DB_KINDS, type DbKind } from "../support/db";
@@ -187,7 +188,26 @@ export async function freshObjects(t: TestApp, b: TestBuilding): Promise<Record<
     ),
   );
   expect(device.status, `POST /me/devices: ${await device.clone().text()}`).toBe(201);
+  // A webhook endpoint (a loopback discard port the contract allowlists: nothing is contacted) and
+  // one finished delivery of it, so replay has something to send again.
+  const endpoint = await post("/webhooks/endpoints", {
+    url: `http://${CONTRACT_WEBHOOK_HOST}/hook`,
+    eventTypes: ["maintenance.created"],
+  });
+  const [delivery] = await t.services.database.db
+    .insert(webhookMessages)
+    .values({
+      endpointId: endpoint.id,
+      buildingId: b.id,
+      eventId: crypto.randomUUID(),
+      eventType: "maintenance.created",
+      body: "{}",
+      status: "succeeded",
+    })
+    .returning();
   return {
+    endpointId: endpoint.id,
+    deliveryId: delivery!.id,
     deviceId: ((await device.json()) as { id: string }).id,
     apartmentId: free.id,
     memberId: member.member.id,
@@ -209,6 +229,11 @@ const VALID_BODIES: Record<string, unknown> = {
   "POST /buildings/{buildingId}/requests/{requestId}/comments": { body: "A comment" },
   "POST /buildings/{buildingId}/uploads/{uploadId}/parts": { partNumbers: [1] },
   "POST /buildings/{buildingId}/uploads/{uploadId}/complete": {},
+  "PATCH /buildings/{buildingId}/webhooks/endpoints/{endpointId}": { description: "Changed" },
+  "POST /buildings/{buildingId}/webhooks/endpoints/{endpointId}/replay": { since: "2026-01-01T00:00:00Z" },
+  "POST /buildings/{buildingId}/webhooks/endpoints/{endpointId}/ping": {},
+  "POST /buildings/{buildingId}/webhooks/endpoints/{endpointId}/rotate-secret": {},
+  "POST /buildings/{buildingId}/webhooks/endpoints/{endpointId}/deliveries/{deliveryId}/replay": {},
 };
 
 function requestPath(
@@ -463,7 +488,9 @@ async function checkBuildingScopedUserRoute(fx: ContractFixtures, route: RouteUn
   }
 }
 
-const CONTRACT_ENV = { RATE_LIMIT_ENABLED: "false" };
+/** Webhook endpoints of the contract point at a loopback discard port, allowlisted here. */
+const CONTRACT_WEBHOOK_HOST = "127.0.0.1:9";
+const CONTRACT_ENV = { RATE_LIMIT_ENABLED: "false", OUTBOUND_ALLOW_HOSTS: CONTRACT_WEBHOOK_HOST };
 
 /**
  * One call opts a route into the contract on every database kind:

@@ -22,6 +22,7 @@ import { notify } from "../../src/modules/notifications";
 import { DIRECT_TOPIC } from "../../src/modules/notifications/notify";
 import { createOutboxConsumer } from "../../src/modules/outbox/consumer";
 import { recordEvents } from "../../src/modules/outbox/record";
+import { webhookAttempts, webhookMessages } from "../../src/modules/webhooks/tables";
 import { queryRows } from "../../src/platform/db";
 import { createTestApp, type TestApp } from "../support/app";
 import { DB_KINDS } from "../support/db";
@@ -34,6 +35,8 @@ const ENV = {
   // GET /push/vapid-public-key serves the configured key.
   VAPID_PUBLIC_KEY: VAPID.publicKey,
   VAPID_PRIVATE_KEY: VAPID.privateKey,
+  // Webhook endpoints point at a loopback discard port (never contacted: no queue runs here).
+  OUTBOUND_ALLOW_HOSTS: "127.0.0.1:9",
 };
 
 /** GET routes this contract cannot apply to, each with the reason. */
@@ -62,6 +65,8 @@ interface Seed {
     memberId: string;
     fileId: string;
     uploadId: string;
+    endpointId: string;
+    deliveryId: string;
   };
 }
 
@@ -75,6 +80,8 @@ const PATH_PARAMS: Record<string, (s: Seed) => string> = {
   memberId: (s) => s.ids.memberId,
   fileId: (s) => s.ids.fileId,
   uploadId: (s) => s.ids.uploadId,
+  endpointId: (s) => s.ids.endpointId,
+  deliveryId: (s) => s.ids.deliveryId,
 };
 
 /** Required query parameters and the value that makes the route answer for the seed. */
@@ -264,10 +271,52 @@ async function seed(t: TestApp): Promise<Seed> {
     sql`select id from outbox where topic = ${DIRECT_TOPIC} and dispatched_at is null`,
   );
   for (const { id } of direct) expect(await consumer.deliver(id)).toMatchObject({ status: "ok" });
+  // Two webhook endpoints of the building and two of the platform; two deliveries of the first
+  // endpoint, the first with two attempts.
+  const endpoints: Json[] = [];
+  for (const i of [1, 2]) {
+    endpoints.push(
+      await post(`${base}/webhooks/endpoints`, manager, {
+        url: `http://127.0.0.1:9/hook-${i}`,
+        eventTypes: ["maintenance.created"],
+      }),
+    );
+    await post("/admin/webhooks/endpoints", admin, {
+      url: `http://127.0.0.1:9/platform-${i}`,
+      eventTypes: ["payment.recorded"],
+    });
+  }
+  const deliveries = await t.services.database.db
+    .insert(webhookMessages)
+    .values(
+      [1, 2].map(() => ({
+        endpointId: endpoints[0]!.id,
+        buildingId: building.id,
+        eventId: crypto.randomUUID(),
+        eventType: "maintenance.created",
+        body: "{}",
+        status: "failed",
+        attempts: 2,
+      })),
+    )
+    .returning();
+  await t.services.database.db.insert(webhookAttempts).values(
+    [1, 2].map((attempt) => ({
+      messageId: deliveries[0]!.id,
+      endpointId: endpoints[0]!.id,
+      attempt,
+      statusCode: 500,
+      responseBody: "down",
+      error: "HTTP 500",
+      durationMs: 3,
+    })),
+  );
   return {
     building,
     admin,
     ids: {
+      endpointId: endpoints[0]!.id,
+      deliveryId: deliveries[0]!.id,
       announcementId: announcements[0]!.id,
       requestId: requests[0]!.id,
       paymentId: payments[0]!.id,

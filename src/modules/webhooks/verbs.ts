@@ -1,11 +1,12 @@
 /**
  * Webhook endpoint verbs: subscriptions (register, list, read, edit, delete, rotate the secret),
  * operations (deliveries and attempts, replay, ping, health). A scope is a building (its managers;
- * routes check the role) or the platform (administrators). An endpoint of another scope is 404.
+ * routes check the role) or the platform (administrators). An endpoint of another building is 404;
+ * administrators operate every endpoint, the platform's and the buildings'.
  * Platform-neutral: the URL check resolves names where the host can (Node), and delivery itself is
  * the Node-only outbox handler (./deliver.ts).
  */
-import { and, desc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { ApiError } from "../../errors";
 import type { PaginationQuery } from "../../http/pagination";
 import { createKvBreaker, type KvBreaker } from "../../platform/kv-breaker";
@@ -70,10 +71,9 @@ async function checkUrl(ctx: VerbContext, url: string): Promise<void> {
   }
 }
 
+/** A building sees its own endpoints; platform administrators operate every endpoint. */
 const scopeWhere = (scope: Scope) =>
-  scope.kind === "building"
-    ? eq(webhookEndpoints.buildingId, scope.buildingId)
-    : isNull(webhookEndpoints.buildingId);
+  scope.kind === "building" ? eq(webhookEndpoints.buildingId, scope.buildingId) : undefined;
 
 export async function findEndpoint(ctx: VerbContext, scope: Scope, endpointId: string): Promise<EndpointRow> {
   const [row] = await ctx.db

@@ -16,7 +16,10 @@ const route = (kind: ScopeKind) => {
     operationId: s.operationId,
     path: s.path,
     tags: ["Webhooks"],
-    summary: `List webhook endpoints, newest first (${s.who})`,
+    summary:
+      kind === "building"
+        ? `List the building's webhook endpoints, newest first (${s.who})`
+        : `List every webhook endpoint, platform and buildings', newest first (${s.who})`,
     access: s.access,
     request: { params: s.params, query: PaginationQuerySchema },
     responses: { 200: jsonContent(PageSchema, "A page of endpoints") },
