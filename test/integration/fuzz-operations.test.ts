@@ -35,6 +35,8 @@ const ENV = {
   // GET /push/vapid-public-key serves the configured key.
   VAPID_PUBLIC_KEY: VAPID.publicKey,
   VAPID_PRIVATE_KEY: VAPID.privateKey,
+  // freshObjects registers a webhook endpoint at a loopback discard port (allowlisted, never contacted).
+  OUTBOUND_ALLOW_HOSTS: "127.0.0.1:9",
 };
 const PASSWORD = "Fuzz-Password-123!";
 
