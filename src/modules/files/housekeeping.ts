@@ -13,7 +13,7 @@
 import { and, eq, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { ObjectStorage } from "../../platform/storage";
 import type { Services } from "../../services";
-import { type StoredFileRow, storedFiles } from "./tables";
+import { type AttachmentType, type StoredFileRow, storedFiles } from "./tables";
 import { discardPending, objectKeysOf } from "./verbs";
 
 const BATCH = 200;
@@ -119,4 +119,50 @@ export async function runFilesHousekeeping(
 export async function deleteFileObjects(storage: ObjectStorage, row: StoredFileRow): Promise<void> {
   if (row.status === "pending") await discardPending(storage, row);
   await storage.delete(objectKeysOf(row));
+}
+
+/**
+ * Deletes the files (objects, then rows) of parents that were just deleted, for a delete route to
+ * call after its commit. Best effort: what fails here, the housekeeping sweep deletes later.
+ */
+export async function purgeAttachmentsOf(
+  services: Services,
+  buildingId: string,
+  type: AttachmentType,
+  parentIds: readonly string[],
+): Promise<number> {
+  const storage = services.storage;
+  if (!storage || !parentIds.length) return 0;
+  const db = services.database.db;
+  const rows = await db
+    .select()
+    .from(storedFiles)
+    .where(
+      and(
+        eq(storedFiles.buildingId, buildingId),
+        eq(storedFiles.attachedType, type),
+        inArray(storedFiles.attachedId, [...parentIds]),
+      ),
+    )
+    .catch((err) => {
+      services.logger.warn(
+        { event: "files_purge_failed", err: String(err) },
+        "attachments not purged; housekeeping retries",
+      );
+      return [];
+    });
+  let purged = 0;
+  for (const row of rows) {
+    try {
+      await deleteFileObjects(storage, row);
+      await db.delete(storedFiles).where(eq(storedFiles.id, row.id));
+      purged++;
+    } catch (err) {
+      services.logger.warn(
+        { event: "files_purge_failed", fileId: row.id, err: String(err) },
+        "attachment not purged; housekeeping retries",
+      );
+    }
+  }
+  return purged;
 }

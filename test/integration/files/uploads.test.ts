@@ -383,19 +383,37 @@ describe.each(COMBOS)("uploads on $db with $storage storage", ({ db, storage: ki
     expect(await storage.head(before!.finalKey!)).not.toBeNull();
 
     expect((await call("DELETE", api(`/announcements/${announcement.body.id}`), b.manager)).status).toBe(204);
+    // Deleting the announcement deleted its files at once.
+    for (const key of [before!.finalKey!, ...Object.values(before!.variants!).map((v) => v!.key)]) {
+      expect(await storage.head(key)).toBeNull();
+    }
+    // A request deleted by sync (a tombstone, no REST delete): the sweep deletes its files.
+    const request = await call("POST", api("/requests"), b.resident, { title: "Broken tile" });
+    const photo = await uploadPhoto(b.resident, {
+      attachTo: { type: "maintenance_request", id: request.body.id },
+    });
+    expect((await call("POST", api(`/uploads/${photo.id}/complete`), b.resident)).status).toBe(200);
+    await promote(photo.id);
+    const [photoRow] = await t.services.database.db
+      .select()
+      .from(storedFiles)
+      .where(eq(storedFiles.id, photo.id));
+    await t.services.database.db.execute(
+      sql`update maintenance_requests set deleted_at = now() where id = ${request.body.id}`,
+    );
     const later = new Date(Date.now() + 25 * 3600_000);
     const summary = await runFilesHousekeeping(t.services, { now: later });
     expect(summary.expiredUploads).toBeGreaterThanOrEqual(1);
     expect(summary.orphanedFiles).toBeGreaterThanOrEqual(1);
     expect(summary.failures).toBe(0);
     expect(await storage.head(fileKeys.quarantine(b.id, abandoned.id))).toBeNull();
-    for (const key of [before!.finalKey!, ...Object.values(before!.variants!).map((v) => v!.key)]) {
+    for (const key of [photoRow!.finalKey!, ...Object.values(photoRow!.variants!).map((v) => v!.key)]) {
       expect(await storage.head(key)).toBeNull();
     }
     const left = await t.services.database.db
       .select({ id: storedFiles.id })
       .from(storedFiles)
-      .where(sql`${storedFiles.id} in (${abandoned.id}, ${attached.id})`);
+      .where(sql`${storedFiles.id} in (${abandoned.id}, ${attached.id}, ${photo.id})`);
     expect(left).toEqual([]);
     expect(
       await storage.list(`quarantine/${b.id}/`, { olderThan: new Date(later.getTime() - 24 * 3600_000) }),

@@ -2,6 +2,7 @@ import type { App } from "../../../http/env";
 import { defineRoute } from "../../../http/openapi";
 import { verbContext } from "../../../verbs";
 import { BuildingParams, uuidParam } from "../../buildings/common";
+import { purgeAttachmentsOf } from "../../files/housekeeping";
 import { deleteAnnouncement } from "../verbs";
 
 const route = defineRoute({
@@ -19,6 +20,8 @@ export function registerDeleteAnnouncement(app: App) {
   app.openapi(route, async (c) => {
     const { buildingId, announcementId } = c.req.valid("param");
     await deleteAnnouncement({ ctx: verbContext(c), buildingId, announcementId });
+    // Its files go with it (objects first); whatever fails here, files housekeeping deletes later.
+    await purgeAttachmentsOf(c.var.services, buildingId, "announcement", [announcementId]);
     return c.body(null, 204);
   });
 }
