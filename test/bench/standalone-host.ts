@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../e2e/wrangler";
+import { groupCpuSeconds } from "./harness";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -15,6 +16,8 @@ export interface Standalone {
   child: ChildProcess;
   /** ms from spawn to the first /health 200. */
   readyMs: number;
+  /** CPU seconds the host's process group spent until then (null without /proc). */
+  readyCpuS: number | null;
   output(): string;
   stop(): Promise<void>;
 }
@@ -76,5 +79,6 @@ export async function startStandalone(
     }
     await sleep(25);
   }
-  return { url, child, readyMs: performance.now() - started, output: () => out, stop };
+  const readyMs = performance.now() - started;
+  return { url, child, readyMs, readyCpuS: groupCpuSeconds(child.pid!), output: () => out, stop };
 }

@@ -53,6 +53,7 @@ afterAll(async () => {
 describe("edge Worker under wrangler dev", () => {
   it("is ready: database through the Neon bridge and kv through the Upstash bridge", async () => {
     const neonBefore = neon.totalConnections();
+    const httpBefore = neon.httpQueries();
     const upstashBefore = upstash.requests();
     const res = await fetch(`${edge.url}/health/ready`);
     expect(res.status).toBe(200);
@@ -60,7 +61,9 @@ describe("edge Worker under wrangler dev", () => {
       status: "ready",
       checks: { database: { status: "ok" }, kv: { status: "ok" } },
     });
-    expect(neon.totalConnections()).toBeGreaterThan(neonBefore);
+    // The readiness ping is one statement: over Neon's HTTP endpoint, no WebSocket opened (issue 19 E3).
+    expect(neon.httpQueries()).toBeGreaterThan(httpBefore);
+    expect(neon.totalConnections()).toBe(neonBefore);
     expect(upstash.requests()).toBeGreaterThan(upstashBefore);
     // The readiness ping is charged to the request even though the Pool connects inside it.
     expect(res.headers.get("server-timing")).toMatch(/db;dur=\d+;desc="1 queries"/);
@@ -130,11 +133,15 @@ describe("edge Worker under wrangler dev", () => {
     const tokens = await login.json();
     expect(tokens).toMatchObject({ accessToken: expect.any(String), refreshToken: expect.any(String) });
 
+    // An authenticated read opens no database connection: its statements are Neon HTTP fetches.
+    const [wsBefore, httpBefore] = [neon.totalConnections(), neon.httpQueries()];
     const me = await fetch(`${edge.url}/api/v1/me`, {
       headers: { authorization: `Bearer ${tokens.accessToken}` },
     });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ email });
+    expect(neon.httpQueries()).toBeGreaterThan(httpBefore);
+    expect(neon.totalConnections()).toBe(wsBefore);
 
     const wrong = await fetch(`${edge.url}/api/v1/auth/login`, {
       method: "POST",
