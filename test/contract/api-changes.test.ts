@@ -57,7 +57,7 @@ describe("the served OpenAPI document against its snapshots", () => {
   let served: Record<string, OpenApiDoc>;
   beforeAll(async () => {
     served = perVersion(await servedDocument());
-  }, 180_000);
+  }, 400_000);
 
   it("every served version has a snapshot, and the served API breaks none of them", () => {
     expect(Object.keys(served)).toContain("v1");
@@ -67,7 +67,7 @@ describe("the served OpenAPI document against its snapshots", () => {
       for (const note of result.notes) console.log(note);
       expect(result.problems).toEqual([]);
     }
-  }, 180_000);
+  }, 400_000);
 
   describe("planted breaking edits of a route (on a few routes of v1, so the diff stays quick)", () => {
     let before: OpenApiDoc;
@@ -131,7 +131,7 @@ describe("the served OpenAPI document against its snapshots", () => {
       expect(both.notes[0]).toMatch(/accepted with a CHANGELOG\.md entry/);
       // The diff tool rewrites what it is given (it merges allOf); the gate hands it copies.
       expect(stableJson(before)).toBe(beforeJson);
-    }, 120_000);
+    }, 300_000);
 
     it("a removed route, a narrowed type and a new required input are breaking", () => {
       const removed = edit((d) => {
@@ -150,7 +150,7 @@ describe("the served OpenAPI document against its snapshots", () => {
         ];
       });
       expect(breakingOnly(apiChanges(before, requiredInput)).length).toBeGreaterThan(0);
-    }, 120_000);
+    }, 300_000);
 
     it("an added route or response field is not breaking: the gate passes and asks for a snapshot refresh", () => {
       const added = edit((d) => {
@@ -171,6 +171,6 @@ describe("the served OpenAPI document against its snapshots", () => {
       });
       expect(r.ok).toBe(true);
       expect(r.notes[0]).toMatch(/additive change\(s\) not yet in openapi\/v1\.json/);
-    }, 120_000);
+    }, 300_000);
   });
 });
