@@ -60,6 +60,10 @@ export interface HorizonClient {
   readonly deviceId: string;
   readonly protocolVersion: number;
   readonly auth: Auth;
+  /** The storage given to createHorizonClient (optional parts such as uploads keep their state in it). */
+  readonly storage: HorizonStorage;
+  /** The plain transport (no auth, no retries): for presigned storage URLs, which must get exactly their signed headers. */
+  readonly rawFetch: typeof fetch;
   /**
    * Typed REST (openapi-fetch over the generated schema): `api.GET("/api/v1/me")` resolves to
    * `{ data, error, response }`; `error` is the typed problem document. Authenticated,
@@ -150,6 +154,8 @@ export async function createHorizonClient(options: HorizonClientOptions): Promis
     deviceId,
     protocolVersion: PROTOCOL_VERSION,
     auth,
+    storage,
+    rawFetch: options.fetch ?? ((...args) => fetch(...args)),
     api,
     async data<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
       const { data, error, response } = await call;

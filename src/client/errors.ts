@@ -2,7 +2,12 @@
 import type { ErrorCode } from "../errors";
 
 /** Codes of errors the SDK raises itself (no server answer behind them). */
-export type ClientErrorCode = "NETWORK_ERROR" | "STORE_LOCKED" | "SIGNED_OUT" | "HTTP_ERROR";
+export type ClientErrorCode =
+  | "NETWORK_ERROR"
+  | "STORE_LOCKED"
+  | "SIGNED_OUT"
+  | "HTTP_ERROR"
+  | "UPLOAD_CANCELLED";
 
 /** RFC 9457 problem document as Horizon sends it (`code`, `correlationId`, extension members). */
 export interface Problem {

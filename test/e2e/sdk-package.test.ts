@@ -161,6 +161,7 @@ describe("the packed SDK in an empty project, against npm start", () => {
     expect(files).toContain("package/dist/index.js");
     expect(files).toContain("package/dist/types/client/index.d.ts");
     expect(files).toContain("package/dist/storage/react-native.js");
+    expect(files).toContain("package/dist/uploads.js");
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts"))).toEqual([]);
     expect(files.filter((f) => /\/(modules|http|platform|db)\//.test(f))).toEqual([]);
     const installed = JSON.parse(

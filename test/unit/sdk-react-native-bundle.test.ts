@@ -54,11 +54,12 @@ describe("the SDK bundled for React Native", () => {
       import { createHorizonClient } from ${JSON.stringify(join(SRC, "index.ts"))};
       import { reactNativeStorage } from ${JSON.stringify(join(SRC, "storage/react-native.ts"))};
       import { memoryStorage } from ${JSON.stringify(join(SRC, "storage/memory.ts"))};
+      import { createUploader } from ${JSON.stringify(join(SRC, "uploads/index.ts"))};
       export async function start(asyncStorage: any) {
         const horizon = await createHorizonClient({ url: "https://api.example", storage: reactNativeStorage(asyncStorage) });
         const sync = await horizon.sync({ buildings: ["b"] });
         horizon.room("b", { onPoke: () => sync.syncNow() });
-        return { horizon, spare: memoryStorage() };
+        return { horizon, spare: memoryStorage(), uploads: createUploader(horizon) };
       }
     `);
     // The core, sync, realtime and both dependencies are in it.

@@ -18,6 +18,7 @@ export const ENTRIES = {
   index: "index.ts",
   sync: "sync/index.ts",
   realtime: "realtime/index.ts",
+  uploads: "uploads/index.ts",
   "storage/memory": "storage/memory.ts",
   "storage/indexeddb": "storage/indexeddb.ts",
   "storage/file": "storage/file.ts",
