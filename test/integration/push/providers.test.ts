@@ -281,6 +281,35 @@ describe("APNs over HTTP/2 with token auth against a stand-in", () => {
     expect(standin.providerTokens()).toBe(1);
   });
 
+  it("renews the provider token after 50 minutes, and at once when APNs says it expired", async () => {
+    let now = Date.now();
+    const timed = createApnsProvider({
+      keyId: standin.keyId,
+      teamId: standin.teamId,
+      privateKey: standin.privateKey,
+      bundleId: standin.bundleId,
+      host: standin.host,
+      ca: standin.ca,
+      now: () => now,
+    });
+    const before = standin.providerTokens();
+    await timed.send(device(hex()), message());
+    now += 49 * 60_000;
+    await timed.send(device(hex()), message());
+    expect(standin.providerTokens()).toBe(before + 1);
+    now += 2 * 60_000;
+    // (iat moves by whole seconds: the renewed token differs from the first one.)
+    await timed.send(device(hex()), message());
+    expect(standin.providerTokens()).toBe(before + 2);
+    standin.failNext({ status: 403, reason: "ExpiredProviderToken" });
+    now += 1000;
+    const t = hex();
+    await timed.send(device(t), message());
+    expect(standin.received.some((r) => r.token === t)).toBe(true);
+    expect(standin.providerTokens()).toBe(before + 3);
+    await timed.close?.();
+  });
+
   it("a silent push is background, priority 5, content-available", async () => {
     const t = hex();
     await provider.send(device(t), message({ silent: true, urgent: true, data: { type: "sync-poke" } }));
