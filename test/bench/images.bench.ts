@@ -5,7 +5,7 @@
  * image uses one core; wall time is printed beside it. Rounds interleave the targets so load
  * drift hits them alike; figures are median rounds.
  *
- *   I1  the whole set our pipeline stores (WebP original + 150/300/600 thumbnails from ONE
+ *   I1  the whole set our pipeline stores (WebP original, PSNR-checked, + 150/300/600 thumbnails from ONE
  *       decode: processImage) / one single resize of the same image (decode + rotate + resize to
  *       the stored size, 2560 px by default, + WebP encode: the original alone). Budget ≤ 1.6. Beside it, for
  *       comparison: the same four outputs from four separate decodes, and the thumbnail set alone

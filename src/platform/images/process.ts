@@ -40,7 +40,8 @@ export interface EncodedImage {
 export interface ProcessedImage {
   /** What the input was (after auto-rotation: width/height as displayed). */
   source: { format: string; width: number; height: number; bytes: number };
-  original: EncodedImage & { quality: number };
+  /** `quality`: the encoder quality used (100: lossless); `psnr`: dB against the decoded pixels. */
+  original: EncodedImage & { quality: number; psnr: number };
   thumbnails: Array<EncodedImage & { size: number }>;
 }
 
@@ -80,26 +81,110 @@ function encoder(pipeline: Sharp, format: OutputFormat, quality: number, effort:
     : pipeline.webp({ quality, effort, smartSubsample: true });
 }
 
+/** The quality floor of the stored original: PSNR against the decoded pixels, in dB. */
+export const MIN_PSNR_DB = 32;
+
+interface EncodeStep {
+  quality: number;
+  /** WebP near-lossless preprocessing (WebP only). */
+  nearLossless?: boolean;
+  lossless?: boolean;
+}
+
+function encodeStep(pipeline: Sharp, format: OutputFormat, step: EncodeStep, effort: number): Sharp {
+  if (step.lossless)
+    return format === "avif"
+      ? pipeline.avif({ lossless: true, effort })
+      : pipeline.webp({ lossless: true, effort });
+  if (step.nearLossless) return pipeline.webp({ nearLossless: true, quality: step.quality, effort });
+  return encoder(pipeline, format, step.quality, effort);
+}
+
 /**
- * Encodes at `quality`, stepping down to `minQuality` while the result is larger than `budget`
- * bytes (the input's own size: a re-encode must not grow the file). When no step fits, the
- * smallest attempt is kept — the input itself is never stored, it may carry metadata.
+ * PSNR (dB) of `encoded` against the raw pixels it was made from. Colour is compared premultiplied
+ * by alpha (an encoder may change the colour of fully transparent pixels; nobody sees it), alpha
+ * as itself.
+ */
+async function psnrAgainst(raw: { data: Buffer; info: OutputInfo }, encoded: Buffer): Promise<number> {
+  const { width, height, channels } = raw.info;
+  const hasAlpha = channels === 4 || channels === 2;
+  const a = raw.data;
+  let se = 0;
+  let n = 0;
+  if (!hasAlpha) {
+    // The common case (photos): same channel layout, one tight loop.
+    const b = (
+      await sharp(encoded)
+        .toColourspace(channels === 1 ? "b-w" : "srgb")
+        .raw()
+        .toBuffer({ resolveWithObject: true })
+    ).data;
+    if (b.length !== a.length) return 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = a[i]! - b[i]!;
+      se += d * d;
+    }
+    n = a.length;
+  } else {
+    const b = (await sharp(encoded).ensureAlpha().raw().toBuffer({ resolveWithObject: true })).data;
+    const colour = channels - 1;
+    for (let px = 0; px < width * height; px++) {
+      const ia = px * channels;
+      const ib = px * 4;
+      const alphaA = a[ia + colour]!;
+      const alphaB = b[ib + 3]!;
+      for (let c = 0; c < 3; c++) {
+        const d = (a[ia + (colour === 1 ? 0 : c)]! * alphaA - b[ib + c]! * alphaB) / 255;
+        se += d * d;
+      }
+      se += (alphaA - alphaB) * (alphaA - alphaB);
+      n += 4;
+    }
+  }
+  const mse = se / n;
+  return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
+}
+
+/**
+ * The stored original within its budget: never larger than the upload (`budget` bytes: a re-encode
+ * must not grow the file) and at least MIN_PSNR_DB against the decoded pixels. First `quality`;
+ * too big → step down by 10 to `minQuality`; too lossy (tiny or noisy images, where chroma
+ * subsampling shows) → step up: quality 95, WebP near-lossless, lossless. The first step meeting
+ * both wins; else the best-looking one within the budget; else the smallest. The input itself is
+ * never stored: it may carry metadata.
  */
 async function encodeWithinBudget(
+  raw: { data: Buffer; info: OutputInfo },
   base: Sharp,
   format: OutputFormat,
   quality: number,
   minQuality: number,
   effort: number,
   budget: number,
-): Promise<{ data: Buffer; info: OutputInfo; quality: number }> {
-  let best: { data: Buffer; info: OutputInfo; quality: number } | null = null;
-  for (let q = quality; ; q = Math.max(minQuality, q - 10)) {
-    const out = await encoder(base.clone(), format, q, effort).toBuffer({ resolveWithObject: true });
-    if (!best || out.data.byteLength < best.data.byteLength) best = { ...out, quality: q };
-    if (out.data.byteLength <= budget || q === minQuality) break;
+): Promise<{ data: Buffer; info: OutputInfo; quality: number; psnr: number }> {
+  type Tried = { data: Buffer; info: OutputInfo; quality: number; psnr: number };
+  const tried: Tried[] = [];
+  const attempt = async (step: EncodeStep): Promise<Tried> => {
+    const out = await encodeStep(base.clone(), format, step, effort).toBuffer({ resolveWithObject: true });
+    const t = { ...out, quality: step.lossless ? 100 : step.quality, psnr: await psnrAgainst(raw, out.data) };
+    tried.push(t);
+    return t;
+  };
+  const good = (t: Tried) => t.data.byteLength <= budget && t.psnr >= MIN_PSNR_DB;
+  const first = await attempt({ quality });
+  if (good(first)) return first;
+  const steps: EncodeStep[] = [];
+  if (first.psnr < MIN_PSNR_DB) {
+    steps.push({ quality: Math.max(quality, 95) });
+    if (format === "webp") steps.push({ quality: 60, nearLossless: true });
+    steps.push({ quality: 100, lossless: true });
+  } else {
+    for (let q = quality - 10; q > minQuality - 10; q -= 10) steps.push({ quality: Math.max(q, minQuality) });
   }
-  return best!;
+  for (const step of steps) if (good(await attempt(step))) return tried[tried.length - 1]!;
+  const within = tried.filter((t) => t.data.byteLength <= budget);
+  if (within.length) return within.reduce((a, b) => (b.psnr > a.psnr ? b : a));
+  return tried.reduce((a, b) => (b.data.byteLength < a.data.byteLength ? b : a));
 }
 
 /**
@@ -206,7 +291,7 @@ export async function processImage(
 
   const encodeThumb = (p: Sharp) => encoder(p, format, quality, effort).toBuffer({ resolveWithObject: true });
   const [original, thumbs] = await Promise.all([
-    encodeWithinBudget(base, format, quality, minQuality, effort, input.byteLength),
+    encodeWithinBudget(decoded, base, format, quality, minQuality, effort, input.byteLength),
     thumbnailCascade(base, sizes, encodeThumb),
   ]);
 
@@ -219,6 +304,7 @@ export async function processImage(
       format,
       bytes: original.data.byteLength,
       quality: original.quality,
+      psnr: original.psnr,
     },
     thumbnails: thumbs.map((t, i) => ({
       size: sizes[i]!,
