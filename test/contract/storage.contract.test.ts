@@ -144,6 +144,31 @@ describe.each(adapters)("storage contract: $name", (adapter) => {
     expect(await storage.head(k)).toBeNull();
   });
 
+  it("a streamed body without Content-Length, longer than signed, is refused and nothing is stored", async () => {
+    const k = key();
+    const put = await storage.presignPut({
+      key: k,
+      contentType: "image/jpeg",
+      contentLength: 100,
+      expiresInSec: 60,
+    });
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes(60));
+        controller.enqueue(bytes(60));
+        controller.close();
+      },
+    });
+    const res = await fetch(put.url, {
+      method: "PUT",
+      headers: put.headers,
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(403);
+    expect(await storage.head(k)).toBeNull();
+  });
+
   it("a presigned GET serves the object with a safe Content-Disposition; tampering is refused", async () => {
     const k = key();
     await storage.put(k, bytes(300), { contentType: "application/pdf" });

@@ -134,6 +134,8 @@ function stringFor(name: string, schema: Schema, w: World, where: "path" | "quer
     case "announcementId":
     case "paymentId":
     case "requestId":
+    case "uploadId":
+    case "fileId":
       return objectId(name);
     case "userId":
     case "managerUserId":
@@ -223,6 +225,10 @@ function baselineOverride(op: Operation, w: World): Json | undefined {
       return { apartmentId: w.b.apartments[0]!.id, kind: "due", amountMinor: 45000, dueDate: "2026-07-01" };
     case "POST /buildings/{buildingId}/announcements":
       return { title: "Fuzz notice", body: "text", publishedAt: new Date(now).toISOString() };
+    case "POST /buildings/{buildingId}/uploads":
+      return { purpose: "document", contentType: "application/pdf", size: 10, fileName: "fuzz.pdf" };
+    case "POST /buildings/{buildingId}/uploads/{uploadId}/parts":
+      return { partNumbers: [1] };
     case "POST /me/devices":
       return {
         platform: "android",
