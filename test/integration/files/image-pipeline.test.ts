@@ -133,4 +133,14 @@ describe("image pipeline", () => {
     ]);
     await expect(renderThumbnails(pngBomb(20_000))).rejects.toMatchObject({ reason: "too_many_pixels" });
   });
+
+  it("keeps the quality floor on tiny noisy images (where lossy WebP drops under 30 dB) without growing the file", async () => {
+    for (const seed of [419548, 7, 99]) {
+      const input = await (await scene(54, 8, seed)).png({ compressionLevel: 9 }).toBuffer();
+      const out = await processImage(input);
+      expect(out.original.psnr).toBeGreaterThanOrEqual(32);
+      expect(out.original.bytes).toBeLessThanOrEqual(input.length);
+      expect(await psnr(input, out.original.data)).toBeGreaterThanOrEqual(30);
+    }
+  });
 });
