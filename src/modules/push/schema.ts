@@ -70,5 +70,7 @@ export const pushDeliveries = pgTable(
     uniqueIndex("push_deliveries_notification_device_uq").on(t.notificationId, t.deviceId),
     index("push_deliveries_user_created_idx").on(t.userId, t.createdAt),
     index("push_deliveries_failed_idx").on(t.createdAt).where(sql`${t.status} = 'failed'`),
+    // Retention (modules/push/retention.ts) deletes by age.
+    index("push_deliveries_created_idx").on(t.createdAt),
   ],
 );

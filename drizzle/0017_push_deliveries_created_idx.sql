@@ -1,0 +1,1 @@
+CREATE INDEX "push_deliveries_created_idx" ON "push_deliveries" USING btree ("created_at");
