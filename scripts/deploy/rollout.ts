@@ -8,7 +8,7 @@
  *   5. after each round ask decide(): promote to 100% or roll back to the previous version, and
  *      print which and why. Exit 0 on promotion, 1 on rollback, 2 on a usage/setup error.
  *
- *   tsx scripts/deploy/rollout.ts --env staging [--percentage 10] [--window 300] [--interval 15]
+ *   tsx scripts/deploy/rollout.ts --env staging [--percentage 10[,50]] [--window 300] [--interval 15]
  *
  * Environment: CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID (wrangler), API_BASE_URL (the
  * environment's public URL), SMOKE_EMAIL, SMOKE_PASSWORD (the synthetic account).
@@ -38,7 +38,8 @@ export type WranglerRunner = (argv: Argv) => Promise<{ stdout: string; outputFil
 
 export interface RolloutOptions {
   env: DeployEnv;
-  percentage: number;
+  /** Canary shares in order (e.g. [10, 50]); each is watched for a whole window before the next. */
+  percentages: number[];
   intervalMs: number;
   policy: RolloutPolicy;
   message: string;
@@ -86,27 +87,37 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const next = parseUploadedVersion(upload.outputFile, upload.stdout);
   log(`uploaded version ${next} (previous: ${previous ?? "none"})`);
 
-  if (previous) {
-    await o.wrangler(wranglerCommands.split(o.env, next, previous, o.percentage, `canary ${o.message}`));
-    log(`canary: ${o.percentage}% of traffic to ${next}`);
-  } else {
-    // First deploy: nothing to split with or roll back to. Serve it, probe it, and fail loudly.
-    await o.wrangler(wranglerCommands.only(o.env, next, `first deploy ${o.message}`));
-    log(`first deploy: ${next} serves 100% (no previous version to roll back to)`);
-  }
-
-  const start = now();
-  const observations: Observation[] = [];
+  const steps = previous ? o.percentages : [100];
+  const all: Observation[] = [];
   const session: ProbeSession = { rounds: 0 };
-  let decision: Decision;
-  for (;;) {
-    const at = Math.round(now() - start);
-    observations.push(
-      ...(await probe({ ...o.target, workerName: WORKER_NAMES[o.env], versionId: next }, at, session)),
-    );
-    decision = decide(observations, Math.round(now() - start), o.policy, next);
-    if (decision.action !== "continue") break;
-    await sleep(o.intervalMs);
+  let decision: Decision = { action: "continue", reason: "not started" };
+  for (const [i, percentage] of steps.entries()) {
+    if (previous) {
+      await o.wrangler(
+        wranglerCommands.split(o.env, next, previous, percentage, `canary ${percentage}% ${o.message}`),
+      );
+      log(`canary step ${i + 1}/${steps.length}: ${percentage}% of traffic to ${next}`);
+    } else {
+      // First deploy: nothing to split with or roll back to. Serve it, probe it, and fail loudly.
+      await o.wrangler(wranglerCommands.only(o.env, next, `first deploy ${o.message}`));
+      log(`first deploy: ${next} serves 100% (no previous version to roll back to)`);
+    }
+    // Each step is judged on its own window: a larger share must prove itself again, sign-ins included.
+    session.rounds = 0;
+    const start = now();
+    const observations: Observation[] = [];
+    for (;;) {
+      const at = Math.round(now() - start);
+      observations.push(
+        ...(await probe({ ...o.target, workerName: WORKER_NAMES[o.env], versionId: next }, at, session)),
+      );
+      decision = decide(observations, Math.round(now() - start), o.policy, next);
+      if (decision.action !== "continue") break;
+      await sleep(o.intervalMs);
+    }
+    all.push(...observations);
+    if (decision.action === "rollback") break;
+    if (i < steps.length - 1) log(`step ${i + 1} healthy at ${percentage}%: ${decision.reason}`);
   }
 
   if (decision.action === "promote") {
@@ -118,7 +129,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   } else {
     log(`FAILED first deploy of ${next}; no previous version to roll back to: ${decision.reason}`);
   }
-  return { decision, newVersion: next, previousVersion: previous, observations };
+  return { decision, newVersion: next, previousVersion: previous, observations: all };
 }
 
 /** Runs wrangler from node_modules with a structured output file per call. */
@@ -159,7 +170,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       env: { type: "string" },
-      percentage: { type: "string", default: "10" },
+      percentage: { type: "string", default: "10,50" },
       window: { type: "string", default: String(DEFAULT_POLICY.windowMs / 1000) },
       interval: { type: "string", default: "15" },
       message: { type: "string", default: process.env.GITHUB_SHA ?? "manual rollout" },
@@ -181,7 +192,7 @@ async function main() {
   const result = await runRollout({
     secretsFile,
     env,
-    percentage: Number(values.percentage),
+    percentages: values.percentage!.split(",").map(Number),
     intervalMs: Number(values.interval) * 1000,
     policy: { ...DEFAULT_POLICY, windowMs: Number(values.window) * 1000 },
     message: values.message!,

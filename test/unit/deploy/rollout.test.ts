@@ -124,6 +124,7 @@ describe("a whole rollout against the real app", () => {
 
   /** The edge as the probes see it: the real app, or a 503 readiness when the version is broken. */
   let logins = 0;
+  let ipSuffix = 1;
   const fetchApp = async (url: string, init: RequestInit) => {
     const path = new URL(url).pathname;
     if (path === "/api/v1/auth/login") logins++;
@@ -131,7 +132,9 @@ describe("a whole rollout against the real app", () => {
       `horizon-api-staging="${NEW}"`,
     );
     if (!healthy && path === "/health/ready") return new Response("{}", { status: 503 });
-    return t.request(path, init);
+    // One client address per rollout, as each CI run has: the auth rate limit is per IP and the
+    // fake clock never lets its window pass.
+    return t.request(path, init, `203.0.113.${ipSuffix}`);
   };
 
   const deployed = true;
@@ -156,11 +159,12 @@ describe("a whole rollout against the real app", () => {
     };
   }
 
-  async function rollout(calls: Argv[], lines: string[]) {
+  async function rollout(calls: Argv[], lines: string[], percentages = [10]) {
     let clock = 0;
+    ipSuffix++;
     return runRollout({
       env: "staging",
-      percentage: 10,
+      percentages,
       intervalMs: 10_000,
       policy: { ...DEFAULT_POLICY, windowMs: 40_000, burstWindowMs: 20_000 },
       message: "test",
@@ -216,6 +220,20 @@ describe("a whole rollout against the real app", () => {
     // Five rounds, a sign-in every second one (the per-IP login limit is never approached).
     expect(r.observations.filter((o) => o.kind === "probe" && o.check === "read")).toHaveLength(5);
     expect(r.observations.filter((o) => o.kind === "probe" && o.check === "sign-in")).toHaveLength(3);
+  });
+
+  it("walks the canary steps in order, each watched for its own window, then promotes", async () => {
+    healthy = true;
+    const calls: Argv[] = [];
+    const lines: string[] = [];
+    const r = await rollout(calls, lines, [10, 50]);
+    expect(r.decision, lines.join("\n")).toMatchObject({ action: "promote" });
+    expect(calls.filter((c) => c[2] === "deploy").map((c) => c.slice(3, 5).join(" "))).toEqual([
+      `${NEW}@10% ${OLD}@90%`,
+      `${NEW}@50% ${OLD}@50%`,
+      `${NEW}@100% --env`,
+    ]);
+    expect(lines.some((l) => /^step 1 healthy at 10%/.test(l))).toBe(true);
   });
 
   it("rolls back to the previous version when readiness fails, and says why", async () => {
