@@ -17,6 +17,8 @@
  *   images    12 MP JPEG through sharp, CPU per image (images.bench.ts): I1 whole set (WebP original +
  *             150/300/600) from one decode / one resize ≤ 1.6, I1t thumbnails / one 600 px resize ≤ 1.6,
  *             I2 fully processed images per second per core beside sharp's resize alone
+ *   storage   presign latency per URL (µs): S3 (our request through S3RequestPresigner, and the
+ *             SDK's getSignedUrl pipeline beside it) and filesystem URLs, a bare HMAC as baseline
  * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there. A
  * section that throws becomes a failed line in the table; the others still run.
  * `BENCH_STRICT=1` exits non-zero when any budget is missed (off by default: a shared machine is
@@ -171,6 +173,7 @@ export const sections: Section[] = [
   { name: "edge", run: () => lazySection("./edge.bench.ts", "benchEdge") },
   { name: "notifications", run: () => lazySection("./notifications.bench.ts", "benchNotifications") },
   { name: "images", run: () => lazySection("./images.bench.ts", "benchImages") },
+  { name: "storage", run: () => lazySection("./storage.bench.ts", "benchStorage") },
 ];
 
 export async function runSections(

@@ -18,7 +18,7 @@ import { S3Storage } from "../../src/platform/storage/s3";
 import type { Figure } from "./figures";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const PER_ROUND = Number(process.env.BENCH_PRESIGNS ?? 2_000);
+const PER_ROUND = Number(process.env.BENCH_PRESIGNS ?? 1_000);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
