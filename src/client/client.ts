@@ -131,7 +131,8 @@ export async function createHorizonClient(options: HorizonClientOptions): Promis
   auth.onAuthStateChange((e: AuthEvent) => {
     if (e.type === "SIGNED_OUT") {
       transport.clear();
-      syncClient?.stop();
+      // The queue belongs to the user who signed out: stop it and give its lease up.
+      void syncClient?.close().catch(() => {});
       for (const r of rooms) r.close();
     }
   });

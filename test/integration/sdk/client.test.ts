@@ -294,5 +294,20 @@ describe("createHorizonClient against the app", () => {
       expect(takeover.list("announcements").map((a) => a.title)).not.toContain("Zombie");
       await second.close();
     });
+
+    it("signing out closes the user's queue and gives its lease up", async () => {
+      const m = await member("manager");
+      await m.client.sync({ buildings: [b.id], intervalMs: 0, lease: { ttlMs: 60_000 } });
+      const other = (await open(m.storage, m.net)).client;
+      await expect(other.sync({ buildings: [b.id], intervalMs: 0 })).rejects.toMatchObject({
+        code: "STORE_LOCKED",
+      });
+      const creds = { email: m.client.auth.user!.email, password: PASSWORD };
+      await m.client.auth.signOut();
+      await other.auth.signIn(creds);
+      const taken = await other.sync({ buildings: [b.id], intervalMs: 0, waitForQueueMs: 2_000 });
+      expect(taken.closed).toBe(false);
+      await other.close();
+    });
   });
 });
