@@ -14,12 +14,7 @@ const RUNS = 100;
 
 type Source = "jpeg" | "png" | "webp";
 
-async function encode(
-  img: Sharp,
-  format: Source,
-  quality: number,
-  orientation: number,
-): Promise<Buffer> {
+async function encode(img: Sharp, format: Source, quality: number, orientation: number): Promise<Buffer> {
   const typed =
     format === "jpeg"
       ? img.jpeg({ quality })
