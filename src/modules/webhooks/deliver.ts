@@ -13,6 +13,7 @@
  *    (5 days) is disabled and its owner told; other failures are thrown so the outbox retries per
  *    the `webhooks` policy (1/2/4/8/16 s).
  */
+import { createHmac } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import { eq, sql } from "drizzle-orm";
@@ -26,7 +27,7 @@ import { policyFor } from "../outbox/policies";
 import { enqueueAfterCommit, recordEvents } from "../outbox/record";
 import { type OutboxHandlerContext, outboxHandlers, PermanentDeliveryError } from "../outbox/registry";
 import { countTowardBurst, raiseAlert } from "./alerts";
-import { signedHeaders } from "./signing";
+import { setSyncHmac, signedHeaders } from "./signing";
 import { webhookAttempts, webhookEndpoints, webhookMessages } from "./tables";
 import { DELIVER_TOPIC, type EndpointRow, endpointBreaker, signingSecrets } from "./verbs";
 
@@ -36,6 +37,9 @@ const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
   https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
 };
+
+// Signing on the Node hosts: node:crypto's synchronous HMAC (the same bytes as WebCrypto's).
+setSyncHmac((key, content) => createHmac("sha256", key).update(content).digest("base64"));
 
 const USER_AGENT = "Horizon-Webhooks/1.0 (+https://www.standardwebhooks.com)";
 
@@ -187,18 +191,25 @@ export async function attemptDelivery(
   const lastAttempt = attemptNo >= options.maxAttempts;
   if (!ok && !error) error = `HTTP ${status}`;
 
-  await db.insert(webhookAttempts).values({
-    messageId,
-    endpointId: endpoint.id,
-    attempt: attemptNo,
-    statusCode: status,
-    responseBody,
-    error: ok ? null : error!.slice(0, 1000),
-    durationMs,
-  });
-
+  // The attempt row rides in the message update's statement (a data-modifying CTE): one round
+  // trip. Every outcome below settles exactly once.
+  const attemptRow = db.$with("attempt_row").as(
+    db
+      .insert(webhookAttempts)
+      .values({
+        messageId,
+        endpointId: endpoint.id,
+        attempt: attemptNo,
+        statusCode: status,
+        responseBody,
+        error: ok ? null : error!.slice(0, 1000),
+        durationMs,
+      })
+      .returning({ id: webhookAttempts.id }),
+  );
   const settle = (fields: Partial<typeof webhookMessages.$inferInsert>) =>
     db
+      .with(attemptRow)
       .update(webhookMessages)
       .set({
         attempts: attemptNo,
