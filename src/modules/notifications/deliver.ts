@@ -34,6 +34,8 @@ export interface Notice {
   /** Ids for the app (deep links), carried in the inbox row and the push data. */
   data: Record<string, string>;
   collapseKey?: string;
+  /** The building's room got this event's frame (default: the type's `roomFrame`). */
+  inRoom?: boolean;
 }
 
 export interface DeliverySummary {
@@ -220,13 +222,12 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
   if (!ids.length) return summary;
   const spec = specOf(notice.type);
   const { services } = ctx;
+  const inRoom = notice.inRoom ?? spec.roomFrame;
   const [recipients, choices, live, overrides] = await Promise.all([
     loadRecipients(ctx.db, ids),
     // Loaded for critical types too: channelEnabled is the one place that overrides them.
     loadChoices(ctx.db, notice.type, ids),
-    spec.roomFrame && notice.buildingId
-      ? liveUsers(ctx, notice.buildingId)
-      : Promise.resolve(new Set<string>()),
+    inRoom && notice.buildingId ? liveUsers(ctx, notice.buildingId) : Promise.resolve(new Set<string>()),
     cachedOverrides(services),
   ]);
   summary.recipients = recipients.length;
@@ -275,7 +276,7 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
       });
     }
     if (!push) continue;
-    if (spec.roomFrame && live.has(user.id)) {
+    if (inRoom && live.has(user.id)) {
       summary.live++;
       continue;
     }

@@ -106,6 +106,8 @@ export async function noticeFor(ctx: VerbContext, event: DomainEventEnvelope): P
         }),
         data: { requestId: d.requestId, buildingId: event.buildingId },
         collapseKey: `request:${d.requestId}`,
+        // The room frame names who changed it; a change without one (the system) has no frame.
+        inRoom: d.changedBy !== null,
       };
     }
     case "maintenance.commented": {
