@@ -19,6 +19,8 @@
  *             I2 fully processed images per second per core beside sharp's resize alone
  *   storage   presign latency per URL (µs): S3 (our request through S3RequestPresigner, and the
  *             SDK's getSignedUrl pipeline beside it) and filesystem URLs, a bare HMAC as baseline
+ *   webhooks  W1 webhook deliveries per CPU-second to a local 200 receiver ≥ 1,000 (fan-out + signed
+ *             pinned POST + attempt rows, PostgreSQL), bare keep-alive POSTs beside it; W2 signing µs
  * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there. A
  * section that throws becomes a failed line in the table; the others still run.
  * `BENCH_STRICT=1` exits non-zero when any budget is missed (off by default: a shared machine is
@@ -174,6 +176,7 @@ export const sections: Section[] = [
   { name: "notifications", run: () => lazySection("./notifications.bench.ts", "benchNotifications") },
   { name: "images", run: () => lazySection("./images.bench.ts", "benchImages") },
   { name: "storage", run: () => lazySection("./storage.bench.ts", "benchStorage") },
+  { name: "webhooks", run: () => lazySection("./webhooks.bench.ts", "benchWebhooks") },
 ];
 
 export async function runSections(
