@@ -340,6 +340,8 @@ export const ConfigSchema = z.object({
    * whose credentials are set. A device of a provider that is not enabled gets the log provider.
    */
   PUSH_PROVIDERS: z.preprocess(emptyAsUndefined, z.string().optional()),
+  /** Push delivery-log rows (push_deliveries) are deleted after this many days. */
+  PUSH_DELIVERY_RETENTION_DAYS: z.coerce.number().min(0).default(30),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -7,6 +7,7 @@
 
 import { pruneDelivered } from "../src/modules/outbox/admin";
 import { createOutboxConsumer, type OutboxConsumerOptions } from "../src/modules/outbox/consumer";
+import { prunePushDeliveries } from "../src/modules/push/retention";
 import { createInProcessQueue, type InProcessQueue } from "../src/platform/queue/in-process";
 import type { Services } from "../src/services";
 
@@ -24,7 +25,10 @@ export function startInProcessQueue(
     logger: services.logger,
     pollMs: options.pollMs ?? services.config.OUTBOX_POLL_MS,
     batch: options.batch,
-    housekeeping: () => pruneDelivered(services),
+    housekeeping: async () => {
+      await pruneDelivered(services);
+      await prunePushDeliveries(services);
+    },
     housekeepingMs: 15 * 60 * 1000,
   });
   services.queue = queue;
