@@ -7,6 +7,7 @@
  * (The app-level suite with real sockets is realtime-bus.contract.test.ts.)
  */
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import type { BusEnvelope, RealtimeBus } from "../../src/platform/realtime";
 import { createMemoryBus } from "../../src/platform/realtime/memory";
@@ -147,5 +148,41 @@ describe("Redis bus across replicas", () => {
     expect(after[0]!.seq).toBeGreaterThan(before[0]!.seq);
     // The restarted replica never saw the first message: resuming from before it is a gap.
     expect(second.subscribe!(b, () => {}, { afterSeq: before[0]!.seq - 1 }).replay).toBe("gap");
+  });
+
+  it("after losing its subscription a replica resubscribes, and a resume from before the outage is a gap", async () => {
+    const prefix = `test:rt:${randomUUID()}`;
+    const bus = createRedisBus({ url: REDIS_URL, prefix });
+    opened.push(bus);
+    await bus.ready;
+    const b = building();
+    const seen: BusEnvelope[] = [];
+    bus.subscribe!(b, (e) => seen.push(e));
+    await bus.publish({ type: "poke", buildingId: b, version: 1 });
+    await waitFor("before the outage", () => seen.length === 1);
+    // Cut this replica's subscriber connection only (it is named after the prefix).
+    const admin = new Redis(REDIS_URL);
+    try {
+      const list = (await admin.client("LIST")) as string;
+      const id = /id=(\d+) .*name=(\S+)/
+        .exec(list.split("\n").find((l) => l.includes(`name=${prefix}:sub`)) ?? "")
+        ?.at(1);
+      expect(id).toBeDefined();
+      await admin.client("KILL", "ID", id!);
+    } finally {
+      admin.disconnect();
+    }
+    // Messages published while it was away never arrived: resuming from before must resync.
+    // Before the outage, a client that saw nothing after the seed resumes with message 1 replayed;
+    // after it, this replica cannot know what it missed: such a resume must resync.
+    const beforeFirst = seen[0]!.seq - 1;
+    await waitFor(
+      "floors reset after the reconnect",
+      () => bus.subscribe!(b, () => {}, { afterSeq: beforeFirst }).replay === "gap",
+    );
+    await waitFor("live again", async () => {
+      await bus.publish({ type: "poke", buildingId: b, version: 2 });
+      return seen.some((e) => e.message.version === 2);
+    });
   });
 });

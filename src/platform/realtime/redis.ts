@@ -54,8 +54,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const logSize = options.logSize ?? 256;
   const maxBuildings = options.maxBuildings ?? 10_000;
   const onError = options.onError ?? (() => {});
-  const pub = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: false });
-  const sub = new Redis(options.url, { maxRetriesPerRequest: null, lazyConnect: false });
+  // Named connections, so an operator (or a test) can tell them apart in CLIENT LIST.
+  const pub = new Redis(options.url, { maxRetriesPerRequest: 2, connectionName: `${prefix}:pub` });
+  const sub = new Redis(options.url, { maxRetriesPerRequest: null, connectionName: `${prefix}:sub` });
   pub.on("error", onError);
   sub.on("error", onError);
 
