@@ -63,10 +63,11 @@ describe("files on the standalone host under Bun, with clamd", () => {
           () => false,
         );
       },
-      90_000,
+      // First start on a loaded machine: PGlite initdb, migrations, the demo seed's argon2id hashes.
+      200_000,
       200,
     );
-  }, 180_000);
+  }, 240_000);
   afterAll(async () => {
     child?.kill("SIGTERM");
     await clamd?.stop();
