@@ -423,7 +423,7 @@ describe("QStash queue transport through the stand-in, on PostgreSQL", () => {
     expect(call.payload).toMatchObject({ rowId: id, entity: "announcements" });
     // The consumer route logs qstash_delivery once deliver() returns, i.e. just after the handler
     // ran: wait for the line rather than read the log at the instant the handler was seen.
-    const wanted = ["request", "qstash_delivery", "test_handler_ran"];
+    const wanted = ["access", "qstash_delivery", "test_handler_ran"];
     const lines = await waitFor("the consumer's log lines", () => {
       const events = t.logs.filter((l) => l.correlationId === correlationId).map((l) => l.event);
       return wanted.every((e) => events.includes(e)) && events;
