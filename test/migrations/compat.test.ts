@@ -133,7 +133,7 @@ describe("migrations are safe for the previous release (expand/contract)", () =>
     scratchDir = mkdtempSync(join(tmpdir(), "horizon-prev-"));
     worktree = join(scratchDir, "release");
     // A separate checkout of the release: the main working tree is never touched.
-    git("worktree", "add", "--detach", worktree, release);
+    git("worktree", "add", "--quiet", "--detach", worktree, release);
     symlinkSync(join(ROOT, "node_modules"), join(worktree, "node_modules"), "dir");
     prevSmoke = await smokeOf(release, scratchDir);
   }, 120_000);
