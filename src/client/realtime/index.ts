@@ -24,7 +24,7 @@ const CLOSE_REVOKED = 4403;
 export type Transport = "connecting" | "websocket" | "sse" | "closed";
 
 export interface RealtimeClientOptions {
-  /** The API origin, e.g. `https://api.horizon.example` or `http://localhost:8787`. */
+  /** The API origin, e.g. `https://api.horizon.example` or `http://localhost:8787` (a trailing `/api/v1` is accepted too). */
   apiBaseUrl: string;
   buildingId: string;
   deviceId: string;
@@ -69,6 +69,11 @@ export class RealtimeClient {
   private readonly doFetch: typeof fetch;
 
   constructor(private readonly options: RealtimeClientOptions) {
+    // One base URL form for the whole SDK: an origin, or an origin with the version prefix.
+    this.options = {
+      ...options,
+      apiBaseUrl: options.apiBaseUrl.replace(/\/+$/, "").replace(/\/api\/v\d+$/, ""),
+    };
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.doFetch = options.fetch ?? ((...args) => fetch(...args));
   }

@@ -40,6 +40,12 @@ import { visibleRows } from "./view";
 
 const SYNCED: ReadonlySet<string> = new Set(SYNC_ENTITIES);
 
+/** The API base: the server origin or the origin with `/api/vN` both work (one base URL form for the whole SDK). */
+const apiBase = (url: string) => {
+  const u = url.replace(/\/+$/, "");
+  return /\/api\/v\d+$/.test(u) ? u : `${u}/api/v1`;
+};
+
 /** 128 random bits: no two installs (or wiped and reinstalled stores) share a stream. */
 const newStreamId = () => `s${crypto.randomUUID().replaceAll("-", "")}`;
 
@@ -259,7 +265,7 @@ export class SyncClient extends SyncEmitter {
 
   private async request<T>(path: string, body: unknown): Promise<T> {
     const token = await this.opts.token();
-    const res = await this.fetchFn(`${this.opts.baseUrl}${path}`, {
+    const res = await this.fetchFn(`${apiBase(this.opts.baseUrl)}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
       body: JSON.stringify(body),

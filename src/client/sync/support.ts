@@ -3,7 +3,7 @@ import type { OpResult } from "../../protocol/sync";
 import type { LocalStore, QueuedOp } from "./store";
 
 export interface SyncClientOptions {
-  /** API base including the version prefix, e.g. `https://api.example.com/api/v1`. */
+  /** The server origin (`https://api.example.com`), as everywhere in the SDK; `…/api/v1` is accepted too. */
   baseUrl: string;
   /** Transport; defaults to the global fetch. Tests inject faults here. */
   fetch?: typeof fetch;
