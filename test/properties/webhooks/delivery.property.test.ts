@@ -11,7 +11,7 @@ import { createOutboxConsumer } from "../../../src/modules/outbox/consumer";
 import { policyFor } from "../../../src/modules/outbox/policies";
 import { DOMAIN_EVENT_TYPES, type DomainEventType } from "../../../src/protocol/events";
 import { createTestApp, type TestApp } from "../../support/app";
-import { createBuilding, type TestBuilding } from "../../support/fixtures";
+import { createBuilding, type TestBuilding, tokenFor } from "../../support/fixtures";
 import { startWebhookReceiver, type WebhookReceiver } from "../../support/webhook-receiver";
 
 const u = () => crypto.randomUUID();
@@ -106,10 +106,15 @@ describe("webhook delivery properties", () => {
     await t.close();
   });
 
+  // Tokens signed on the test clock, which runs ahead of real time as the retries are waited out.
+  const managerAuth = async (building: TestBuilding) => ({
+    authorization: `Bearer ${await tokenFor(t.services, building.manager.id)}`,
+  });
+
   async function register(building: TestBuilding, path: string, eventTypes: DomainEventType[]) {
     const res = await t.request(`/api/v1/buildings/${building.id}/webhooks/endpoints`, {
       method: "POST",
-      headers: { ...building.manager.auth, "content-type": "application/json" },
+      headers: { ...(await managerAuth(building)), "content-type": "application/json" },
       body: JSON.stringify({ url: receiver.url(path), eventTypes }),
     });
     expect(res.status).toBe(201);
@@ -192,7 +197,7 @@ describe("webhook delivery properties", () => {
               `/api/v1/buildings/${ep === outsider ? elsewhere.id : home.id}/webhooks/endpoints/${ep.id}`,
               {
                 method: "DELETE",
-                headers: (ep === outsider ? elsewhere : home).manager.auth,
+                headers: await managerAuth(ep === outsider ? elsewhere : home),
               },
             );
           }
