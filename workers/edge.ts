@@ -187,7 +187,9 @@ function invocationServices(
     // Without PartyKit, an in-isolate bus (SSE streams of this isolate subscribe to it).
     realtime: state.realtime ?? memoryBusFor(state.config),
     startedAt: state.startedAt,
-    ...(state.storage ? { storage: state.storage } : {}),
+    ...(state.storage
+      ? { storage: state.storage, readiness: [{ name: "storage", check: () => state.storage!.check() }] }
+      : {}),
   });
   if (state.config.QSTASH_TOKEN) {
     let transport: QueueTransport | undefined;

@@ -71,6 +71,7 @@ function scannerFor(config: Config): MalwareScanner | undefined {
 }
 
 export function assembleNodeServices(init: NodeServicesInit): Services {
+  const storage = init.storage ?? storageFor(init.config);
   return assembleServices({
     ...init,
     passwords: init.passwords ?? createHashWasmHasher(),
@@ -84,7 +85,9 @@ export function assembleNodeServices(init: NodeServicesInit): Services {
           )
         : memoryBusFor(init.config)),
     push: init.push ?? pushFor(init.config, init.logger),
-    storage: init.storage ?? storageFor(init.config),
+    storage,
+    // Object storage is a dependency /health/ready checks (filesystem: the folder; S3: HeadBucket).
+    readiness: init.readiness ?? [{ name: "storage", check: () => storage.check() }],
     scanner: "scanner" in init ? init.scanner : scannerFor(init.config),
   });
 }
