@@ -136,6 +136,8 @@ function stringFor(name: string, schema: Schema, w: World, where: "path" | "quer
     case "requestId":
     case "uploadId":
     case "fileId":
+    case "endpointId":
+    case "deliveryId":
       return objectId(name);
     case "userId":
     case "managerUserId":
@@ -229,6 +231,13 @@ function baselineOverride(op: Operation, w: World): Json | undefined {
       return { purpose: "document", contentType: "application/pdf", size: 10, fileName: "fuzz.pdf" };
     case "POST /buildings/{buildingId}/uploads/{uploadId}/parts":
       return { partNumbers: [1] };
+    // Webhook targets: the allowlisted loopback discard port (a documented example host would need DNS).
+    case "POST /buildings/{buildingId}/webhooks/endpoints":
+    case "POST /admin/webhooks/endpoints":
+      return { url: "http://127.0.0.1:9/fuzz", eventTypes: ["maintenance.created"], description: "fuzz" };
+    case "PATCH /buildings/{buildingId}/webhooks/endpoints/{endpointId}":
+    case "PATCH /admin/webhooks/endpoints/{endpointId}":
+      return { url: "http://127.0.0.1:9/fuzz-2", description: "fuzz", active: true };
     case "POST /me/devices":
       return {
         platform: "android",

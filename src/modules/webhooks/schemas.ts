@@ -6,9 +6,22 @@ import type { AttemptRow, EndpointRow, MessageRow } from "./verbs";
 
 const EventType = z.enum(DOMAIN_EVENT_TYPES as [DomainEventType, ...DomainEventType[]]);
 
+/** No control characters (PostgreSQL refuses NUL in text) and no lone surrogates. */
+function wellFormed(v: string): boolean {
+  try {
+    encodeURIComponent(v); // throws URIError on a lone surrogate
+    return true;
+  } catch {
+    return false;
+  }
+}
+const printable = (v: string) =>
+  wellFormed(v) && ![...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch === "\x7f");
+
 export const WebhookUrl = z
   .url({ protocol: /^https?$/ })
   .max(2048)
+  .refine(printable, "control characters are not allowed")
   .openapi({
     example: "https://hooks.example.com/horizon",
     description: "https only (http for allowlisted hosts)",
