@@ -14,5 +14,4 @@ export * from "../modules/payments/schema";
 export * from "../modules/push/schema";
 export * from "../modules/security/schema";
 export * from "../modules/sync/schema";
-export * from "../modules/webhooks/schema";
 export * from "../modules/webhooks/tables";

@@ -1,0 +1,2 @@
+DROP TABLE "webhook_deliveries" CASCADE;--> statement-breakpoint
+DROP TABLE "webhooks" CASCADE;
