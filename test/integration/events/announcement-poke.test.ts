@@ -36,10 +36,12 @@ describe("announcement post → room", () => {
         return got.length >= 2 && got;
       });
       expect(mine.map((e) => e.message.type)).toEqual(["poke", "event"]);
-      expect((mine[1]!.message as { event: { kind: string; title: string } }).event).toMatchObject({
-        kind: "announcement.posted",
-        title: `Notice ${i}`,
-      });
+      expect((mine[1]!.message as unknown as { event: { kind: string; title: string } }).event).toMatchObject(
+        {
+          kind: "announcement.posted",
+          title: `Notice ${i}`,
+        },
+      );
     }
     sub.unsubscribe();
   });
