@@ -5,85 +5,41 @@
  * the 300 px thumbnail through a signed URL that stops working after its expiry. An upload
  * carrying EICAR is found by clamd, deleted, and announced as infected.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BunHost, startBunHost } from "../integration/realtime/bun-host";
 import { openRoom, roomToken } from "../integration/realtime/harness";
 import { type ClamdHandle, startClamd } from "../support/clamd";
 import type { TestUser } from "../support/fixtures";
 import { jpegCarryingEicar, jpegWithGps, readExif } from "../support/images";
-import { freePort } from "../support/net";
 import { waitFor } from "../support/wait";
 
-const BUN = join(process.cwd(), "node_modules/.bin/bun");
-const PASSWORD = "Horizon-Demo-2026!";
 type Json = Record<string, any>;
 
 describe("files on the standalone host under Bun, with clamd", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "horizon-e2e-files-"));
   let clamd: ClamdHandle;
-  let child: ChildProcess;
-  let output = "";
+  let host: BunHost;
   let base: string;
 
   beforeAll(async () => {
     clamd = await startClamd();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(BUN, ["workers/standalone.ts"], {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        LOG_LEVEL: "warn",
-        DATABASE_URL: "",
-        REDIS_URL: "",
+    host = await startBunHost(
+      {
         CLAMD_HOST: clamd.host,
         CLAMD_PORT: String(clamd.port),
         DOWNLOAD_URL_TTL_SECONDS: "3",
         OUTBOX_POLL_MS: "200",
       },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    child.stdout!.on("data", (d) => {
-      output += d;
-    });
-    child.stderr!.on("data", (d) => {
-      output += d;
-    });
-    await waitFor(
-      "the standalone host to answer /health",
-      async () => {
-        if (child.exitCode !== null) throw new Error(`host exited with ${child.exitCode}: ${output}`);
-        return fetch(`${base}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      // First start on a loaded machine: PGlite initdb, migrations, the demo seed's argon2id hashes.
-      200_000,
-      200,
+      { readyTimeoutMs: 200_000 },
     );
+    base = host.base;
   }, 240_000);
   afterAll(async () => {
-    child?.kill("SIGTERM");
+    await host?.stop();
     await clamd?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const signIn = async (email: string): Promise<TestUser> => {
-    const res = await fetch(`${base}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, password: PASSWORD }),
-    });
-    expect(res.status).toBe(200);
-    const { accessToken } = (await res.json()) as { accessToken: string };
-    return { id: "", email, token: accessToken, auth: { authorization: `Bearer ${accessToken}` } };
-  };
+  const signIn = (email: string): Promise<TestUser> => host.signIn(email);
   const call = async (method: string, path: string, user: TestUser, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -95,7 +51,7 @@ describe("files on the standalone host under Bun, with clamd", () => {
   };
 
   it("a resident's photo is scanned, processed and announced; the manager's 300 px thumbnail URL works until it expires; EICAR is found and deleted", async () => {
-    const buildingId = /Demo building {2}.* \(([0-9a-f-]{36})\)/.exec(output)![1]!;
+    const buildingId = host.buildingId;
     const api = `/api/v1/buildings/${buildingId}`;
     const manager = await signIn("manager@demo.horizon.example");
     const resident = await signIn("noa@demo.horizon.example");

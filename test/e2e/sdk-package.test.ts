@@ -6,15 +6,14 @@
  * in to the demo building, lists announcements, queues an edit offline, syncs it once back
  * online, and receives a live poke from the building room.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/net";
+import { type BunHost, startBunHost } from "../integration/realtime/bun-host";
 
 const ROOT = join(__dirname, "../..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
 
 const APP = `
 import { createHorizonClient, HorizonError } from "@horizon/client";
@@ -86,15 +85,9 @@ await horizon.close();
 process.exit(0);
 `;
 
-interface Host {
-  child: ChildProcess;
-  output: () => string;
-}
-
 describe("the packed SDK in an empty project, against npm start", () => {
   const work = mkdtempSync(join(tmpdir(), "horizon-sdk-pack-"));
-  const dataDir = mkdtempSync(join(tmpdir(), "horizon-sdk-pack-data-"));
-  let host: Host | null = null;
+  let host: BunHost | null = null;
   let base = "";
   let tarball = "";
 
@@ -117,43 +110,13 @@ describe("the packed SDK in an empty project, against npm start", () => {
     });
     writeFileSync(join(app, "app.mjs"), APP);
 
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const child = spawn(BUN, ["workers/standalone.ts"], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        DATA_DIR: dataDir,
-        LOG_LEVEL: "warn",
-        DATABASE_URL: "",
-        REDIS_URL: "",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    host = { child, output: () => out };
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`host exited: ${out}`);
-      try {
-        if ((await fetch(`${base}/health/ready`)).ok) break;
-      } catch {}
-      if (Date.now() > deadline) throw new Error(`host not ready: ${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    host = await startBunHost({}, { readyTimeoutMs: 200_000 });
+    base = host.base;
   }, 240_000);
 
   afterAll(async () => {
-    if (host && host.child.exitCode === null) {
-      const exited = new Promise((r) => host!.child.once("exit", r));
-      host.child.kill("SIGKILL");
-      await exited;
-    }
+    await host?.stop();
     rmSync(work, { recursive: true, force: true });
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("the tarball holds the built entries, declarations and no source or server code", () => {

@@ -22,8 +22,15 @@ export interface BunHost {
   stop(): Promise<void>;
 }
 
-/** `bun <flags of the npm start script> workers/standalone.ts`, with `env` on top. */
-export async function startBunHost(env: Record<string, string> = {}): Promise<BunHost> {
+/**
+ * `bun <flags of the npm start script> workers/standalone.ts`, with `env` on top; ready once
+ * `/health` answers and the demo building is seeded (a first start on a loaded machine — PGlite
+ * initdb, migrations, the seed's argon2id hashes — can take long: `readyTimeoutMs`).
+ */
+export async function startBunHost(
+  env: Record<string, string> = {},
+  options: { readyTimeoutMs?: number } = {},
+): Promise<BunHost> {
   const script = (
     JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }
   ).scripts.start;
@@ -57,7 +64,7 @@ export async function startBunHost(env: Record<string, string> = {}): Promise<Bu
     await stopGroup(child);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 90_000);
   for (;;) {
     if (child.exitCode !== null) {
       await stop();
