@@ -69,6 +69,16 @@ const COMMON: readonly SecretSpec[] = [
     what: "R2 API token: access key id (Object Read & Write)",
   },
   { name: "S3_SECRET_ACCESS_KEY", targets: ["worker", "jobs"], what: "R2 API token: secret access key" },
+  {
+    name: "VAPID_PUBLIC_KEY",
+    targets: ["worker", "jobs"],
+    what: "Web Push key pair, public half (`npx web-push generate-vapid-keys`): the Worker serves it, the job service signs with the pair",
+  },
+  {
+    name: "VAPID_PRIVATE_KEY",
+    targets: ["jobs"],
+    what: "Web Push key pair, private half (the job service sends)",
+  },
 ];
 
 /** One list per environment (today the same names; each environment has its own values). */

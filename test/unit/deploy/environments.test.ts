@@ -18,6 +18,8 @@ const SAMPLE: Record<string, string> = {
   DATABASE_URL: "postgresql://app:pw@ep-example.eu-central-1.aws.neon.tech/horizon?sslmode=require",
   UPSTASH_REDIS_REST_URL: "https://example-12345.upstash.io",
   S3_ENDPOINT: "https://0123456789abcdef.r2.cloudflarestorage.com",
+  VAPID_PUBLIC_KEY: "BK6mAJoYj5aJl8ZTusKQIfXmSgekRycXXIxYImVRcUYHTYywc3SagqVN9c02XkBiqY3g8-r3UDznTGwIy-VJTpI",
+  VAPID_PRIVATE_KEY: "WrTna4hwKmBzYqelphmPW847cjJcAPmxRzhYufCX6H4",
 };
 const allSet = (env: (typeof DEPLOY_ENVS)[number]) =>
   Object.fromEntries(
