@@ -136,9 +136,29 @@ function envelopeOf<T extends DomainEventType>(event: NewDomainEvent<T>): Domain
     buildingId: event.buildingId,
     occurredAt: (event.occurredAt ?? new Date()).toISOString(),
     actorId: event.actorId,
-    data: DOMAIN_EVENT_DATA[event.type].parse(event.data) as DomainEventData<T>,
+    data: wellFormed(DOMAIN_EVENT_DATA[event.type].parse(event.data)) as DomainEventData<T>,
   };
 }
+
+/**
+ * Texts a client wrote (titles, comment excerpts) may hold a lone UTF-16 surrogate, which a text
+ * column takes (the driver writes U+FFFD) but PostgreSQL's JSON refuses: the event's JSON gets
+ * U+FFFD too, as the row got, instead of failing the write. NUL cannot reach here (refused at input).
+ */
+function wellFormed<T extends Record<string, unknown>>(data: T): T {
+  let copy: Record<string, unknown> | null = null;
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value === "string" && HAS_LONE_SURROGATE.test(value)) {
+      copy ??= { ...data };
+      copy[key] = value.replace(LONE_SURROGATE, "\uFFFD");
+    }
+  }
+  return (copy ?? data) as T;
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
 export async function recordDomainEvent<T extends DomainEventType>(
   tx: DbOrTx,

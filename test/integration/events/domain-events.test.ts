@@ -319,4 +319,23 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     });
     expect((await recorded(B)).map((e) => e.type)).toEqual(["maintenance.status_changed"]);
   });
+
+  it("a lone surrogate in a comment becomes U+FFFD in the event, as in the row, instead of failing the write", async () => {
+    b = await createBuilding(t.services);
+    const base = `/api/v1/buildings/${b.id}/requests`;
+    const res = await send(base, "POST", { title: "Tap \ud83d drips", description: "x" }, b.resident.auth);
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const comment = await send(
+      `${base}/${id}/comments`,
+      "POST",
+      { body: "half \udc00 a pair, whole 😀" },
+      b.resident.auth,
+    );
+    expect(comment.status).toBe(201);
+    const events = await recorded(A);
+    expect(events.map((e) => e.type)).toEqual(["maintenance.created", "maintenance.commented"]);
+    expect(events[0]!.data).toMatchObject({ title: "Tap \ufffd drips" });
+    expect(events[1]!.data).toMatchObject({ excerpt: "half \ufffd a pair, whole 😀" });
+  });
 });
