@@ -45,6 +45,7 @@ import { outboxHandlers } from "../src/modules/outbox/registry";
 import { qstashConsumerUrls, registerQStashConsumer } from "../src/modules/outbox/routes/qstash-consume";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
+import { alertOnDeadEvents } from "../src/modules/webhooks/alerts";
 import { createCache } from "../src/platform/cache";
 import { createNeonDatabase } from "../src/platform/db/neon";
 import type { Kv } from "../src/platform/kv";
@@ -325,6 +326,10 @@ export default {
     const dues = recordDuePayments(services).catch((err) =>
       services.logger.warn({ event: "payment_due_failed", err: String(err) }, "payment due sweep failed"),
     );
+    // Events that went dead since the previous minute raise a throttled alert.
+    const dead = alertOnDeadEvents(services, new Date(controller.scheduledTime - 60_000)).catch((err) =>
+      services.logger.warn({ event: "dead_alert_failed", err: String(err) }, "dead-event alert check failed"),
+    );
     const hourly = controller.cron !== EVERY_MINUTE;
     const retention = hourly ? runSyncRetention(services) : undefined;
     const files = hourly
@@ -355,6 +360,6 @@ export default {
     ).catch((err) =>
       services.logger.warn({ event: "outbox_cron_failed", err: String(err) }, "outbox cron run failed"),
     );
-    ctx.waitUntil(Promise.all([publish, dues, retention, files, outbox]).finally(close));
+    ctx.waitUntil(Promise.all([publish, dues, dead, retention, files, outbox]).finally(close));
   },
 };

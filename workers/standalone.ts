@@ -25,6 +25,7 @@ import { recordDuePayments } from "../src/modules/notifications/due-payments";
 import { RoomHub } from "../src/modules/realtime/hub";
 import { runSyncRetention } from "../src/modules/sync/purge-job";
 import { publishDueAnnouncements } from "../src/modules/sync/scheduled";
+import { alertOnDeadEvents } from "../src/modules/webhooks/alerts";
 import { createPinoLogger } from "../src/platform/log/pino";
 import { selectRateLimiter } from "../src/platform/ratelimit/select";
 import type { RoomGateway } from "../src/platform/realtime/gateway";
@@ -215,7 +216,19 @@ export async function serveStandalone(services: Services, port: number) {
       });
   };
   sweepFiles();
-  const filesTimer = setInterval(sweepFiles, FILES_HOUSEKEEPING_INTERVAL_MS);
+  // Dead outbox events since the last look raise a throttled alert (log, ALERT_WEBHOOK_URL, admins).
+  let deadSince = new Date();
+  const checkDead = () => {
+    const since = deadSince;
+    deadSince = new Date();
+    alertOnDeadEvents(services, since).catch((err) =>
+      services.logger.warn({ event: "dead_alert_failed", err: String(err) }, "dead-event alert check failed"),
+    );
+  };
+  const filesTimer = setInterval(() => {
+    sweepFiles();
+    checkDead();
+  }, FILES_HOUSEKEEPING_INTERVAL_MS);
   filesTimer.unref();
   const server = await listen(app.fetch, port, services.runtime, hub);
   return {
