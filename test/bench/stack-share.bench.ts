@@ -27,7 +27,6 @@ export interface StackShare {
   us: number;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: each app types its own env
 type Fetch = (req: Request, env?: any) => Response | Promise<Response>;
 
 export function driver(fetch: Fetch) {

@@ -11,12 +11,12 @@ import { syncConflicts } from "../../db/schema";
 import { type DbOrTx, isUniqueViolation } from "../../platform/db";
 import type { OpResult, SyncEntity } from "../../protocol/sync";
 import { recordDomainEvent, recordDomainEvents } from "../events";
-import { batchDomainEvents } from "./domain-events";
 import { recordEvents } from "../outbox/record";
 import type { BatchState } from "./apply";
 import { type Alongside, claimOps, Rerun } from "./claims";
 import { packClocks } from "./clocks";
 import { SYNC_CONFLICT_TOPIC } from "./conflict-events";
+import { batchDomainEvents } from "./domain-events";
 import { ENTITIES } from "./entities";
 import { cascadeDeletes, type Work } from "./working-set";
 

@@ -13,9 +13,9 @@
  */
 import { sql } from "drizzle-orm";
 import { announcements } from "../../db/schema";
-import type { AnnouncementRow } from "../announcements/verbs";
 import { queryRows } from "../../platform/db";
 import type { Services } from "../../services";
+import type { AnnouncementRow } from "../announcements/verbs";
 import { recordPublished } from "../announcements/verbs";
 import { publishAfterCommit } from "../realtime/publish";
 import { packClocks } from "./clocks";

@@ -71,7 +71,10 @@ export async function loadWorkingSet(db: DbOrTx, req: LoadRequest): Promise<Map<
         dirty: false,
         clocks: {},
         floor: null,
-        before: { status: row.status as string | undefined, deletedAt: (row.deletedAt as Date | null) ?? null },
+        before: {
+          status: row.status as string | undefined,
+          deletedAt: (row.deletedAt as Date | null) ?? null,
+        },
       });
       const parent = PARENT_OF[entity];
       const pid = parent ? (row[parent.field] as string | null) : null;

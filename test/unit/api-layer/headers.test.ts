@@ -5,7 +5,6 @@
  * keeps node-server's default content type.
  */
 import { request as httpRequest } from "node:http";
-import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
