@@ -1066,9 +1066,9 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        put?: never;
         /** Mark one of the signed-in user's notifications read (idempotent) */
-        post: operations["markMyNotificationRead"];
+        put: operations["markMyNotificationRead"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;

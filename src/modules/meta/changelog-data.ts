@@ -10,7 +10,7 @@ export const CHANGELOG: ChangelogRelease[] = [
         "v1: `GET /api/v1/meta/changelog` serves this changelog as JSON.",
         "Deploys: staging and production environments, a gated gradual Worker rollout with automatic rollback, containers for the standalone host and the job service, and a Redis realtime bus for several standalone replicas.",
         "v1: push devices (`/me/devices`, Web Push, FCM, APNs) and the Web Push VAPID public key (`GET /api/v1/push/vapid-public-key`).",
-        "v1: notifications: the inbox (`/me/notifications`, read marks), preferences per type and channel, quiet hours, and platform-admin template overrides per locale; English and Hebrew texts.",
+        "v1: notifications: the inbox (`GET /me/notifications`; `PUT /me/notifications/{id}/read`, `POST /me/notifications/read-all`), preferences per type and channel, quiet hours, and platform-admin template overrides per locale; English and Hebrew texts.",
         "v1: localized problem `title`s (`Accept-Language` or the user's saved locale; `code` unchanged), with `Content-Language`.",
         "v1: webhooks for buildings and the platform: endpoints with one-time secrets and rotation, Standard Webhooks signatures, deliveries and attempts, replay, ping, health, the event catalogue (`GET /api/v1/webhooks/event-types` and the document's `webhooks` section).",
         "v1: files: presigned direct uploads (single and multipart with resume), completion, signed downloads of originals and thumbnails, and `attachments` on maintenance requests, comments and announcements.",

@@ -426,8 +426,8 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
       expect(all).toEqual(["Platform alert: n2", "Platform alert: n1", "Platform alert: n0"]);
 
       const id = first.data[0].id;
-      expect((await post(`/me/notifications/${id}/read`, other, {})).status).toBe(404);
-      const read = await post(`/me/notifications/${id}/read`, user, {});
+      expect((await post(`/me/notifications/${id}/read`, other, {}, "PUT")).status).toBe(404);
+      const read = await post(`/me/notifications/${id}/read`, user, {}, "PUT");
       expect(read.status).toBe(200);
       expect(read.body.read).toBe(true);
       expect((await inboxOf(user)).unreadCount).toBe(2);
@@ -533,7 +533,7 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
   describe("API i18n", () => {
     it("problem titles follow Accept-Language; the signed-in user's locale wins; the code stays", async () => {
       const he = await t.request(`${API}/me/notifications/${crypto.randomUUID()}/read`, {
-        method: "POST",
+        method: "PUT",
         headers: { "accept-language": "he-IL,he;q=0.9,en;q=0.8" },
       });
       expect(he.status).toBe(401);
@@ -547,7 +547,7 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
 
       const user = await createUser(t.services, { locale: "he" });
       const mine = await t.request(`${API}/me/notifications/${crypto.randomUUID()}/read`, {
-        method: "POST",
+        method: "PUT",
         headers: { ...user.auth, "accept-language": "en" },
       });
       expect(mine.status).toBe(404);

@@ -7,7 +7,10 @@ import { InboxNotificationSchema, toInbox } from "../schemas";
 import { markRead } from "../verbs";
 
 const route = defineRoute({
-  method: "post",
+  // PUT, not POST: the read mark is a state set idempotently, and POST beside POST …/read-all would
+  // put a static and a parameter segment in one method's tree, which Hono's RegExpRouter refuses
+  // (the app would fall back to the slower TrieRouter for every route; test/unit/router.test.ts).
+  method: "put",
   operationId: "markMyNotificationRead",
   path: "/me/notifications/{notificationId}/read",
   tags: ["Notifications"],
