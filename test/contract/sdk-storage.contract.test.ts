@@ -123,15 +123,19 @@ describe.each(ADAPTERS)("SDK storage contract: $name", (adapter) => {
     expect(await s.getItem("k")).toBe("29");
   });
 
-  it.runIf(adapter.create().reopen)("values survive a new adapter instance (an app restart)", async () => {
-    const { storage: s, reopen } = adapter.create();
-    await s.setItem("session", '{"refreshToken":"r1"}');
-    await s.setItem("gone", "x");
-    await s.removeItem("gone");
-    const again = reopen!();
-    expect(await again.getItem("session")).toBe('{"refreshToken":"r1"}');
-    expect(await again.getItem("gone")).toBeNull();
-  });
+  // Registered only for adapters that persist (memory cannot be reopened), so the suite never
+  // reports a skip.
+  if (adapter.create().reopen) {
+    it("values survive a new adapter instance (an app restart)", async () => {
+      const { storage: s, reopen } = adapter.create();
+      await s.setItem("session", '{"refreshToken":"r1"}');
+      await s.setItem("gone", "x");
+      await s.removeItem("gone");
+      const again = reopen!();
+      expect(await again.getItem("session")).toBe('{"refreshToken":"r1"}');
+      expect(await again.getItem("gone")).toBeNull();
+    });
+  }
 
   it("carries the sync queue (KvSyncStore) across restarts", async () => {
     const { storage: s, reopen } = adapter.create();
