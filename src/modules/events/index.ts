@@ -101,11 +101,6 @@ function roomFrame(envelope: DomainEventEnvelope): DomainEvent | null {
 }
 
 /**
- * Records a domain event in `tx` (the writing transaction): one outbox event per subscriber that
- * wants its type, plus the room frame. The data is validated here, so a producer bug fails the
- * write instead of a subscriber later. Answers the envelope.
- */
-/**
  * Records several domain events in one statement (a sync batch): subscribers only, no room
  * frames — the batch's poke already tells the building's clients to pull.
  */
@@ -160,6 +155,11 @@ function wellFormed<T extends Record<string, unknown>>(data: T): T {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
 
+/**
+ * Records a domain event in `tx` (the writing transaction): one outbox event per subscriber that
+ * wants its type, plus the room frame. The data is validated here, so a producer bug fails the
+ * write instead of a subscriber later. Answers the envelope.
+ */
 export async function recordDomainEvent<T extends DomainEventType>(
   tx: DbOrTx,
   event: NewDomainEvent<T>,
