@@ -16,7 +16,7 @@ import { currentCorrelationId, noteRecorded } from "../outbox/record";
 import { presenceOf } from "../realtime/presence";
 import { type Channel, channelEnabled, type NotificationType, specOf } from "./catalogue";
 import { cachedOverrides } from "./overrides";
-import { PUSH_TOPIC, type PushPayload } from "./push-contract";
+import { PUSH_CHUNK_MAX, PUSH_TOPIC, type PushChunkPayload } from "./push-contract";
 import { quietUntil } from "./quiet-hours";
 import { type RenderedText, renderNotification } from "./render";
 import { type inboxNotifications, notificationChannelPrefs, notificationQuietHours } from "./tables";
@@ -41,7 +41,9 @@ export interface Notice {
 export interface DeliverySummary {
   recipients: number;
   inbox: number;
+  /** Recipients with a push recorded (in `pushEvents` chunk events). */
   push: number;
+  pushEvents: number;
   /** Pushes held to the end of quiet hours. */
   delayed: number;
   /** Recipients live in the room who got the room frame instead of a push. */
@@ -175,32 +177,89 @@ async function insertInbox(db: DbOrTx, rows: InboxInsert[]): Promise<number> {
   return written.length;
 }
 
+/** A recipient's push, before it is put into a chunk. */
+interface PushTo {
+  notificationId: string;
+  userId: string;
+  locale: Locale;
+  availableAt: Date;
+}
+
 /**
- * `notifications.push` outbox events in one statement (as insertInbox), keyed by notification id so
- * a retried run records none twice; each written row is handed to the queue after commit
- * (noteRecorded), as recordEvents does.
+ * The idempotency key of a chunk event: a digest of its notification ids, so a retried run that
+ * decides the same chunk records nothing new, while a run that decides differently (a member
+ * joined, quiet hours changed) records its chunk too, whose devices already `sent` the sender
+ * skips.
  */
-async function insertPushes(
+async function chunkKey(notificationIds: readonly string[]): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(notificationIds.join(","))),
+  );
+  return `chunk:${[...digest].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/**
+ * The pushes as `notifications.push` chunk events (PUSH_CHUNK_MAX recipients each, one delivery
+ * time each, recipients in user id order so a retried run cuts the same chunks), in one statement
+ * (as insertInbox); each written row is handed to the queue after commit (noteRecorded), as
+ * recordEvents does. Chunks due first come first.
+ */
+async function insertPushChunks(
   db: DbOrTx,
-  pushes: Array<{ payload: PushPayload; availableAt: Date }>,
+  common: Omit<PushChunkPayload, "texts" | "recipients">,
+  text: (locale: Locale) => RenderedText,
+  pushes: readonly PushTo[],
 ): Promise<number> {
   if (!pushes.length) return 0;
+  const byTime = new Map<number, PushTo[]>();
+  for (const p of pushes) {
+    const at = p.availableAt.getTime();
+    const list = byTime.get(at);
+    if (list) list.push(p);
+    else byTime.set(at, [p]);
+  }
+  const rows: Array<{
+    id: string;
+    building_id: string | null;
+    payload: PushChunkPayload;
+    idempotency_key: string;
+    available_at: string;
+  }> = [];
+  for (const [at, list] of [...byTime.entries()].sort((a, b) => a[0] - b[0])) {
+    list.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    for (let i = 0; i < list.length; i += PUSH_CHUNK_MAX) {
+      const part = list.slice(i, i + PUSH_CHUNK_MAX);
+      const texts: PushChunkPayload["texts"] = {};
+      for (const p of part) {
+        if (!texts[p.locale]) {
+          const t = text(p.locale);
+          texts[p.locale] = { title: t.title, body: t.body };
+        }
+      }
+      rows.push({
+        id: crypto.randomUUID(),
+        building_id: common.buildingId,
+        payload: {
+          ...common,
+          texts,
+          recipients: part.map((p) => ({
+            notificationId: p.notificationId,
+            userId: p.userId,
+            locale: p.locale,
+          })),
+        },
+        idempotency_key: await chunkKey(part.map((p) => p.notificationId)),
+        available_at: new Date(at).toISOString(),
+      });
+    }
+  }
   const correlationId = currentCorrelationId();
-  const json = JSON.stringify(
-    pushes.map((p) => ({
-      id: crypto.randomUUID(),
-      building_id: p.payload.buildingId,
-      payload: p.payload,
-      idempotency_key: p.payload.notificationId,
-      available_at: p.availableAt.toISOString(),
-    })),
-  );
   const written = await queryRows<{ id: string; building_id: string | null; available_at: string | Date }>(
     db,
     sql`insert into outbox (id, building_id, topic, payload, correlation_id, idempotency_key, available_at)
         select id, building_id, ${PUSH_TOPIC}, payload, ${correlationId}, idempotency_key, available_at
-        from jsonb_to_recordset(${json}::jsonb) as r(id uuid, building_id uuid, payload jsonb, idempotency_key text,
-          available_at timestamptz)
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id uuid, building_id uuid, payload jsonb,
+          idempotency_key text, available_at timestamptz)
         on conflict (topic, idempotency_key) where idempotency_key is not null do nothing
         returning id, building_id, available_at`,
   );
@@ -217,7 +276,7 @@ async function insertPushes(
 }
 
 export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<DeliverySummary> {
-  const summary: DeliverySummary = { recipients: 0, inbox: 0, push: 0, delayed: 0, live: 0 };
+  const summary: DeliverySummary = { recipients: 0, inbox: 0, push: 0, pushEvents: 0, delayed: 0, live: 0 };
   const ids = [...new Set(notice.recipients)];
   if (!ids.length) return summary;
   const spec = specOf(notice.type);
@@ -251,7 +310,7 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
 
   const now = ctx.now;
   const inboxRows: Array<typeof inboxNotifications.$inferInsert> = [];
-  const pushes: Array<{ payload: PushPayload; availableAt: Date }> = [];
+  const pushes: PushTo[] = [];
   for (const user of recipients) {
     const choice = choices.get(user.id) ?? {};
     const inApp = channelEnabled(notice.type, "in_app", choice.in_app);
@@ -282,31 +341,25 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
     }
     const heldUntil = notice.urgent ? null : quietUntil(now, user.quiet, user.timezone);
     if (heldUntil) summary.delayed++;
-    const text = render("push", user.locale);
-    pushes.push({
-      availableAt: heldUntil ?? now,
-      payload: {
-        notificationId,
-        userId: user.id,
-        buildingId: notice.buildingId,
-        type: notice.type,
-        title: text.title,
-        body: text.body,
-        locale: user.locale,
-        data,
-        urgent: notice.urgent,
-        ...(notice.collapseKey ? { collapseKey: notice.collapseKey.slice(0, 64) } : {}),
-        ttlSeconds: notice.urgent ? 24 * 3600 : 3 * 24 * 3600,
-      },
-    });
+    pushes.push({ notificationId, userId: user.id, locale: user.locale, availableAt: heldUntil ?? now });
   }
 
+  // Every recipient's data map but their own notification id, which the chunk carries per recipient.
+  const common: Omit<PushChunkPayload, "texts" | "recipients"> = {
+    buildingId: notice.buildingId,
+    type: notice.type,
+    data: { ...notice.data, type: notice.type, eventId: notice.eventId },
+    urgent: notice.urgent,
+    ...(notice.collapseKey ? { collapseKey: notice.collapseKey.slice(0, 64) } : {}),
+    ttlSeconds: notice.urgent ? 24 * 3600 : 3 * 24 * 3600,
+  };
   await inTransaction(ctx, async (tx) => {
+    // The pushes first: the chunk events are short rows, and the sender starts once this commits.
+    summary.pushEvents = await insertPushChunks(tx.db, common, (locale) => render("push", locale), pushes);
     for (let i = 0; i < inboxRows.length; i += CHUNK)
       summary.inbox += await insertInbox(tx.db, inboxRows.slice(i, i + CHUNK));
-    for (let i = 0; i < pushes.length; i += CHUNK)
-      summary.push += await insertPushes(tx.db, pushes.slice(i, i + CHUNK));
   });
+  summary.push = pushes.length;
   return summary;
 }
 

@@ -1,9 +1,11 @@
 /**
  * The contract between deciding a notification (what to send to whom: events, templates,
  * preferences, quiet hours) and delivering it (which devices, which provider, the delivery log).
- * The deciding side records one outbox event per recipient user on PUSH_TOPIC with this payload;
- * the Node-only send handler (src/modules/notifications/push-handler.ts) delivers it to every
- * device of the user. Edge-safe: zod only.
+ * The deciding side records one outbox event per chunk of recipients on PUSH_TOPIC (PushChunkPayload:
+ * the texts once per locale, the recipients as id pairs); the Node-only send handler
+ * (src/modules/push/handlers.ts) delivers it to every device of every recipient in one run. Events
+ * of the older shape (PushPayload: one recipient) may still wait in a deployed queue and are
+ * handled the same way. Edge-safe: zod only.
  */
 import { z } from "@hono/zod-openapi";
 
@@ -33,6 +35,65 @@ export const PushPayloadSchema = z.object({
   ttlSeconds: z.number().int().min(0).max(2_419_200).optional(),
 });
 export type PushPayload = z.infer<typeof PushPayloadSchema>;
+
+/** Recipients per chunk event: one device look-up, one log insert and one update per chunk. */
+export const PUSH_CHUNK_MAX = 200;
+
+const TextSchema = z.object({ title: z.string().max(10_000), body: z.string().max(100_000) });
+
+/**
+ * One rendered notification for a chunk of recipients (one notice, one delivery time): what every
+ * recipient shares once, and per recipient only the notification id, the user and the locale whose
+ * text they get. `data` is the app's data map less `notificationId`, which is each recipient's own.
+ */
+export const PushChunkPayloadSchema = z
+  .object({
+    buildingId: z.uuid().nullable(),
+    type: z.string().min(1).max(100),
+    /** Rendered texts by locale; every recipient's locale has one. */
+    texts: z.record(z.string().min(2).max(35), TextSchema),
+    data: z.record(z.string(), z.string()),
+    urgent: z.boolean(),
+    collapseKey: z.string().min(1).max(64).optional(),
+    ttlSeconds: z.number().int().min(0).max(2_419_200).optional(),
+    recipients: z
+      .array(z.object({ notificationId: z.uuid(), userId: z.uuid(), locale: z.string().min(2).max(35) }))
+      .min(1)
+      .max(1000),
+  })
+  // A recipient without a text can never be sent: poison (dead at once), not a retry.
+  .refine((p) => p.recipients.every((r) => Object.hasOwn(p.texts, r.locale)), {
+    message: "every recipient's locale needs a text",
+    path: ["texts"],
+  });
+export type PushChunkPayload = z.infer<typeof PushChunkPayloadSchema>;
+
+/** What a PUSH_TOPIC event may carry: a chunk (recorded now) or one recipient (older events). */
+export const PushEventPayloadSchema = z.union([PushChunkPayloadSchema, PushPayloadSchema]);
+export type PushEventPayload = z.infer<typeof PushEventPayloadSchema>;
+
+export const isPushChunk = (p: PushEventPayload): p is PushChunkPayload => "recipients" in p;
+
+/** The event's recipients, each as the one-recipient payload it stands for. */
+export function pushPayloadsOf(p: PushEventPayload): PushPayload[] {
+  if (!isPushChunk(p)) return [p];
+  return p.recipients.map((r) => {
+    const text = p.texts[r.locale]!;
+    return {
+      notificationId: r.notificationId,
+      userId: r.userId,
+      buildingId: p.buildingId,
+      type: p.type,
+      title: text.title,
+      body: text.body,
+      locale: r.locale,
+      data: { ...p.data, notificationId: r.notificationId },
+      urgent: p.urgent,
+      ...(p.collapseKey !== undefined ? { collapseKey: p.collapseKey } : {}),
+      ...(p.ttlSeconds !== undefined ? { ttlSeconds: p.ttlSeconds } : {}),
+    };
+  });
+}
 
 export const SyncPokePayloadSchema = z.object({
   userId: z.uuid(),

@@ -13,7 +13,12 @@ import { notify } from "../../../src/modules/notifications";
 import { recordDuePayments } from "../../../src/modules/notifications/due-payments";
 import { DOMAIN_TOPIC } from "../../../src/modules/notifications/handlers";
 import { DIRECT_TOPIC } from "../../../src/modules/notifications/notify";
-import { PUSH_TOPIC, type PushPayload } from "../../../src/modules/notifications/push-contract";
+import {
+  PUSH_TOPIC,
+  type PushEventPayload,
+  type PushPayload,
+  pushPayloadsOf,
+} from "../../../src/modules/notifications/push-contract";
 import { quietUntil } from "../../../src/modules/notifications/quiet-hours";
 import { FSI, PDI } from "../../../src/modules/notifications/render";
 import { inboxNotifications, notificationQuietHours } from "../../../src/modules/notifications/tables";
@@ -55,12 +60,18 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
     }
   }
 
+  /** The user's pushes recorded so far: their part of each chunk event that names them. */
   async function pushesFor(userId: string): Promise<Array<{ payload: PushPayload; availableAt: Date }>> {
-    const rows = await queryRows<{ payload: PushPayload; available_at: string | Date }>(
+    const rows = await queryRows<{ payload: PushEventPayload; available_at: string | Date }>(
       db(),
-      sql`select payload, available_at from outbox where topic = ${PUSH_TOPIC} and payload->>'userId' = ${userId} order by created_at`,
+      sql`select payload, available_at from outbox where topic = ${PUSH_TOPIC}
+          and payload->'recipients' @> ${JSON.stringify([{ userId }])}::jsonb order by created_at`,
     );
-    return rows.map((r) => ({ payload: r.payload, availableAt: new Date(r.available_at) }));
+    return rows.flatMap((r) =>
+      pushPayloadsOf(r.payload)
+        .filter((p) => p.userId === userId)
+        .map((payload) => ({ payload, availableAt: new Date(r.available_at) })),
+    );
   }
 
   async function inboxOf(
@@ -99,7 +110,7 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
       await setLocale(b.resident, "he", "Asia/Jerusalem");
     });
 
-    it("reaches a Hebrew resident's inbox with isolates and becomes one push event per recipient", async () => {
+    it("reaches a Hebrew resident's inbox with isolates and becomes one push per recipient, in chunk events", async () => {
       const res = await post(`/buildings/${b.id}/announcements`, b.manager, {
         title: "Water off {{building}} $t(x) <b>",
         body: "10–12",
