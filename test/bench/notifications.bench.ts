@@ -3,9 +3,11 @@
  * (default 1,000) residents with one device each, through the job path as the standalone host runs
  * it — the manager's POST commits the announcement and its `notifications.domain` event, the
  * in-process queue runs the notifications handler (recipients, preferences, quiet hours, render
- * per locale in en and he, 1,000 inbox rows and `notifications.push` events in one transaction),
- * then the push handler per recipient (device lookup, delivery log, provider send) against a
- * counting provider standing in for FCM. On a throwaway PostgreSQL database.
+ * per locale in en and he; the first 50 recipients' inbox rows and push chunk at once, the rest by
+ * a `notifications.rest` event: 1,000 inbox rows and six `notifications.push` chunk events in
+ * all), then the push handler per chunk of up to 200 recipients (one device look-up, one log
+ * insert and update, sends 32 at a time) against a counting provider standing in for FCM. On a
+ * throwaway PostgreSQL database.
  *
  * Figures, per round (BENCH_NOTIFY_ROUNDS, default 5), median over rounds:
  *  - notifications rendered and handed to providers per second per core: recipients ÷ this

@@ -12,7 +12,7 @@ import { users } from "../../db/schema";
 import { type DbOrTx, queryRows } from "../../platform/db";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { DEFAULT_LOCALE, type Locale, toLocale } from "../i18n/locales";
-import { currentCorrelationId, noteRecorded } from "../outbox/record";
+import { currentCorrelationId, noteRecorded, recordEvents } from "../outbox/record";
 import { presenceOf } from "../realtime/presence";
 import { type Channel, channelEnabled, type NotificationType, specOf } from "./catalogue";
 import { cachedOverrides } from "./overrides";
@@ -38,8 +38,28 @@ export interface Notice {
   inRoom?: boolean;
 }
 
+/** Outbox topic of the rest of a notice's recipients (./handlers.ts). */
+export const REST_TOPIC = "notifications.rest";
+
+/**
+ * Recipients decided by the run that handles the event itself: the first pushes go out as soon as
+ * this many recipients are committed, not after the last of a building's thousand.
+ */
+export const FIRST_PAGE = 50;
+
+export interface DeliverOptions {
+  /**
+   * The event the notice comes from (its topic and payload): with more than FIRST_PAGE recipients,
+   * only the first FIRST_PAGE (by user id) are delivered now, and a REST_TOPIC event naming the
+   * others and this event is recorded in the same transaction.
+   */
+  restOf?: { source: string; event: unknown };
+}
+
 export interface DeliverySummary {
   recipients: number;
+  /** Recipients left to the REST_TOPIC event. */
+  deferred: number;
   inbox: number;
   /** Recipients with a push recorded (in `pushEvents` chunk events). */
   push: number;
@@ -191,26 +211,32 @@ interface PushTo {
  * joined, quiet hours changed) records its chunk too, whose devices already `sent` the sender
  * skips.
  */
-async function chunkKey(notificationIds: readonly string[]): Promise<string> {
+async function digestKey(prefix: string, ids: readonly string[]): Promise<string> {
   const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(notificationIds.join(","))),
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ids.join(","))),
   );
-  return `chunk:${[...digest].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
+  return `${prefix}:${[...digest].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
+
+interface ChunkRow {
+  id: string;
+  building_id: string | null;
+  payload: PushChunkPayload;
+  idempotency_key: string;
+  available_at: string;
 }
 
 /**
- * The pushes as `notifications.push` chunk events (PUSH_CHUNK_MAX recipients each, one delivery
- * time each, recipients in user id order so a retried run cuts the same chunks), in one statement
- * (as insertInbox); each written row is handed to the queue after commit (noteRecorded), as
- * recordEvents does. Chunks due first come first.
+ * The pushes as `notifications.push` chunk events: PUSH_CHUNK_MAX recipients each, one delivery
+ * time each, recipients in user id order so a retried run cuts the same chunks; texts once per
+ * locale of the chunk. Chunks due first come first.
  */
-async function insertPushChunks(
-  db: DbOrTx,
+async function pushChunkRows(
   common: Omit<PushChunkPayload, "texts" | "recipients">,
   text: (locale: Locale) => RenderedText,
   pushes: readonly PushTo[],
-): Promise<number> {
-  if (!pushes.length) return 0;
+): Promise<ChunkRow[]> {
+  if (!pushes.length) return [];
   const byTime = new Map<number, PushTo[]>();
   for (const p of pushes) {
     const at = p.availableAt.getTime();
@@ -218,13 +244,7 @@ async function insertPushChunks(
     if (list) list.push(p);
     else byTime.set(at, [p]);
   }
-  const rows: Array<{
-    id: string;
-    building_id: string | null;
-    payload: PushChunkPayload;
-    idempotency_key: string;
-    available_at: string;
-  }> = [];
+  const rows: ChunkRow[] = [];
   for (const [at, list] of [...byTime.entries()].sort((a, b) => a[0] - b[0])) {
     list.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
     for (let i = 0; i < list.length; i += PUSH_CHUNK_MAX) {
@@ -248,11 +268,23 @@ async function insertPushChunks(
             locale: p.locale,
           })),
         },
-        idempotency_key: await chunkKey(part.map((p) => p.notificationId)),
+        idempotency_key: await digestKey(
+          "chunk",
+          part.map((p) => p.notificationId),
+        ),
         available_at: new Date(at).toISOString(),
       });
     }
   }
+  return rows;
+}
+
+/**
+ * The chunk events in one statement (as insertInbox), keyed so a retried run records none twice;
+ * each written row is handed to the queue after commit (noteRecorded), as recordEvents does.
+ */
+async function insertPushChunks(db: DbOrTx, rows: readonly ChunkRow[]): Promise<number> {
+  if (!rows.length) return 0;
   const correlationId = currentCorrelationId();
   const written = await queryRows<{ id: string; building_id: string | null; available_at: string | Date }>(
     db,
@@ -275,10 +307,29 @@ async function insertPushChunks(
   return written.length;
 }
 
-export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<DeliverySummary> {
-  const summary: DeliverySummary = { recipients: 0, inbox: 0, push: 0, pushEvents: 0, delayed: 0, live: 0 };
-  const ids = [...new Set(notice.recipients)];
+export async function deliverNotice(
+  ctx: VerbContext,
+  notice: Notice,
+  options: DeliverOptions = {},
+): Promise<DeliverySummary> {
+  const summary: DeliverySummary = {
+    recipients: 0,
+    deferred: 0,
+    inbox: 0,
+    push: 0,
+    pushEvents: 0,
+    delayed: 0,
+    live: 0,
+  };
+  let ids = [...new Set(notice.recipients)];
   if (!ids.length) return summary;
+  let rest: string[] = [];
+  if (options.restOf && ids.length > FIRST_PAGE) {
+    // By user id, so a retried run splits the same way (and its rest event is the same event).
+    ids.sort();
+    rest = ids.slice(FIRST_PAGE);
+    ids = ids.slice(0, FIRST_PAGE);
+  }
   const spec = specOf(notice.type);
   const { services } = ctx;
   const inRoom = notice.inRoom ?? spec.roomFrame;
@@ -341,7 +392,14 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
     }
     const heldUntil = notice.urgent ? null : quietUntil(now, user.quiet, user.timezone);
     if (heldUntil) summary.delayed++;
-    pushes.push({ notificationId, userId: user.id, locale: user.locale, availableAt: heldUntil ?? now });
+    // With a rest event due `now`, the first pushes are due a millisecond before it, so a consumer
+    // that takes both in due order (the in-process queue) sends them before deciding the rest.
+    pushes.push({
+      notificationId,
+      userId: user.id,
+      locale: user.locale,
+      availableAt: heldUntil ?? (rest.length ? new Date(now.getTime() - 1) : now),
+    });
   }
 
   // Every recipient's data map but their own notification id, which the chunk carries per recipient.
@@ -353,11 +411,34 @@ export async function deliverNotice(ctx: VerbContext, notice: Notice): Promise<D
     ...(notice.collapseKey ? { collapseKey: notice.collapseKey.slice(0, 64) } : {}),
     ttlSeconds: notice.urgent ? 24 * 3600 : 3 * 24 * 3600,
   };
+  // Keys (digests) computed before the transaction, which then holds its connection only for writes.
+  const [chunks, restKey] = await Promise.all([
+    pushChunkRows(common, (locale) => render("push", locale), pushes),
+    rest.length ? digestKey("rest", [notice.eventId, ...rest]) : Promise.resolve(""),
+  ]);
   await inTransaction(ctx, async (tx) => {
-    // The pushes first: the chunk events are short rows, and the sender starts once this commits.
-    summary.pushEvents = await insertPushChunks(tx.db, common, (locale) => render("push", locale), pushes);
+    summary.pushEvents = await insertPushChunks(tx.db, chunks);
     for (let i = 0; i < inboxRows.length; i += CHUNK)
       summary.inbox += await insertInbox(tx.db, inboxRows.slice(i, i + CHUNK));
+    if (rest.length && options.restOf) {
+      await recordEvents(tx.db, [
+        {
+          topic: REST_TOPIC,
+          buildingId: notice.buildingId,
+          payload: {
+            source: options.restOf.source,
+            event: options.restOf.event,
+            recipients: rest,
+            at: now.toISOString(),
+          },
+          // A retried first step that splits the same way records nothing new; one that finds
+          // other recipients records their rest too (their pushes skip devices already sent).
+          idempotencyKey: restKey,
+          availableAt: now,
+        },
+      ]);
+      summary.deferred = rest.length;
+    }
   });
   summary.push = pushes.length;
   return summary;

@@ -70,11 +70,13 @@ export async function noticeFor(ctx: VerbContext, event: DomainEventEnvelope): P
   switch (event.type) {
     case "announcement.published": {
       const d = event.data as DomainEventData<"announcement.published">;
-      const rows = await ctx.db
-        .select({ userId: memberships.userId })
-        .from(memberships)
-        .where(and(eq(memberships.buildingId, event.buildingId), isNull(memberships.deletedAt)));
-      const building = await buildingName(ctx, event.buildingId);
+      const [rows, building] = await Promise.all([
+        ctx.db
+          .select({ userId: memberships.userId })
+          .from(memberships)
+          .where(and(eq(memberships.buildingId, event.buildingId), isNull(memberships.deletedAt))),
+        buildingName(ctx, event.buildingId),
+      ]);
       return {
         ...base,
         type: "announcement",

@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../../src/db/schema";
 import { recordDomainEvent } from "../../../src/modules/events";
 import { notify } from "../../../src/modules/notifications";
+import { FIRST_PAGE } from "../../../src/modules/notifications/deliver";
 import { recordDuePayments } from "../../../src/modules/notifications/due-payments";
-import { DOMAIN_TOPIC } from "../../../src/modules/notifications/handlers";
+import { DOMAIN_TOPIC, REST_TOPIC } from "../../../src/modules/notifications/handlers";
 import { DIRECT_TOPIC } from "../../../src/modules/notifications/notify";
 import {
   PUSH_TOPIC,
@@ -50,7 +51,7 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
     for (let round = 0; round < 3; round++) {
       const rows = await queryRows<{ id: string }>(
         db(),
-        sql`select id from outbox where topic in (${DOMAIN_TOPIC}, ${DIRECT_TOPIC}) and dispatched_at is null and dead_at is null order by created_at`,
+        sql`select id from outbox where topic in (${DOMAIN_TOPIC}, ${DIRECT_TOPIC}, ${REST_TOPIC}) and dispatched_at is null and dead_at is null order by created_at`,
       );
       if (!rows.length) return;
       for (const r of rows) {
@@ -407,6 +408,80 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
     await expect(
       notify(db(), { type: "alert", to: "platform-admins", values: { title: "x" } }),
     ).rejects.toThrow();
+  });
+
+  it("a notice to many users decides the first page at once and the rest in a second event, each once", async () => {
+    const n = FIRST_PAGE + 7;
+    const many = await db()
+      .insert(users)
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          email: `many-${i}-${crypto.randomUUID()}@test.horizon`,
+          name: `Many ${i}`,
+          passwordHash: "!fixture-no-login",
+          locale: i % 2 ? "he" : "en",
+        })),
+      )
+      .returning({ id: users.id });
+    const ids = many.map((u) => u.id);
+    const { eventId } = await publishAfterCommit(t.services, () =>
+      db().transaction((tx) =>
+        notify(tx, { type: "alert", to: { userIds: ids }, values: { title: "Many", detail: "." } }),
+      ),
+    );
+    const consumer = createOutboxConsumer(t.services);
+    const [direct] = await queryRows<{ id: string }>(
+      db(),
+      sql`select id from outbox where topic = ${DIRECT_TOPIC} and payload->>'eventId' = ${eventId}`,
+    );
+    expect((await consumer.deliver(direct!.id)).status).toBe("ok");
+    const inboxCount = async () =>
+      (
+        await queryRows<{ n: number }>(
+          db(),
+          sql`select count(*)::int as n from inbox_notifications where event_id = ${eventId}`,
+        )
+      )[0]!.n;
+    const chunks = async () =>
+      queryRows<{ payload: PushEventPayload; available_at: string | Date }>(
+        db(),
+        sql`select payload, available_at from outbox where topic = ${PUSH_TOPIC} and payload->'data'->>'eventId' = ${eventId} order by available_at`,
+      );
+    // The first step: FIRST_PAGE recipients (the lowest user ids), their pushes due before the rest.
+    expect(await inboxCount()).toBe(FIRST_PAGE);
+    const [restEvent, ...more] = await queryRows<{ id: string; payload: any; available_at: string | Date }>(
+      db(),
+      sql`select id, payload, available_at from outbox where topic = ${REST_TOPIC} and payload->'event'->>'eventId' = ${eventId}`,
+    );
+    expect(more).toEqual([]);
+    const sorted = [...ids].sort();
+    expect(restEvent!.payload.recipients).toEqual(sorted.slice(FIRST_PAGE));
+    const first = await chunks();
+    expect(first.flatMap((c) => pushPayloadsOf(c.payload).map((p) => p.userId)).sort()).toEqual(
+      sorted.slice(0, FIRST_PAGE),
+    );
+    for (const c of first)
+      expect(new Date(c.available_at).getTime()).toBeLessThan(new Date(restEvent!.available_at).getTime());
+
+    // The rest, then both steps again (a redelivery): every recipient once, in the inbox and in the pushes.
+    expect((await consumer.deliver(restEvent!.id)).status).toBe("ok");
+    await db().execute(
+      sql`update outbox set dispatched_at = null where id in (${direct!.id}, ${restEvent!.id})`,
+    );
+    expect((await consumer.deliver(direct!.id)).status).toBe("ok");
+    expect((await consumer.deliver(restEvent!.id)).status).toBe("ok");
+    expect(await inboxCount()).toBe(n);
+    const all = (await chunks()).flatMap((c) => pushPayloadsOf(c.payload));
+    expect(all.map((p) => p.userId).sort()).toEqual(sorted);
+    for (const p of all) {
+      expect(p.title).toBe(p.locale === "he" ? `התראת מערכת: ${FSI}Many${PDI}` : "Platform alert: Many");
+      expect(p.data.notificationId).toBe(p.notificationId);
+    }
+    const restEvents = await queryRows<{ n: number }>(
+      db(),
+      sql`select count(*)::int as n from outbox where topic = ${REST_TOPIC} and payload->'event'->>'eventId' = ${eventId}`,
+    );
+    expect(restEvents[0]!.n).toBe(1);
   });
 
   describe("the inbox", () => {
