@@ -8,11 +8,12 @@
  * notification id (derived from event and user), so a retried run writes nothing twice.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
+import { PgTransaction } from "drizzle-orm/pg-core";
 import { users } from "../../db/schema";
 import { type DbOrTx, queryRows } from "../../platform/db";
 import { inTransaction, type VerbContext } from "../../verbs";
 import { DEFAULT_LOCALE, type Locale, toLocale } from "../i18n/locales";
-import { currentCorrelationId, noteRecorded, recordEvents } from "../outbox/record";
+import { currentCorrelationId, enqueueAfterCommit, noteRecorded } from "../outbox/record";
 import { presenceOf } from "../realtime/presence";
 import { type Channel, channelEnabled, type NotificationType, specOf } from "./catalogue";
 import { cachedOverrides } from "./overrides";
@@ -164,14 +165,9 @@ const CHUNK = 1000;
 
 type InboxInsert = typeof inboxNotifications.$inferInsert;
 
-/**
- * Inbox rows in one statement with one parameter (a JSON array read by jsonb_to_recordset): a
- * VALUES list would bind ~12 parameters per row, and binding and parsing 12,000 of them cost more
- * than the insert itself. A row already there (a retried run) is skipped.
- */
-async function insertInbox(db: DbOrTx, rows: InboxInsert[]): Promise<number> {
-  if (!rows.length) return 0;
-  const json = JSON.stringify(
+/** Inbox rows as the one JSON parameter jsonb_to_recordset reads (see writeDecided). */
+function inboxJson(rows: readonly InboxInsert[]): string {
+  return JSON.stringify(
     rows.map((r) => ({
       id: r.id,
       user_id: r.userId,
@@ -186,15 +182,6 @@ async function insertInbox(db: DbOrTx, rows: InboxInsert[]): Promise<number> {
       created_at: (r.createdAt as Date).toISOString(),
     })),
   );
-  const written = await queryRows<{ id: string }>(
-    db,
-    sql`insert into inbox_notifications (id, user_id, building_id, event_id, type, title, body, locale, data, urgent, created_at)
-        select id, user_id, building_id, event_id, type, title, body, locale, data, urgent, created_at
-        from jsonb_to_recordset(${json}::jsonb) as r(id uuid, user_id uuid, building_id uuid, event_id uuid, type text,
-          title text, body text, locale text, data jsonb, urgent boolean, created_at timestamptz)
-        on conflict do nothing returning id`,
-  );
-  return written.length;
 }
 
 /** A recipient's push, before it is put into a chunk. */
@@ -218,10 +205,12 @@ async function digestKey(prefix: string, ids: readonly string[]): Promise<string
   return `${prefix}:${[...digest].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
 }
 
-interface ChunkRow {
+/** An outbox row this module writes itself: a push chunk or the rest of a notice. */
+interface EventRow {
   id: string;
+  topic: string;
   building_id: string | null;
-  payload: PushChunkPayload;
+  payload: unknown;
   idempotency_key: string;
   available_at: string;
 }
@@ -235,7 +224,7 @@ async function pushChunkRows(
   common: Omit<PushChunkPayload, "texts" | "recipients">,
   text: (locale: Locale) => RenderedText,
   pushes: readonly PushTo[],
-): Promise<ChunkRow[]> {
+): Promise<EventRow[]> {
   if (!pushes.length) return [];
   const byTime = new Map<number, PushTo[]>();
   for (const p of pushes) {
@@ -244,7 +233,7 @@ async function pushChunkRows(
     if (list) list.push(p);
     else byTime.set(at, [p]);
   }
-  const rows: ChunkRow[] = [];
+  const rows: EventRow[] = [];
   for (const [at, list] of [...byTime.entries()].sort((a, b) => a[0] - b[0])) {
     list.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
     for (let i = 0; i < list.length; i += PUSH_CHUNK_MAX) {
@@ -258,6 +247,7 @@ async function pushChunkRows(
       }
       rows.push({
         id: crypto.randomUUID(),
+        topic: PUSH_TOPIC,
         building_id: common.buildingId,
         payload: {
           ...common,
@@ -280,31 +270,55 @@ async function pushChunkRows(
 }
 
 /**
- * The chunk events in one statement (as insertInbox), keyed so a retried run records none twice;
- * each written row is handed to the queue after commit (noteRecorded), as recordEvents does.
+ * Inbox rows and outbox events (push chunks, the rest of the notice) in one statement, each set
+ * one parameter (a JSON array read by jsonb_to_recordset: a VALUES list would bind ~12 parameters
+ * per row, and binding and parsing 12,000 of them cost more than the insert itself). A row already
+ * there (a retried run) is skipped: inbox rows by id, events by (topic, idempotency key). Each
+ * written event is handed to the queue after commit (noteRecorded), as recordEvents does. One
+ * statement is atomic by itself: no transaction (and its two round trips) is needed around it.
  */
-async function insertPushChunks(db: DbOrTx, rows: readonly ChunkRow[]): Promise<number> {
-  if (!rows.length) return 0;
+async function writeDecided(
+  db: DbOrTx,
+  inbox: readonly InboxInsert[],
+  events: readonly EventRow[],
+): Promise<{ inbox: number; events: EventRow[] }> {
+  if (!inbox.length && !events.length) return { inbox: 0, events: [] };
   const correlationId = currentCorrelationId();
-  const written = await queryRows<{ id: string; building_id: string | null; available_at: string | Date }>(
+  const [result] = await queryRows<{
+    inbox: number;
+    events: Array<{ id: string; topic: string; building_id: string | null; available_at: string }> | null;
+  }>(
     db,
-    sql`insert into outbox (id, building_id, topic, payload, correlation_id, idempotency_key, available_at)
-        select id, building_id, ${PUSH_TOPIC}, payload, ${correlationId}, idempotency_key, available_at
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id uuid, building_id uuid, payload jsonb,
-          idempotency_key text, available_at timestamptz)
-        on conflict (topic, idempotency_key) where idempotency_key is not null do nothing
-        returning id, building_id, available_at`,
+    sql`with inbox as (
+          insert into inbox_notifications (id, user_id, building_id, event_id, type, title, body, locale, data, urgent, created_at)
+          select id, user_id, building_id, event_id, type, title, body, locale, data, urgent, created_at
+          from jsonb_to_recordset(${inboxJson(inbox)}::jsonb) as r(id uuid, user_id uuid, building_id uuid, event_id uuid,
+            type text, title text, body text, locale text, data jsonb, urgent boolean, created_at timestamptz)
+          on conflict do nothing returning 1
+        ), events as (
+          insert into outbox (id, building_id, topic, payload, correlation_id, idempotency_key, available_at)
+          select id, building_id, topic, payload, ${correlationId}, idempotency_key, available_at
+          from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as r(id uuid, topic text, building_id uuid,
+            payload jsonb, idempotency_key text, available_at timestamptz)
+          on conflict (topic, idempotency_key) where idempotency_key is not null do nothing
+          returning id, topic, building_id, available_at
+        )
+        select (select count(*) from inbox)::int as inbox,
+          (select json_agg(json_build_object('id', id, 'topic', topic, 'building_id', building_id,
+            'available_at', available_at)) from events) as events`,
   );
+  const written = result?.events ?? [];
   for (const w of written) {
     noteRecorded({
       id: w.id,
-      topic: PUSH_TOPIC,
+      topic: w.topic,
       buildingId: w.building_id,
       correlationId,
       availableAt: new Date(w.available_at),
     });
   }
-  return written.length;
+  const ids = new Set(written.map((w) => w.id));
+  return { inbox: result?.inbox ?? 0, events: events.filter((e) => ids.has(e.id)) };
 }
 
 export async function deliverNotice(
@@ -411,35 +425,50 @@ export async function deliverNotice(
     ...(notice.collapseKey ? { collapseKey: notice.collapseKey.slice(0, 64) } : {}),
     ttlSeconds: notice.urgent ? 24 * 3600 : 3 * 24 * 3600,
   };
-  // Keys (digests) computed before the transaction, which then holds its connection only for writes.
+  // Keys (digests) computed before writing.
   const [chunks, restKey] = await Promise.all([
     pushChunkRows(common, (locale) => render("push", locale), pushes),
     rest.length ? digestKey("rest", [notice.eventId, ...rest]) : Promise.resolve(""),
   ]);
-  await inTransaction(ctx, async (tx) => {
-    summary.pushEvents = await insertPushChunks(tx.db, chunks);
-    for (let i = 0; i < inboxRows.length; i += CHUNK)
-      summary.inbox += await insertInbox(tx.db, inboxRows.slice(i, i + CHUNK));
-    if (rest.length && options.restOf) {
-      await recordEvents(tx.db, [
-        {
-          topic: REST_TOPIC,
-          buildingId: notice.buildingId,
-          payload: {
-            source: options.restOf.source,
-            event: options.restOf.event,
-            recipients: rest,
-            at: now.toISOString(),
-          },
-          // A retried first step that splits the same way records nothing new; one that finds
-          // other recipients records their rest too (their pushes skip devices already sent).
-          idempotencyKey: restKey,
-          availableAt: now,
-        },
-      ]);
-      summary.deferred = rest.length;
-    }
-  });
+  const events = [...chunks];
+  if (rest.length && options.restOf) {
+    events.push({
+      id: crypto.randomUUID(),
+      topic: REST_TOPIC,
+      building_id: notice.buildingId,
+      payload: {
+        source: options.restOf.source,
+        event: options.restOf.event,
+        recipients: rest,
+        at: now.toISOString(),
+      },
+      // A retried first step that splits the same way records nothing new; one that finds other
+      // recipients records their rest too (their pushes skip devices already sent).
+      idempotency_key: restKey,
+      available_at: now.toISOString(),
+    });
+  }
+  const count = (written: EventRow[]) => {
+    summary.pushEvents += written.filter((e) => e.topic === PUSH_TOPIC).length;
+    if (written.some((e) => e.topic === REST_TOPIC)) summary.deferred = rest.length;
+  };
+  if (inboxRows.length <= CHUNK) {
+    // One statement: atomic without a transaction; its events go to the queue once it has run.
+    const write = () => writeDecided(ctx.db, inboxRows, events);
+    // Inside a caller's transaction its commit hands the events over (as inTransaction joins it).
+    const written = await (ctx.db instanceof PgTransaction ? write() : enqueueAfterCommit(services, write));
+    summary.inbox = written.inbox;
+    count(written.events);
+  } else {
+    await inTransaction(ctx, async (tx) => {
+      for (let i = 0; i < inboxRows.length; i += CHUNK) {
+        const last = i + CHUNK >= inboxRows.length;
+        const written = await writeDecided(tx.db, inboxRows.slice(i, i + CHUNK), last ? events : []);
+        summary.inbox += written.inbox;
+        count(written.events);
+      }
+    });
+  }
   summary.push = pushes.length;
   return summary;
 }
