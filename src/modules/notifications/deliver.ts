@@ -192,17 +192,33 @@ interface PushTo {
   availableAt: Date;
 }
 
+/** cyrb53: a 53-bit string hash (Math.imul rounds), synchronous and cheap on a long id list. */
+function cyrb53(text: string, seed: number): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
 /**
- * The idempotency key of a chunk event: a digest of its notification ids, so a retried run that
- * decides the same chunk records nothing new, while a run that decides differently (a member
- * joined, quiet hours changed) records its chunk too, whose devices already `sent` the sender
- * skips.
+ * The idempotency key of an event this module records for notice `eventId` (a push chunk, the
+ * rest): the event id in clear, so keys of different notices never meet, then the size and two
+ * seeded hashes (~106 bits) of the ids it covers, which only the few events of one notice share a
+ * namespace with. A retried run that decides the same set records nothing new; one that decides
+ * differently (a member joined, quiet hours changed) records its event too, whose devices already
+ * `sent` the sender skips. Synchronous: a SHA-256 through crypto.subtle is a thread-pool hop per key.
  */
-async function digestKey(prefix: string, ids: readonly string[]): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ids.join(","))),
-  );
-  return `${prefix}:${[...digest].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
+function setKey(prefix: string, eventId: string, ids: readonly string[]): string {
+  const text = ids.join(",");
+  return `${prefix}:${eventId}:${ids.length}:${cyrb53(text, 1).toString(36)}:${cyrb53(text, 2).toString(36)}`;
 }
 
 /** An outbox row this module writes itself: a push chunk or the rest of a notice. */
@@ -220,11 +236,12 @@ interface EventRow {
  * time each, recipients in user id order so a retried run cuts the same chunks; texts once per
  * locale of the chunk. Chunks due first come first.
  */
-async function pushChunkRows(
+function pushChunkRows(
+  eventId: string,
   common: Omit<PushChunkPayload, "texts" | "recipients">,
   text: (locale: Locale) => RenderedText,
   pushes: readonly PushTo[],
-): Promise<EventRow[]> {
+): EventRow[] {
   if (!pushes.length) return [];
   const byTime = new Map<number, PushTo[]>();
   for (const p of pushes) {
@@ -258,8 +275,9 @@ async function pushChunkRows(
             locale: p.locale,
           })),
         },
-        idempotency_key: await digestKey(
+        idempotency_key: setKey(
           "chunk",
+          eventId,
           part.map((p) => p.notificationId),
         ),
         available_at: new Date(at).toISOString(),
@@ -425,12 +443,7 @@ export async function deliverNotice(
     ...(notice.collapseKey ? { collapseKey: notice.collapseKey.slice(0, 64) } : {}),
     ttlSeconds: notice.urgent ? 24 * 3600 : 3 * 24 * 3600,
   };
-  // Keys (digests) computed before writing.
-  const [chunks, restKey] = await Promise.all([
-    pushChunkRows(common, (locale) => render("push", locale), pushes),
-    rest.length ? digestKey("rest", [notice.eventId, ...rest]) : Promise.resolve(""),
-  ]);
-  const events = [...chunks];
+  const events = pushChunkRows(notice.eventId, common, (locale) => render("push", locale), pushes);
   if (rest.length && options.restOf) {
     events.push({
       id: crypto.randomUUID(),
@@ -444,7 +457,7 @@ export async function deliverNotice(
       },
       // A retried first step that splits the same way records nothing new; one that finds other
       // recipients records their rest too (their pushes skip devices already sent).
-      idempotency_key: restKey,
+      idempotency_key: setKey("rest", notice.eventId, rest),
       available_at: now.toISOString(),
     });
   }
