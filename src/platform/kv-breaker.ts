@@ -34,7 +34,12 @@ export interface KvBreaker {
   status(): Promise<KvBreakerStatus>;
   /** May a call start now? (closed or half-open: yes; open: no, with the wait). */
   admit(): Promise<KvBreakerStatus & { allowed: boolean }>;
-  success(): Promise<void>;
+  /**
+   * A call succeeded. `known`: the state `admit()` answered for it, which spares reading it again
+   * (one kv round trip per success; a move by another process in between is at worst a probe
+   * success counted as a closed-state one, or a failure count cleared that `open` clears anyway).
+   */
+  success(known?: KvBreakerStatus): Promise<void>;
   failure(): Promise<void>;
   /** Forgets the state (an endpoint re-enabled by hand). */
   reset(): Promise<void>;
@@ -70,8 +75,8 @@ export function createKvBreaker(options: KvBreakerOptions): KvBreaker {
       const s = await status();
       return { ...s, allowed: s.state !== "open" };
     },
-    async success() {
-      const s = await status();
+    async success(known) {
+      const s = known ?? (await status());
       if (s.state === "closed") {
         await kv.del(key("f"));
         return;

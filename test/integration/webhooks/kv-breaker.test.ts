@@ -58,6 +58,28 @@ describe.each(kvs)("kv breaker on %s", (_name, make) => {
     expect((await b.status()).state).toBe("closed");
     expect(changes).toEqual(["half-open>open", "half-open>closed"]);
   });
+
+  it("success(admitted) acts on the state admit() answered: probes close it, a closed one forgets its failures", async () => {
+    let now = 5_000_000;
+    const name = `ep-${crypto.randomUUID()}`;
+    const a = createKvBreaker({ kv, name, now: () => now });
+    const b = createKvBreaker({ kv, name, now: () => now });
+    // Closed: a success reported with its admission clears the consecutive failures.
+    for (let i = 0; i < 4; i++) await a.failure();
+    await b.success(await b.admit());
+    for (let i = 0; i < 4; i++) await a.failure();
+    expect((await a.status()).state).toBe("closed");
+    await a.failure();
+    expect((await b.admit()).allowed).toBe(false);
+    now += 30_000;
+    // Half-open: three probe successes, each reported with its own admission, close it.
+    for (let i = 0; i < 3; i++) {
+      const admitted = await (i % 2 ? a : b).admit();
+      expect(admitted).toMatchObject({ allowed: true, state: "half-open" });
+      await (i % 2 ? b : a).success(admitted);
+      expect((await a.status()).state).toBe(i < 2 ? "half-open" : "closed");
+    }
+  });
 });
 
 describe("alerts", () => {
