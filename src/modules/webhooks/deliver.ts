@@ -14,12 +14,11 @@
  *    the `webhooks` policy (1/2/4/8/16 s).
  */
 import { createHmac } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
 import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
+import { preparedSql } from "../../platform/db/prepared";
 import { OutboundTimeout, pinnedRequest } from "../../platform/net/pinned-fetch";
-import { OutboundRefused, outboundPolicyFrom } from "../../platform/net/ssrf";
+import { type OutboundPolicy, OutboundRefused, outboundPolicyFrom } from "../../platform/net/ssrf";
 import type { Services } from "../../services";
 import { inTransaction } from "../../verbs";
 import { notify } from "../notifications/notify";
@@ -28,15 +27,10 @@ import { enqueueAfterCommit, recordEvents } from "../outbox/record";
 import { type OutboxHandlerContext, outboxHandlers, PermanentDeliveryError } from "../outbox/registry";
 import { countTowardBurst, raiseAlert } from "./alerts";
 import { setSyncHmac, signedHeaders } from "./signing";
-import { webhookAttempts, webhookEndpoints, webhookMessages } from "./tables";
-import { DELIVER_TOPIC, type EndpointRow, endpointBreaker, signingSecrets } from "./verbs";
+import { webhookEndpoints, webhookMessages } from "./tables";
+import { DELIVER_TOPIC, type EndpointRow, endpointBreaker } from "./verbs";
 
 export const DeliverPayloadSchema = z.object({ messageId: z.uuid(), ping: z.boolean().optional() });
-
-const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
-};
 
 // Signing on the Node hosts: node:crypto's synchronous HMAC (the same bytes as WebCrypto's).
 setSyncHmac((key, content) => createHmac("sha256", key).update(content).digest("base64"));
@@ -87,6 +81,85 @@ export function setOwnerNotifier(fn: OwnerNotifier | undefined): void {
   ownerNotifier = fn;
 }
 
+/** What one attempt needs of its message and endpoint: the hot read, narrow (./deliver.ts). */
+interface AttemptRow {
+  status: string;
+  attempts: number;
+  event_id: string;
+  event_type: string;
+  body: string;
+  correlation_id: string;
+  building_id: string | null;
+  endpoint_id: string;
+  url: string;
+  active: boolean;
+  secret: string;
+  /** The secret before a rotation, only while it still signs (expiry compared in SQL to `now`). */
+  previous_secret: string | null;
+  failing: boolean;
+}
+
+/*
+ * The two statements every attempt pays, written out and prepared (named on node-postgres: each
+ * pooled connection parses and plans them once). Drizzle's builder cost ~0.5 ms of CPU per
+ * attempt for the join and the CTE update (test/bench/webhooks.bench.ts); these cost what the
+ * driver does. The endpoint is read fresh on every attempt (a disabled endpoint is not sent to, a
+ * rotated secret signs at once); the rare paths (disable, hold) stay in Drizzle.
+ */
+const loadAttempt = preparedSql<AttemptRow>(
+  "horizon_webhooks_attempt_load_v1",
+  () =>
+    sql.raw(`select m.status, m.attempts, m.event_id, m.event_type, m.body, m.correlation_id,
+      m.building_id, m.endpoint_id, e.url, e.active, e.secret,
+      case when e.previous_secret_expires_at > $2::timestamptz then e.previous_secret end as previous_secret,
+      e.failing_since is not null as failing
+    from webhook_messages m join webhook_endpoints e on e.id = m.endpoint_id
+    where m.id = $1::uuid`),
+  ["messageId", "now"],
+);
+
+/** The attempt row rides in the message update's statement (a data-modifying CTE): one round trip. */
+const settleAttempt = preparedSql<never>(
+  "horizon_webhooks_attempt_settle_v1",
+  () =>
+    sql.raw(`with attempt_row as (
+      insert into webhook_attempts (message_id, endpoint_id, attempt, status_code, response_body, error, duration_ms)
+      values ($1::uuid, $2::uuid, $3::integer, $4::integer, $5::text, $6::text, $7::integer)
+    )
+    update webhook_messages set attempts = $3::integer, last_status_code = $4::integer, last_error = $8::text,
+      updated_at = $9::timestamptz, status = $10::text,
+      delivered_at = case when $11::boolean then $9::timestamptz else delivered_at end
+    where id = $1::uuid`),
+  [
+    "messageId",
+    "endpointId",
+    "attempt",
+    "statusCode",
+    "responseBody",
+    "attemptError",
+    "durationMs",
+    "lastError",
+    "now",
+    "status",
+    "delivered",
+  ],
+);
+
+/** The endpoint turned off (410, or failing too long), read back whole for its owner's notice. */
+async function disableEndpoint(
+  services: Services,
+  endpointId: string,
+  reason: "gone" | "failing",
+  now: Date,
+): Promise<EndpointRow | undefined> {
+  const [row] = await services.database.db
+    .update(webhookEndpoints)
+    .set({ active: false, disabledReason: reason, updatedAt: now })
+    .where(eq(webhookEndpoints.id, endpointId))
+    .returning();
+  return row;
+}
+
 /** One attempt of one message; never throws for the receiver's behaviour (the caller decides). */
 export async function attemptDelivery(
   ctx: OutboxHandlerContext,
@@ -94,35 +167,34 @@ export async function attemptDelivery(
   options: {
     /**
      * HTTP attempts a message gets (1 + the policy's retries). Counted on the message, not the
-     * outbox row: a held message continues on a new row, its earlier attempts still count.
+     * outbox row: a held message continues on a new outbox row, its earlier attempts still count.
      */
     maxAttempts: number;
   },
 ): Promise<AttemptOutcome> {
   const { services } = ctx;
   const db = services.database.db;
-  const [row] = await db
-    .select({ message: webhookMessages, endpoint: webhookEndpoints })
-    .from(webhookMessages)
-    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookMessages.endpointId))
-    .where(eq(webhookMessages.id, messageId));
-  if (!row) return { kind: "skipped", why: "no such message" };
-  const { message, endpoint } = row;
-  if (message.status === "succeeded") return { kind: "skipped", why: "already delivered" };
   const now = services.clock.now();
-  if (!endpoint.active && message.eventType !== "ping") {
+  const nowIso = now.toISOString();
+  const [message] = await loadAttempt(db, { messageId, now: nowIso });
+  if (!message) return { kind: "skipped", why: "no such message" };
+  if (message.status === "succeeded") return { kind: "skipped", why: "already delivered" };
+  const endpointId = message.endpoint_id;
+  const url = message.url;
+  if (!message.active && message.event_type !== "ping") {
     await db
       .update(webhookMessages)
       .set({ status: "failed", lastError: "endpoint disabled", updatedAt: now })
       .where(eq(webhookMessages.id, messageId));
     return { kind: "skipped", why: "endpoint disabled" };
   }
+  const correlationId = message.correlation_id || ctx.correlationId;
 
-  const breaker = endpointBreaker(services, endpoint.id, () => {
+  const breaker = endpointBreaker(services, endpointId, () => {
     void raiseAlert(services, {
-      key: `webhook-breaker:${endpoint.id}`,
+      key: `webhook-breaker:${endpointId}`,
       title: "Webhook endpoint circuit open",
-      detail: `${endpoint.url} (endpoint ${endpoint.id}) failed 5 times in a row; deliveries are held for 30 s`,
+      detail: `${url} (endpoint ${endpointId}) failed 5 times in a row; deliveries are held for 30 s`,
     });
   });
   const admission = await breaker.admit();
@@ -136,9 +208,9 @@ export async function attemptDelivery(
       await recordEvents(tx.db, [
         {
           topic: DELIVER_TOPIC,
-          buildingId: message.buildingId,
+          buildingId: message.building_id,
           payload: { messageId },
-          correlationId: message.correlationId || ctx.correlationId,
+          correlationId,
           availableAt: new Date(now.getTime() + admission.retryAfterMs + Math.floor(Math.random() * 250)),
         },
       ]);
@@ -149,14 +221,14 @@ export async function attemptDelivery(
   const timestamp = Math.floor(now.getTime() / 1000);
   const headers = {
     ...(await signedHeaders({
-      id: message.eventId,
+      id: message.event_id,
       timestamp,
       body: message.body,
-      secrets: signingSecrets(endpoint, now),
+      secrets: message.previous_secret ? [message.secret, message.previous_secret] : [message.secret],
     })),
     "content-type": "application/json",
     "user-agent": USER_AGENT,
-    "x-correlation-id": message.correlationId || ctx.correlationId,
+    "x-correlation-id": correlationId,
   };
   const started = performance.now();
   let status: number | null = null;
@@ -164,14 +236,13 @@ export async function attemptDelivery(
   let error: string | null = null;
   let refused: OutboundRefused | null = null;
   try {
-    const res = await pinnedRequest(endpoint.url, {
+    const res = await pinnedRequest(url, {
       method: "POST",
       headers,
       body: message.body,
       timeoutMs: services.config.WEBHOOK_TIMEOUT_MS,
       maxBodyBytes: 1024,
-      policy: outboundPolicyFrom(services.config),
-      agents,
+      policy: policyOf(services),
     });
     status = res.status;
     responseBody = res.body;
@@ -191,92 +262,86 @@ export async function attemptDelivery(
   const lastAttempt = attemptNo >= options.maxAttempts;
   if (!ok && !error) error = `HTTP ${status}`;
 
-  // The attempt row rides in the message update's statement (a data-modifying CTE): one round
-  // trip. Every outcome below settles exactly once.
-  const attemptRow = db.$with("attempt_row").as(
-    db
-      .insert(webhookAttempts)
-      .values({
-        messageId,
-        endpointId: endpoint.id,
-        attempt: attemptNo,
-        statusCode: status,
-        responseBody,
-        error: ok ? null : error!.slice(0, 1000),
-        durationMs,
-      })
-      .returning({ id: webhookAttempts.id }),
-  );
-  const settle = (fields: Partial<typeof webhookMessages.$inferInsert>) =>
-    db
-      .with(attemptRow)
-      .update(webhookMessages)
-      .set({
-        attempts: attemptNo,
-        lastStatusCode: status,
-        lastError: ok ? null : error,
-        updatedAt: now,
-        ...fields,
-      })
-      .where(eq(webhookMessages.id, messageId));
+  // Every outcome below settles exactly once.
+  const settle = (outcome: "succeeded" | "failed" | "pending") =>
+    settleAttempt(db, {
+      messageId,
+      endpointId,
+      attempt: attemptNo,
+      statusCode: status,
+      responseBody,
+      attemptError: ok ? null : error!.slice(0, 1000),
+      durationMs,
+      lastError: ok ? null : error,
+      now: nowIso,
+      status: outcome,
+      delivered: outcome === "succeeded",
+    });
 
   if (ok) {
-    await settle({ status: "succeeded", deliveredAt: now });
-    if (endpoint.failingSince) {
+    await settle("succeeded");
+    if (message.failing) {
       await db
         .update(webhookEndpoints)
         .set({ failingSince: null })
-        .where(eq(webhookEndpoints.id, endpoint.id));
+        .where(eq(webhookEndpoints.id, endpointId));
     }
-    await breaker.success();
+    await breaker.success(admission);
     return { kind: "delivered", status: status! };
   }
   if (refused) {
     // The target itself is not allowed: no retry can fix it, and it says nothing about the receiver.
-    await settle({ status: "failed" });
+    await settle("failed");
     return { kind: "refused", reason: refused.reason };
   }
   if (status === 410) {
-    await settle({ status: "failed" });
-    await db
-      .update(webhookEndpoints)
-      .set({ active: false, disabledReason: "gone", updatedAt: now })
-      .where(eq(webhookEndpoints.id, endpoint.id));
-    await endpointDisabled(services, endpoint, "the receiver answered 410 Gone");
+    await settle("failed");
+    const endpoint = await disableEndpoint(services, endpointId, "gone", now);
+    if (endpoint) await endpointDisabled(services, endpoint, "the receiver answered 410 Gone");
     return { kind: "gone" };
   }
 
   await breaker.failure();
   if (status !== null && status >= 500) {
-    await countTowardBurst(services, `webhook-5xx:${endpoint.id}`, {
+    await countTowardBurst(services, `webhook-5xx:${endpointId}`, {
       threshold: 5,
       windowMs: 60_000,
       title: "Webhook receiver 5xx burst",
-      detail: `${endpoint.url} (endpoint ${endpoint.id}) answered 5xx at least 5 times within a minute`,
+      detail: `${url} (endpoint ${endpointId}) answered 5xx at least 5 times within a minute`,
     });
   }
   const [updated] = await db
     .update(webhookEndpoints)
-    .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${now.toISOString()}::timestamptz)` })
-    .where(eq(webhookEndpoints.id, endpoint.id))
+    .set({ failingSince: sql`coalesce(${webhookEndpoints.failingSince}, ${nowIso}::timestamptz)` })
+    .where(eq(webhookEndpoints.id, endpointId))
     .returning({ failingSince: webhookEndpoints.failingSince });
   const failingFor = now.getTime() - (updated?.failingSince?.getTime() ?? now.getTime());
   const limitMs = services.config.WEBHOOK_DISABLE_AFTER_HOURS * 3600 * 1000;
-  if (limitMs > 0 && failingFor >= limitMs && endpoint.active) {
-    await settle({ status: "failed" });
-    await db
-      .update(webhookEndpoints)
-      .set({ active: false, disabledReason: "failing", updatedAt: now })
-      .where(eq(webhookEndpoints.id, endpoint.id));
-    await endpointDisabled(
-      services,
-      endpoint,
-      `no successful delivery for ${Math.round(failingFor / 3_600_000)} hours of failures`,
-    );
+  if (limitMs > 0 && failingFor >= limitMs && message.active) {
+    await settle("failed");
+    const endpoint = await disableEndpoint(services, endpointId, "failing", now);
+    if (endpoint) {
+      await endpointDisabled(
+        services,
+        endpoint,
+        `no successful delivery for ${Math.round(failingFor / 3_600_000)} hours of failures`,
+      );
+    }
     return { kind: "failed", status, error: error!, final: true };
   }
-  await settle({ status: lastAttempt ? "failed" : "pending" });
+  await settle(lastAttempt ? "failed" : "pending");
   return { kind: "failed", status, error: error!, final: lastAttempt };
+}
+
+/** The outbound policy of a config, parsed once per config object (it is read on every attempt). */
+const policies = new WeakMap<object, OutboundPolicy>();
+function policyOf(services: Services): OutboundPolicy {
+  let policy = policies.get(services.config);
+  if (!policy) {
+    policy = outboundPolicyFrom(services.config);
+    policies.set(services.config, policy);
+  }
+  return policy;
 }
 
 let registered = false;

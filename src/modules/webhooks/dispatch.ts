@@ -2,18 +2,42 @@
  * Fan-out of domain events to webhook endpoints (outbox topic `webhooks.dispatch`): for each
  * active endpoint of the event's building, and each platform endpoint, that subscribes to the
  * type, one message row (unique per endpoint and event, so a redelivered dispatch adds nothing)
- * and one `webhooks.deliver` event, in one transaction. Platform-neutral: the edge may run it;
- * delivery is the Node job's (./deliver.ts).
+ * and one `webhooks.deliver` event. Platform-neutral: the edge may run it; delivery is the Node
+ * job's (./deliver.ts).
+ *
+ * One statement does it all (a prepared, data-modifying CTE: match the endpoints, insert the
+ * messages, insert one outbox event per message written): atomic without a transaction, and one
+ * round trip per domain event where the select + BEGIN + two inserts + COMMIT were four. The
+ * events it wrote are handed to the queue after it ran (noteRecorded), as recordEvents does.
  */
-import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
+import { preparedSql } from "../../platform/db/prepared";
 import { DomainEventEnvelopeSchema, parseDomainEvent } from "../../protocol/events";
-import { inTransaction } from "../../verbs";
 import { subscribeToDomainEvents } from "../events";
-import { recordEvents } from "../outbox/record";
+import { enqueueAfterCommit, noteRecorded } from "../outbox/record";
 import { outboxHandlers } from "../outbox/registry";
 import { webhookBody } from "./catalogue";
-import { webhookEndpoints, webhookMessages } from "./tables";
 import { DELIVER_TOPIC, DISPATCH_TOPIC } from "./verbs";
+
+const fanOut = preparedSql<{ id: string; available_at: string | Date }>(
+  "horizon_webhooks_fan_out_v1",
+  () =>
+    sql.raw(`with matched as (
+      select id from webhook_endpoints
+      where active and (building_id = $1::uuid or building_id is null) and $2::text = any(event_types)
+    ), messages as (
+      insert into webhook_messages (endpoint_id, building_id, event_id, event_type, body, correlation_id)
+      select id, $1::uuid, $3::uuid, $2::text, $4::text, $5::text from matched
+      on conflict (endpoint_id, event_id) do nothing
+      returning id
+    ), events as (
+      insert into outbox (building_id, topic, payload, correlation_id)
+      select $1::uuid, '${DELIVER_TOPIC}', jsonb_build_object('messageId', id), $5::text from messages
+      returning id, available_at
+    )
+    select id, available_at from events`),
+  ["buildingId", "type", "eventId", "body", "correlationId"],
+);
 
 let registered = false;
 
@@ -26,42 +50,24 @@ export function registerWebhookDispatch(): void {
     payload: DomainEventEnvelopeSchema,
     async handle(envelope, ctx) {
       const event = parseDomainEvent(envelope);
-      const endpoints = await ctx.db
-        .select({ id: webhookEndpoints.id, buildingId: webhookEndpoints.buildingId })
-        .from(webhookEndpoints)
-        .where(
-          and(
-            eq(webhookEndpoints.active, true),
-            or(eq(webhookEndpoints.buildingId, event.buildingId), isNull(webhookEndpoints.buildingId)),
-            sql`${event.type} = any(${webhookEndpoints.eventTypes})`,
-          ),
-        );
-      if (!endpoints.length) return;
-      const body = webhookBody(event.type, event.occurredAt, event.data);
-      await inTransaction(ctx, async (tx) => {
-        const rows = await tx.db
-          .insert(webhookMessages)
-          .values(
-            endpoints.map((e) => ({
-              endpointId: e.id,
-              buildingId: event.buildingId,
-              eventId: event.eventId,
-              eventType: event.type,
-              body,
-              correlationId: ctx.correlationId,
-            })),
-          )
-          .onConflictDoNothing({ target: [webhookMessages.endpointId, webhookMessages.eventId] })
-          .returning({ id: webhookMessages.id });
-        await recordEvents(
-          tx.db,
-          rows.map((r) => ({
+      const correlationId = ctx.correlationId;
+      await enqueueAfterCommit(ctx.services, async () => {
+        const written = await fanOut(ctx.db, {
+          buildingId: event.buildingId,
+          type: event.type,
+          eventId: event.eventId,
+          body: webhookBody(event.type, event.occurredAt, event.data),
+          correlationId,
+        });
+        for (const w of written) {
+          noteRecorded({
+            id: w.id,
             topic: DELIVER_TOPIC,
             buildingId: event.buildingId,
-            payload: { messageId: r.id },
-            correlationId: ctx.correlationId,
-          })),
-        );
+            correlationId,
+            availableAt: new Date(w.available_at),
+          });
+        }
       });
     },
   });
