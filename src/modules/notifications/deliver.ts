@@ -2,10 +2,14 @@
  * Delivering one notice (a domain event or a `notify` call turned into "this type, these users,
  * these values") to its recipients: per user, the type's channels after their preferences
  * (critical types ignore them), texts rendered once per locale and channel, an inbox row for
- * in-app, and a `notifications.push` outbox event for push — held back to the end of the user's
- * quiet hours unless urgent, and skipped for users live in the building's room when the room
- * already carries the event. Everything is written in one transaction and keyed by the
- * notification id (derived from event and user), so a retried run writes nothing twice.
+ * in-app, and a push for push — held back to the end of the user's quiet hours unless urgent, and
+ * skipped for users live in the building's room when the room already carries the event. Pushes
+ * are recorded as `notifications.push` chunk events (up to PUSH_CHUNK_MAX recipients sharing a
+ * delivery time, texts once per locale). A notice for more than FIRST_PAGE users is decided in two
+ * steps: the first FIRST_PAGE at once, the others by a `notifications.rest` event recorded with
+ * them, so the first pushes leave before the last recipient is decided. Each step writes in one
+ * statement (one transaction past 1,000 inbox rows), keyed by the notification id (derived from
+ * event and user) and the chunk's recipients, so a retried run writes nothing twice.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { PgTransaction } from "drizzle-orm/pg-core";
