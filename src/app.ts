@@ -1,9 +1,9 @@
 /**
  * createApp(services): the one Hono application every host serves. Middleware order is fixed
  * here and nowhere else:
- *   services → correlation id (request context) → request/response log + Server-Timing →
- *   compression (outermost body transform, so it encodes the final bytes) → ETag / 304 (hashes
- *   the projected body) → body limit →
+ *   services → [one layer, ./http/pipeline.ts: correlation id (request context) → access log +
+ *   Server-Timing → compression (outermost body transform, so it encodes the final bytes) →
+ *   ETag / 304 (hashes the projected body) → body limit → i18n] →
  *   /api/vN only: versioning (Deprecation/Sunset, 410, usage counts) → rate limit (per user or
  *   IP, per route class; before auth) → client protocol (426 for SDKs too old to sync safely) →
  *   sparse fieldsets (projects before ETag hashes) →
@@ -16,20 +16,16 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { documentApiLayer } from "./http/api-layer-docs";
-import { bodyLimit } from "./http/body-limit";
+import { rememberJsonBodies } from "./http/body";
 import { clientProtocol } from "./http/client-protocol";
-import { compression } from "./http/compression";
-import { correlation } from "./http/correlation";
 import type { App, AppEnv } from "./http/env";
-import { etag } from "./http/etag";
 import { fields, responseSchemaIndex } from "./http/fields";
 import { notFound, onError } from "./http/on-error";
+import { requestPipeline } from "./http/pipeline";
 import { rateLimit } from "./http/rate-limit";
-import { requestLog } from "./http/request-log";
 import { validationHook } from "./http/validation";
 import { versioning } from "./http/versioning";
 import { registerHealth } from "./modules/health";
-import { i18n } from "./modules/i18n/middleware";
 import { apiModules } from "./modules/index";
 import { registerWebhookCatalogue } from "./modules/webhooks/openapi";
 import type { Services } from "./services";
@@ -65,19 +61,26 @@ export function createApp(services: AppBase, options?: AppOptions): App {
   app.onError(onError);
   app.notFound(notFound);
 
-  app.use("*", options?.services ?? provideServices(services as Services));
-  app.use("*", correlation());
-  app.use("*", requestLog());
+  const setServices = options?.services ?? provideServices(services as Services);
+  app.use("*", function requestSetup(c, next) {
+    rememberJsonBodies(c);
+    return setServices(c, next);
+  });
+  // Correlation id, access log, compression, ETag, body limit and i18n, as one layer (./http/pipeline.ts).
+  app.use(
+    "*",
+    requestPipeline({
+      bodyLimitBytes: services.config.BODY_LIMIT_BYTES,
+      onError,
+      bodyless: (c) => c.req.path.startsWith("/storage/") && Boolean(c.var.services.storage?.serve),
+    }),
+  );
   // Signed-URL uploads and downloads of an adapter the app serves itself (filesystem storage):
-  // before compression, ETag and the body limit, which must not touch object bytes.
+  // compression, ETag and the body limit must not touch object bytes (`bodyless` above).
   app.all("/storage/*", function signedStorage(c, next) {
     const storage = c.var.services.storage;
     return storage?.serve ? storage.serve(c.req.raw) : next();
   });
-  app.use("*", compression());
-  app.use("*", etag());
-  app.use("*", bodyLimit(services.config.BODY_LIMIT_BYTES));
-  app.use("*", i18n());
 
   registerHealth(app);
 

@@ -119,28 +119,52 @@ export function minBytesOf(c: Context<AppEnv>, options: CompressionOptions = {})
 export function compression(options: CompressionOptions = {}): MiddlewareHandler<AppEnv> {
   return async function compressionMiddleware(c, next) {
     await next();
+    const pending = compressResponse(c, options);
+    if (pending) await pending;
+  };
+}
+
+const NOT_ENCODED = /^(text\/event-stream|multipart\/)/;
+
+/**
+ * The response half of `compression()`: encodes `c.res` as negotiated when it is worth it.
+ * Returns a promise only when it encodes (or has to read the body back).
+ */
+export function compressResponse(
+  c: Context<AppEnv>,
+  options: CompressionOptions = {},
+): Promise<void> | undefined {
+  const res = c.res;
+  if (!hasBody(res) || res.status === 204 || res.status === 304 || res.status === 206) return;
+  const coding = plannedCoding(c, res);
+  if (coding === null) return;
+  addVary(res, "Accept-Encoding");
+  if (coding === "identity" || hasResHeader(res, "content-encoding")) return;
+  const minBytes = minBytesOf(c, options);
+  const declared = Number(resHeader(res, "content-length") ?? Number.NaN);
+  if (declared < minBytes) return;
+  const built = responseBody(c, { streamTypes: NOT_ENCODED });
+  if (built instanceof Promise) return built.then((read) => encode(c, read, coding, minBytes, options));
+  return encode(c, built, coding, minBytes, options);
+}
+
+function encode(
+  c: Context<AppEnv>,
+  built: string | Uint8Array | null,
+  coding: "br" | "gzip",
+  minBytes: number,
+  options: CompressionOptions,
+): Promise<void> | undefined {
+  if (built === null) return;
+  const body = toBytes(built);
+  if (body.byteLength < minBytes) return;
+  return compress(body, coding, options).then((out) => {
     const res = c.res;
-    if (!hasBody(res) || res.status === 204 || res.status === 304 || res.status === 206) return;
-    const coding = plannedCoding(c, res);
-    if (coding === null) return;
-    addVary(res, "Accept-Encoding");
-    if (coding === "identity" || hasResHeader(res, "content-encoding")) return;
-    const minBytes = minBytesOf(c, options);
-    const declared = Number(resHeader(res, "content-length") ?? Number.NaN);
-    if (declared < minBytes) return;
-    const built = await responseBody(c, { streamTypes: /^(text\/event-stream|multipart\/)/ });
-    if (built === null) return;
-    const body = toBytes(built);
-    if (body.byteLength < minBytes) return;
     const headers = new Headers(res.headers);
-    let out: Uint8Array = body;
-    if (body.byteLength >= minBytes) {
-      out = await compress(body, coding, options);
-      headers.set("content-encoding", coding);
-      headers.delete("accept-ranges");
-      const tag = headers.get("etag");
-      if (tag) headers.set("etag", encodedEtag(tag, coding));
-    }
+    headers.set("content-encoding", coding);
+    headers.delete("accept-ranges");
+    const tag = headers.get("etag");
+    if (tag) headers.set("etag", encodedEtag(tag, coding));
     headers.set("content-length", String(out.byteLength));
     c.res = undefined as never;
     c.res = withBody(
@@ -151,5 +175,5 @@ export function compression(options: CompressionOptions = {}): MiddlewareHandler
       }),
       out,
     );
-  };
+  });
 }

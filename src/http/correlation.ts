@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { newMetrics, runWithContext } from "../context";
 import type { AppEnv } from "./env";
 import { setResHeader } from "./headers";
@@ -20,12 +20,24 @@ export interface CorrelationOptions {
 export function correlation(options: CorrelationOptions = {}): MiddlewareHandler<AppEnv> {
   const header = options.header ?? CORRELATION_HEADER;
   const responseHeader = header.toLowerCase();
-  const generate = options.generate ?? (() => crypto.randomUUID());
+  const generate = options.generate ?? newCorrelationId;
   return async function correlationMiddleware(c, next) {
-    const incoming = c.req.header(header);
-    const id = incoming && SAFE_CORRELATION_ID.test(incoming) ? incoming : generate();
-    c.set("correlationId", id);
+    const id = requestCorrelationId(c, header, generate);
     await runWithContext({ correlationId: id, metrics: newMetrics() }, next);
     setResHeader(c.res, responseHeader, id);
   };
+}
+
+const newCorrelationId = () => crypto.randomUUID();
+
+/** The request's correlation id (a safe incoming one, else a new one), set as `c.var.correlationId`. */
+export function requestCorrelationId(
+  c: Context<AppEnv>,
+  header: string = CORRELATION_HEADER,
+  generate: () => string = newCorrelationId,
+): string {
+  const incoming = c.req.header(header);
+  const id = incoming && SAFE_CORRELATION_ID.test(incoming) ? incoming : generate();
+  c.set("correlationId", id);
+  return id;
 }

@@ -130,51 +130,86 @@ export interface EtagOptions {
   maxBytes?: number;
 }
 
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Strong ETags on GET/HEAD 200 responses and `If-None-Match` → 304 (RFC 9110 §13.1.2). */
 export function etag(options: EtagOptions = {}): MiddlewareHandler<AppEnv> {
-  const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   // Only GET and HEAD are tagged; other methods pass straight through (no async frame of their own).
   return function etagMiddleware(c, next) {
     const method = c.req.method;
     return method === "GET" || method === "HEAD" ? tagged(c, next) : next();
   };
 
-  async function tagged(c: Context<AppEnv>, next: Next): Promise<Response | undefined> {
-    const header = c.req.header("if-none-match");
-    // Parse before the handler runs: a malformed header is the client's error, whatever the route.
-    const wanted = header === undefined ? undefined : parseEtagList(header, "If-None-Match");
+  async function tagged(c: Context<AppEnv>, next: Next): Promise<void> {
+    const wanted = ifNoneMatchOf(c);
     await next();
-
-    const res = c.res;
-    if (res.status !== 200 || !hasBody(res) || hasResHeader(res, "content-encoding")) return;
-    if (STREAMING.test(resHeader(res, "content-type") ?? "")) return;
-    let tag = resHeader(res, "etag");
-    if (!tag) {
-      const length = Number(resHeader(res, "content-length") ?? 0);
-      if (length > maxBytes) return;
-      const body = await responseBody(c, { streamTypes: STREAMING });
-      if (body === null) return;
-      tag = etagOfBytes(body);
-      setResHeader(c.res, "etag", tag);
-      setResHeader(c.res, "content-length", String(byteLength(body)));
-    }
-    if (wanted && weakMatch(wanted, tag)) {
-      // Answer as the 200 would have been sent: the encoded representation's tag and its Vary.
-      const coding = plannedCoding(c, c.res);
-      if (coding !== null) {
-        addVary(c.res, "Accept-Encoding");
-        const length = Number(resHeader(c.res, "content-length") ?? 0);
-        if (length >= minBytesOf(c)) setResHeader(c.res, "etag", encodedEtag(tag, coding));
-      }
-      const headers = new Headers();
-      for (const name of KEEP_ON_304) {
-        const v = resHeader(c.res, name);
-        if (v !== null) headers.set(name, v);
-      }
-      c.res = undefined as never;
-      c.res = new Response(null, { status: 304, headers });
-    }
+    const pending = tagResponse(c, wanted, options);
+    if (pending) await pending;
   }
+}
+
+/**
+ * The request half of `etag()`: the parsed `If-None-Match` of a GET or HEAD (undefined without
+ * one, or for other methods). Parsed before the handler runs: a malformed header is the client's
+ * error (400), whatever the route.
+ */
+export function ifNoneMatchOf(c: Context<AppEnv>): "*" | EntityTag[] | undefined {
+  const method = c.req.method;
+  if (method !== "GET" && method !== "HEAD") return undefined;
+  const header = c.req.header("if-none-match");
+  return header === undefined ? undefined : parseEtagList(header, "If-None-Match");
+}
+
+/**
+ * The response half of `etag()` for a GET or HEAD: tags a 200 and answers 304 when `wanted`
+ * matches. Returns a promise only when the body had to be read back.
+ */
+export function tagResponse(
+  c: Context<AppEnv>,
+  wanted: "*" | EntityTag[] | undefined,
+  options: EtagOptions = {},
+): Promise<void> | undefined {
+  const res = c.res;
+  if (res.status !== 200 || !hasBody(res) || hasResHeader(res, "content-encoding")) return;
+  if (STREAMING.test(resHeader(res, "content-type") ?? "")) return;
+  const tag = resHeader(res, "etag");
+  if (tag) return answer(c, wanted, tag);
+  const length = Number(resHeader(res, "content-length") ?? 0);
+  if (length > (options.maxBytes ?? DEFAULT_MAX_BYTES)) return;
+  const body = responseBody(c, { streamTypes: STREAMING });
+  if (body instanceof Promise) return body.then((read) => tagBody(c, wanted, read));
+  return tagBody(c, wanted, body);
+}
+
+function tagBody(
+  c: Context<AppEnv>,
+  wanted: "*" | EntityTag[] | undefined,
+  body: string | Uint8Array | null,
+): undefined {
+  if (body === null) return;
+  const tag = etagOfBytes(body);
+  setResHeader(c.res, "etag", tag);
+  setResHeader(c.res, "content-length", String(byteLength(body)));
+  return answer(c, wanted, tag);
+}
+
+/** A 304 in place of the response when `wanted` matches its `tag`. */
+function answer(c: Context<AppEnv>, wanted: "*" | EntityTag[] | undefined, tag: string): undefined {
+  if (!wanted || !weakMatch(wanted, tag)) return;
+  // Answer as the 200 would have been sent: the encoded representation's tag and its Vary.
+  const coding = plannedCoding(c, c.res);
+  if (coding !== null) {
+    addVary(c.res, "Accept-Encoding");
+    const length = Number(resHeader(c.res, "content-length") ?? 0);
+    if (length >= minBytesOf(c)) setResHeader(c.res, "etag", encodedEtag(tag, coding));
+  }
+  const headers = new Headers();
+  for (const name of KEEP_ON_304) {
+    const v = resHeader(c.res, name);
+    if (v !== null) headers.set(name, v);
+  }
+  c.res = undefined as never;
+  c.res = new Response(null, { status: 304, headers });
 }
 
 export interface IfMatchOptions {

@@ -9,6 +9,8 @@
  * already materialized stays materialized). Names compare case-insensitively (RFC 9110 §5.1),
  * and a set replaces the member of any case, so no header goes out twice.
  */
+import { withBody } from "./body";
+
 type Plain = Record<string, string | string[]>;
 
 let cacheSymbol: symbol | null | undefined;
@@ -64,7 +66,13 @@ export function hasResHeader(res: Response, name: string): boolean {
   return plain ? keyOf(plain, name) !== undefined : res.headers.has(name);
 }
 
-/** A JSON Response with only plain headers: node-server sends it without building a Headers object. */
+/**
+ * A JSON Response with only plain headers: node-server sends it without building a Headers object.
+ * The body is remembered (./body.ts) so no middleware reads it back on Bun or workerd.
+ */
 export function plainJson(body: string, status: number, headers: Record<string, string> = {}): Response {
-  return new Response(body, { status, headers: { "content-type": "application/json", ...headers } });
+  return withBody(
+    new Response(body, { status, headers: { "content-type": "application/json", ...headers } }),
+    body,
+  );
 }

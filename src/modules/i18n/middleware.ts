@@ -27,14 +27,24 @@ export interface I18nOptions {
 export function i18n(options: I18nOptions = {}): MiddlewareHandler<AppEnv> {
   const header = options.header ?? "accept-language";
   return async function i18nMiddleware(c, next) {
-    c.set("locale", negotiateLocale(c.req.header(header)));
+    negotiateRequestLocale(c, header);
     await next();
-    // resHeader, not c.res.headers: on Node reading .headers builds an undici Headers for every
-    // response, which cost this middleware ~14 µs per request (issue 19, src/http/headers.ts).
-    if (resHeader(c.res, "content-type")?.startsWith("application/problem+json")) {
-      c.res.headers.append("Vary", "Accept-Language");
-    }
+    varyProblemOnLanguage(c);
   };
+}
+
+/** The request half of `i18n()`: `c.var.locale` from the header. */
+export function negotiateRequestLocale(c: Context<AppEnv>, header = "accept-language"): void {
+  c.set("locale", negotiateLocale(c.req.header(header)));
+}
+
+/** The response half of `i18n()`: a problem's localized title varies with Accept-Language. */
+export function varyProblemOnLanguage(c: Context<AppEnv>): void {
+  // resHeader, not c.res.headers: on Node reading .headers builds an undici Headers for every
+  // response, which cost this middleware ~14 µs per request (issue 19, src/http/headers.ts).
+  if (resHeader(c.res, "content-type")?.startsWith("application/problem+json")) {
+    c.res.headers.append("Vary", "Accept-Language");
+  }
 }
 
 /** The locale of the response: the signed-in user's saved locale, else the negotiated one. */
