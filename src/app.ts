@@ -43,12 +43,12 @@ function provideServices(services: Services): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** What building the app reads from the services: the rest is looked up per request (c.var.services). */
+/** What building the app reads from the services: the rest is looked up per request (c.get("services")). */
 export type AppBase = Pick<Services, "config" | "version" | "docsScript">;
 
 export interface AppOptions {
   /**
-   * Sets c.var.services per request, for a host that builds its services per invocation (the
+   * Sets c.get("services") per request, for a host that builds its services per invocation (the
    * edge Worker: a Neon Pool, waitUntil and a cache per request) but the app once per isolate.
    */
   services: MiddlewareHandler<AppEnv>;
@@ -72,13 +72,13 @@ export function createApp(services: AppBase, options?: AppOptions): App {
     requestPipeline({
       bodyLimitBytes: services.config.BODY_LIMIT_BYTES,
       onError,
-      bodyless: (c) => c.req.path.startsWith("/storage/") && Boolean(c.var.services.storage?.serve),
+      bodyless: (c) => c.req.path.startsWith("/storage/") && Boolean(c.get("services").storage?.serve),
     }),
   );
   // Signed-URL uploads and downloads of an adapter the app serves itself (filesystem storage):
   // compression, ETag and the body limit must not touch object bytes (`bodyless` above).
   app.all("/storage/*", function signedStorage(c, next) {
-    const storage = c.var.services.storage;
+    const storage = c.get("services").storage;
     return storage?.serve ? storage.serve(c.req.raw) : next();
   });
 

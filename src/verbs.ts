@@ -44,7 +44,7 @@ export interface VerbContext {
 }
 
 export function verbContext(c: Context<AppEnv>): VerbContext {
-  const services = c.var.services;
+  const services = c.get("services");
   const auth = c.get("auth");
   return {
     services,

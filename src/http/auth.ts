@@ -58,7 +58,7 @@ export function bearerClaims(c: Context<AppEnv>): Promise<AuthInfo | ApiError | 
   const known = c.get("bearer");
   if (known) return known;
   const match = c.req.header("authorization")?.match(/^Bearer\s+([A-Za-z0-9._~+/-]+=*)$/i);
-  const { config, clock } = c.var.services;
+  const { config, clock } = c.get("services");
   const result: Promise<AuthInfo | ApiError | null> = !match
     ? Promise.resolve(null)
     : verifyAccessToken(match[1]!, config.JWT_SECRET ?? "", clock.now()).catch((err) => {
@@ -93,7 +93,7 @@ export function buildingAccess(options: { role?: Role } = {}): MiddlewareHandler
     const auth = c.get("auth");
     const buildingId = c.req.param("buildingId");
     if (!isUuid(buildingId)) throw new ApiError("NOT_FOUND", "building not found");
-    const { db } = c.var.services.database;
+    const { db } = c.get("services").database;
     const [row] = await db
       .select({ id: buildings.id, role: memberships.role, apartmentId: memberships.apartmentId })
       .from(buildings)

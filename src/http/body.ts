@@ -57,13 +57,55 @@ export function jsonBody(c: Context<AppEnv>, body: string | Uint8Array<ArrayBuff
  * already exposes the string; on Bun and in workerd a Response built from a string is native and
  * opaque, and reading it back (arrayBuffer, then a new Response around the bytes) cost ~10 µs
  * per request on Bun. Same serialization and default content type as Hono's own `c.json`.
+ *
+ * While no `c.header()` has prepared headers and nothing finalized the response, `c.json(value,
+ * status?, headers?)` also keeps the headers a plain object: Hono turns any second header into a
+ * `Headers`, which on Node is undici's and makes every later header read and write, and
+ * node-server's send, take its slow path (src/http/headers.ts). Routes pass their Cache-Control
+ * as `c.json(value, 200, { "Cache-Control": … })` for that reason.
  */
 export function rememberJsonBodies(c: Context<AppEnv>): void {
-  const body = c.body as (data: string, arg?: unknown, headers?: Record<string, string>) => Response;
-  c.json = ((object: unknown, arg?: unknown, headers?: Record<string, string>) => {
+  const body = c.body as (data: string, arg?: unknown, headers?: HeaderRecord) => Response;
+  const header = c.header;
+  const setStatus = c.status;
+  let prepared = false;
+  let status: number | undefined;
+  c.header = ((...args: Parameters<typeof header>) => {
+    prepared = true;
+    return header(...args);
+  }) as typeof c.header;
+  c.status = ((code: Parameters<typeof setStatus>[0]) => {
+    status = code;
+    return setStatus(code);
+  }) as typeof c.status;
+  c.json = ((object: unknown, arg?: unknown, headers?: HeaderRecord) => {
     const text = JSON.stringify(object);
+    if (!prepared && !c.finalized && (arg === undefined || typeof arg === "number")) {
+      const plain = plainJsonHeaders(headers);
+      if (plain)
+        return withBody(
+          new Response(text, { status: (arg as number) ?? status ?? 200, headers: plain }),
+          text,
+        );
+    }
     return withBody(body(text, arg, { "Content-Type": "application/json", ...headers }), text);
   }) as typeof c.json;
+}
+
+type HeaderRecord = Record<string, string | string[]>;
+
+/** `headers` with a JSON content type unless they name one; null if a value is not a string. */
+function plainJsonHeaders(headers: HeaderRecord | undefined): Record<string, string> | null {
+  const out: Record<string, string> = {};
+  let typed = false;
+  for (const k in headers) {
+    const v = headers[k];
+    if (typeof v !== "string") return null;
+    if (k.length === 12 && k.toLowerCase() === "content-type") typed = true;
+    out[k] = v;
+  }
+  if (!typed) out["content-type"] = "application/json";
+  return out;
 }
 
 /** Node and Bun count a string's UTF-8 bytes natively, without encoding a copy of it. */

@@ -32,6 +32,7 @@ import { limitWithin, type RateLimitDecision, type RateLimitRule } from "../plat
 import { bearerClaims } from "./auth";
 import { clientIp } from "./client-ip";
 import type { AppEnv } from "./env";
+import { resHeader, setResHeader } from "./headers";
 
 export type RateLimitClass = "auth" | "write" | "read";
 export const RATE_LIMIT_CLASSES: readonly RateLimitClass[] = ["auth", "write", "read"];
@@ -63,7 +64,7 @@ export function ruleFor(c: Context<AppEnv>, cls: RateLimitClass): RateLimitRule 
 
 /** `user:<id>` when the request carries a proven user, else `ip:<address>`. */
 export async function callerKey(c: Context<AppEnv>): Promise<string> {
-  const known = c.var.auth?.userId ?? currentContext()?.userId;
+  const known = c.get("auth")?.userId ?? currentContext()?.userId;
   if (known) return `user:${known}`;
   // Shares the one verification requireAuth will use; an invalid token counts against the IP.
   const claims = await bearerClaims(c);
@@ -115,7 +116,9 @@ export function rateLimit(options: RateLimitOptions = {}): MiddlewareHandler<App
     }
     await next();
     // A route-level limiter runs after the global one: keep the tighter budget in the headers.
-    const current = Number(c.res.headers.get("RateLimit-Remaining") ?? Number.POSITIVE_INFINITY);
-    if (decision.remaining <= current) for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+    // resHeader/setResHeader: on Node, c.res.headers would build an undici Headers per response.
+    const current = Number(resHeader(c.res, "ratelimit-remaining") ?? Number.POSITIVE_INFINITY);
+    if (decision.remaining <= current)
+      for (const [k, v] of Object.entries(headers)) setResHeader(c.res, k.toLowerCase(), v);
   };
 }

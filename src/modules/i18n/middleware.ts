@@ -53,8 +53,9 @@ export async function requestLocale(c: Context<AppEnv>): Promise<Locale> {
   const auth = c.get("auth");
   if (!auth) return negotiated;
   try {
-    const [row] = await c.var.services.database.db
-      .select({ locale: users.locale })
+    const [row] = await c
+      .get("services")
+      .database.db.select({ locale: users.locale })
       .from(users)
       .where(eq(users.id, auth.userId));
     return toLocale(row?.locale) ?? negotiated;

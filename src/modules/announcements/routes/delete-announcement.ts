@@ -21,7 +21,7 @@ export function registerDeleteAnnouncement(app: App) {
     const { buildingId, announcementId } = c.req.valid("param");
     await deleteAnnouncement({ ctx: verbContext(c), buildingId, announcementId });
     // Its files go with it (objects first); whatever fails here, files housekeeping deletes later.
-    await purgeAttachmentsOf(c.var.services, buildingId, "announcement", [announcementId]);
+    await purgeAttachmentsOf(c.get("services"), buildingId, "announcement", [announcementId]);
     return c.body(null, 204);
   });
 }

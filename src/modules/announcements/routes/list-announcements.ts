@@ -24,11 +24,12 @@ const route = defineRoute({
 export function registerListAnnouncements(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
     const ctx = verbContext(c);
     const page = await listAnnouncements({ ctx, buildingId, query: c.req.valid("query") });
     const data = await withAttachments(ctx, buildingId, "announcement", page.data.map(toAnnouncement));
-    return c.json({ data, pagination: page.pagination }, 200);
+    return c.json({ data, pagination: page.pagination }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

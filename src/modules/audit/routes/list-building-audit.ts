@@ -52,7 +52,6 @@ export function registerListBuildingAudit(app: App) {
     const { buildingId } = c.req.valid("param");
     const { page, limit, cursor, ...filters } = c.req.valid("query");
     const result = await listBuildingAudit(verbContext(c), buildingId, filters, { page, limit, cursor });
-    c.header("Cache-Control", "private, no-cache");
-    return c.json(result, 200);
+    return c.json(result, 200, { "Cache-Control": "private, no-cache" });
   });
 }

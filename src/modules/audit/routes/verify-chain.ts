@@ -32,7 +32,6 @@ const route = defineRoute({
 export function registerVerifyAuditChain(app: App) {
   app.openapi(route, async (c) => {
     const report = await verifyScope(verbContext(c), c.req.valid("query").scope);
-    c.header("Cache-Control", "no-store");
-    return c.json(report, 200);
+    return c.json(report, 200, { "Cache-Control": "no-store" });
   });
 }

@@ -20,9 +20,8 @@ const route = defineRoute({
 export function registerGetApartment(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, apartmentId } = c.req.valid("param");
     const { row, full } = await getApartment({ ctx: verbContext(c), buildingId, apartmentId });
-    return c.json(toApartment(row, full), 200);
+    return c.json(toApartment(row, full), 200, { "Cache-Control": CACHE_POLICIES.privateRevalidate });
   });
 }

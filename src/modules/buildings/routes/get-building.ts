@@ -20,8 +20,7 @@ const route = defineRoute({
 export function registerGetBuilding(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const building = await readBuilding(verbContext(c), c.req.valid("param").buildingId);
-    return c.json(building, 200);
+    return c.json(building, 200, { "Cache-Control": CACHE_POLICIES.privateRevalidate });
   });
 }

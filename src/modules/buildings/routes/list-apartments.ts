@@ -34,9 +34,10 @@ const route = defineRoute({
 export function registerListApartments(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
     const { floor, ...query } = c.req.valid("query");
-    return c.json(await readApartmentPage(verbContext(c), buildingId, query, floor), 200);
+    return c.json(await readApartmentPage(verbContext(c), buildingId, query, floor), 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

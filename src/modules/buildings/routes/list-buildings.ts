@@ -22,8 +22,9 @@ const route = defineRoute({
 export function registerListBuildings(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const page = await listBuildings({ ctx: verbContext(c), query: c.req.valid("query") });
-    return c.json({ data: page.data.map(toBuilding), pagination: page.pagination }, 200);
+    return c.json({ data: page.data.map(toBuilding), pagination: page.pagination }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

@@ -35,10 +35,11 @@ const route = defineRoute({
 export function registerListMembers(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
     const { role, apartmentId, ...query } = c.req.valid("query");
     const page = await listMembers({ ctx: verbContext(c), buildingId, query, role, apartmentId });
-    return c.json({ data: page.data.map(toMember), pagination: page.pagination }, 200);
+    return c.json({ data: page.data.map(toMember), pagination: page.pagination }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

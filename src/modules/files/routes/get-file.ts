@@ -25,7 +25,6 @@ export function registerGetFile(app: App) {
     const { buildingId, fileId } = c.req.valid("param");
     const { file, urls } = await getFile({ ctx: verbContext(c), buildingId, fileId });
     // Signed URLs are credentials with a deadline: never stored by a cache.
-    c.header("Cache-Control", NoStore);
     const out: Record<string, { url: string; expiresAt: string; contentType: string; width: number | null }> =
       {};
     for (const [name, u] of Object.entries(urls)) {
@@ -36,6 +35,6 @@ export function registerGetFile(app: App) {
         width: u.width,
       };
     }
-    return c.json({ ...toFile(file), urls: out }, 200);
+    return c.json({ ...toFile(file), urls: out }, 200, { "Cache-Control": NoStore });
   });
 }

@@ -32,7 +32,8 @@ export function registerListUploadParts(app: App) {
   app.openapi(route, async (c) => {
     const { buildingId, uploadId } = c.req.valid("param");
     const progress = await listUploadParts({ ctx: verbContext(c), buildingId, fileId: uploadId });
-    c.header("Cache-Control", NoStore);
-    return c.json({ ...progress, expiresAt: progress.expiresAt.toISOString() }, 200);
+    return c.json({ ...progress, expiresAt: progress.expiresAt.toISOString() }, 200, {
+      "Cache-Control": NoStore,
+    });
   });
 }

@@ -23,7 +23,7 @@ const route = defineRoute({
 
 export function registerLiveness(app: App) {
   app.openapi(route, (c) => {
-    const s = c.var.services;
+    const s = c.get("services");
     const body: z.infer<typeof LivenessSchema> = {
       status: "ok",
       version: s.version,

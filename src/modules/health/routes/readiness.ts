@@ -41,8 +41,7 @@ const route = defineRoute({
 
 export function registerReadiness(app: App) {
   app.openapi(route, async (c) => {
-    const { ok, degraded, checks } = await checkReadiness(c.var.services);
-    c.header("Cache-Control", "no-store");
+    const { ok, degraded, checks } = await checkReadiness(c.get("services"));
     if (!ok) {
       const failing = Object.entries(checks)
         .filter(([, r]) => r.status === "fail")
@@ -52,6 +51,8 @@ export function registerReadiness(app: App) {
         headers: { "Cache-Control": "no-store", "Retry-After": "5" },
       });
     }
-    return c.json({ status: degraded ? ("degraded" as const) : ("ready" as const), checks }, 200);
+    return c.json({ status: degraded ? ("degraded" as const) : ("ready" as const), checks }, 200, {
+      "Cache-Control": "no-store",
+    });
   });
 }

@@ -17,7 +17,6 @@ const route = defineRoute({
 export function registerGetMe(app: App) {
   app.openapi(route, async (c) => {
     const profile = await getProfile(verbContext(c));
-    c.header("Cache-Control", "private, no-cache");
-    return c.json(profile, 200);
+    return c.json(profile, 200, { "Cache-Control": "private, no-cache" });
   });
 }

@@ -22,7 +22,6 @@ const route = defineRoute({
 export function registerLogin(app: App) {
   app.openapi(route, async (c) => {
     const tokens = await login(verbContext(c), c.req.valid("json"));
-    c.header("Cache-Control", "no-store");
-    return c.json(tokens, 200);
+    return c.json(tokens, 200, { "Cache-Control": "no-store" });
   });
 }

@@ -21,7 +21,6 @@ const route = defineRoute({
 export function registerRefresh(app: App) {
   app.openapi(route, async (c) => {
     const tokens = await refresh(verbContext(c), c.req.valid("json").refreshToken);
-    c.header("Cache-Control", "no-store");
-    return c.json(tokens, 200);
+    return c.json(tokens, 200, { "Cache-Control": "no-store" });
   });
 }

@@ -21,11 +21,10 @@ const route = defineRoute({
 export function registerGetRequest(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, requestId } = c.req.valid("param");
     const ctx = verbContext(c);
     const row = toRequest(await getRequest({ ctx, buildingId, requestId }));
     const [withFiles] = await withAttachments(ctx, buildingId, "maintenance_request", [row]);
-    return c.json(withFiles!, 200);
+    return c.json(withFiles!, 200, { "Cache-Control": CACHE_POLICIES.privateRevalidate });
   });
 }

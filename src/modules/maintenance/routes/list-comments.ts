@@ -27,7 +27,6 @@ const route = defineRoute({
 export function registerListComments(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, requestId } = c.req.valid("param");
     const ctx = verbContext(c);
     const page = await listComments({
@@ -37,6 +36,8 @@ export function registerListComments(app: App) {
       query: c.req.valid("query"),
     });
     const data = await withAttachments(ctx, buildingId, "request_comment", page.data.map(toComment));
-    return c.json({ data, pagination: page.pagination }, 200);
+    return c.json({ data, pagination: page.pagination }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

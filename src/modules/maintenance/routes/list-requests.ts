@@ -37,12 +37,13 @@ const route = defineRoute({
 export function registerListRequests(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
     const { status, apartmentId, ...query } = c.req.valid("query");
     const ctx = verbContext(c);
     const page = await listRequests({ ctx, buildingId, query, status, apartmentId });
     const data = await withAttachments(ctx, buildingId, "maintenance_request", page.data.map(toRequest));
-    return c.json({ data, pagination: page.pagination }, 200);
+    return c.json({ data, pagination: page.pagination }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

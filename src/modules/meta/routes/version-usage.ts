@@ -47,7 +47,7 @@ const route = defineRoute({
 
 export function registerVersionUsage(app: App) {
   app.openapi(route, async (c) => {
-    const s = c.var.services;
+    const s = c.get("services");
     const data = await versionUsage(s.kv, s.config, s.clock.now(), c.req.valid("query").days);
     setCacheControl(c, { scope: "public", maxAge: 60, sMaxAge: 60 });
     return c.json({ migrationDoc: s.config.API_MIGRATION_DOC, data }, 200);

@@ -17,7 +17,8 @@ const route = defineRoute({
 
 export function registerGetPreferences(app: App) {
   app.openapi(route, async (c) => {
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
-    return c.json(toPreferences(await getPreferences(verbContext(c))), 200);
+    return c.json(toPreferences(await getPreferences(verbContext(c))), 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

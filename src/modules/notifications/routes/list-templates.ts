@@ -17,7 +17,8 @@ const route = defineRoute({
 
 export function registerListTemplates(app: App) {
   app.openapi(route, async (c) => {
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
-    return c.json({ types: (await listTemplates(verbContext(c))).map(toTemplate) }, 200);
+    return c.json({ types: (await listTemplates(verbContext(c))).map(toTemplate) }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

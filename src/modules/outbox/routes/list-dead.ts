@@ -29,7 +29,6 @@ export function registerListDeadOutboxEvents(app: App) {
   app.openapi(route, async (c) => {
     const { page, limit, cursor, ...filters } = c.req.valid("query");
     const result = await listDeadEvents(verbContext(c), filters, { page, limit, cursor });
-    c.header("Cache-Control", "no-store");
-    return c.json(result, 200);
+    return c.json(result, 200, { "Cache-Control": "no-store" });
   });
 }

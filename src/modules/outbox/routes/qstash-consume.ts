@@ -88,7 +88,7 @@ const CLOCK_TOLERANCE_SECONDS = 5;
  * attempt, retries included, carries a fresh JWT).
  */
 async function verifiedBody(c: Context<AppEnv>, path: string): Promise<string> {
-  const services = c.var.services;
+  const services = c.get("services");
   const receiver = receiverFor(services.config);
   const signature = c.req.header("upstash-signature");
   const body = await c.req.text();
@@ -144,7 +144,7 @@ function fromBase64(b64: string): string {
 
 export function registerQStashConsumer(app: App, options: QStashConsumerOptions) {
   app.post(QSTASH_DELIVER_PATH, async (c) => {
-    const services = c.var.services;
+    const services = c.get("services");
     const event = parse(EventBody, await verifiedBody(c, QSTASH_DELIVER_PATH));
     const outcome = await options.consumerFor(services).deliver(event.id, { via: "qstash" });
     services.logger.info(
@@ -170,7 +170,7 @@ export function registerQStashConsumer(app: App, options: QStashConsumerOptions)
   });
 
   app.post(QSTASH_FAILED_PATH, async (c) => {
-    const services = c.var.services;
+    const services = c.get("services");
     const failure = parse(FailureBody, await verifiedBody(c, QSTASH_FAILED_PATH));
     const event = parse(EventBody, fromBase64(failure.sourceBody));
     const attempts = (failure.retried ?? 0) + 1;

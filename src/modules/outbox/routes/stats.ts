@@ -15,7 +15,6 @@ const route = defineRoute({
 
 export function registerOutboxStats(app: App) {
   app.openapi(route, async (c) => {
-    c.header("Cache-Control", "no-store");
-    return c.json(await outboxStats(c.var.services), 200);
+    return c.json(await outboxStats(c.get("services")), 200, { "Cache-Control": "no-store" });
   });
 }

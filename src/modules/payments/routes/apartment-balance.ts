@@ -20,8 +20,9 @@ const route = defineRoute({
 export function registerApartmentBalance(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, apartmentId } = c.req.valid("param");
-    return c.json(await apartmentBalance({ ctx: verbContext(c), buildingId, apartmentId }), 200);
+    return c.json(await apartmentBalance({ ctx: verbContext(c), buildingId, apartmentId }), 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

@@ -20,8 +20,9 @@ const route = defineRoute({
 export function registerGetPayment(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId, paymentId } = c.req.valid("param");
-    return c.json(toPayment(await getPayment({ ctx: verbContext(c), buildingId, paymentId })), 200);
+    return c.json(toPayment(await getPayment({ ctx: verbContext(c), buildingId, paymentId })), 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

@@ -35,10 +35,11 @@ const route = defineRoute({
 export function registerListPayments(app: App) {
   app.openapi(route, async (c) => {
     // Tenant data: only the client may keep it, revalidating with its ETag (a 304 when unchanged).
-    c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
     const { buildingId } = c.req.valid("param");
     const { apartmentId, kind, ...query } = c.req.valid("query");
     const page = await listPayments({ ctx: verbContext(c), buildingId, query, apartmentId, kind });
-    return c.json({ data: page.data.map(toPayment), pagination: page.pagination }, 200);
+    return c.json({ data: page.data.map(toPayment), pagination: page.pagination }, 200, {
+      "Cache-Control": CACHE_POLICIES.privateRevalidate,
+    });
   });
 }

@@ -17,7 +17,6 @@ const route = defineRoute({
 export function registerListDevices(app: App) {
   app.openapi(route, async (c) => {
     const rows = await listDevices(verbContext(c));
-    c.header("Cache-Control", "private, no-cache");
-    return c.json({ items: rows.map(toDevice) }, 200);
+    return c.json({ items: rows.map(toDevice) }, 200, { "Cache-Control": "private, no-cache" });
   });
 }

@@ -19,7 +19,6 @@ export function registerVapidPublicKey(app: App) {
     const { services } = c.var;
     const publicKey = services.config.VAPID_PUBLIC_KEY ?? services.push?.vapidPublicKey;
     if (!publicKey) throw new ApiError("NOT_FOUND", "Web Push is not configured on this server");
-    c.header("Cache-Control", "public, max-age=3600");
-    return c.json({ publicKey }, 200);
+    return c.json({ publicKey }, 200, { "Cache-Control": "public, max-age=3600" });
   });
 }

@@ -56,7 +56,7 @@ export function registerCreateRoomToken(app: App) {
         room: {
           party: "building" as const,
           path: `/parties/building/${input.buildingId}`,
-          host: c.var.services.config.PARTYKIT_HOST ?? null,
+          host: c.get("services").config.PARTYKIT_HOST ?? null,
         },
       },
       200,

@@ -38,7 +38,6 @@ export function registerGetPresence(app: App) {
   app.openapi(route, async (c) => {
     const { buildingId } = c.req.valid("param");
     const online = await buildingPresence({ ctx: verbContext(c), buildingId });
-    c.header("Cache-Control", "no-store");
-    return c.json({ buildingId, online }, 200);
+    return c.json({ buildingId, online }, 200, { "Cache-Control": "no-store" });
   });
 }

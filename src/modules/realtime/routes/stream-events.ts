@@ -77,7 +77,7 @@ export function registerStreamEvents(app: App) {
   app.openapi(route, (c) => {
     const { buildingId } = c.req.valid("param");
     const query = c.req.valid("query");
-    const services = c.var.services;
+    const services = c.get("services");
     if (!services.realtime.subscribe) {
       throw new ApiError(
         "DEPENDENCY_UNAVAILABLE",

@@ -23,9 +23,8 @@ const route = (kind: ScopeKind) => {
 export function registerGetEndpoint(app: App) {
   for (const kind of SCOPES) {
     app.openapi(route(kind), async (c) => {
-      c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
       const row = await findEndpoint(verbContext(c), scopeOf(c), c.req.param("endpointId")!);
-      return c.json(toEndpoint(row), 200);
+      return c.json(toEndpoint(row), 200, { "Cache-Control": CACHE_POLICIES.privateRevalidate });
     });
   }
 }

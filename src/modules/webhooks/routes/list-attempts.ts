@@ -28,7 +28,6 @@ const route = (kind: ScopeKind) => {
 export function registerListAttempts(app: App) {
   for (const kind of SCOPES) {
     app.openapi(route(kind), async (c) => {
-      c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
       const page = await listAttempts({
         ctx: verbContext(c),
         scope: scopeOf(c),
@@ -36,7 +35,9 @@ export function registerListAttempts(app: App) {
         messageId: c.req.param("deliveryId")!,
         query: c.req.valid("query"),
       });
-      return c.json({ data: page.data.map(toAttempt), pagination: page.pagination }, 200);
+      return c.json({ data: page.data.map(toAttempt), pagination: page.pagination }, 200, {
+        "Cache-Control": CACHE_POLICIES.privateRevalidate,
+      });
     });
   }
 }

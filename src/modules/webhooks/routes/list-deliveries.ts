@@ -33,7 +33,6 @@ const route = (kind: ScopeKind) => {
 export function registerListDeliveries(app: App) {
   for (const kind of SCOPES) {
     app.openapi(route(kind), async (c) => {
-      c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
       const { status, ...query } = c.req.valid("query");
       const page = await listMessages({
         ctx: verbContext(c),
@@ -42,7 +41,9 @@ export function registerListDeliveries(app: App) {
         query,
         status,
       });
-      return c.json({ data: page.data.map(toDelivery), pagination: page.pagination }, 200);
+      return c.json({ data: page.data.map(toDelivery), pagination: page.pagination }, 200, {
+        "Cache-Control": CACHE_POLICIES.privateRevalidate,
+      });
     });
   }
 }

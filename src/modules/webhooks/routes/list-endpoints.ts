@@ -29,13 +29,14 @@ const route = (kind: ScopeKind) => {
 export function registerListEndpoints(app: App) {
   for (const kind of SCOPES) {
     app.openapi(route(kind), async (c) => {
-      c.header("Cache-Control", CACHE_POLICIES.privateRevalidate);
       const page = await listEndpoints({
         ctx: verbContext(c),
         scope: scopeOf(c),
         query: c.req.valid("query"),
       });
-      return c.json({ data: page.data.map(toEndpoint), pagination: page.pagination }, 200);
+      return c.json({ data: page.data.map(toEndpoint), pagination: page.pagination }, 200, {
+        "Cache-Control": CACHE_POLICIES.privateRevalidate,
+      });
     });
   }
 }

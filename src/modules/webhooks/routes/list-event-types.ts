@@ -29,7 +29,6 @@ let cached: z.infer<typeof ListSchema> | undefined;
 export function registerListEventTypes(app: App) {
   app.openapi(route, (c) => {
     cached ??= { data: catalogue() as z.infer<typeof ListSchema>["data"] };
-    c.header("Cache-Control", "private, max-age=3600");
-    return c.json(cached, 200);
+    return c.json(cached, 200, { "Cache-Control": "private, max-age=3600" });
   });
 }
