@@ -16,7 +16,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
 import { documentApiLayer } from "./http/api-layer-docs";
-import { rememberJsonBodies } from "./http/body";
+import { needsRememberedJson, rememberJsonBodies } from "./http/body";
 import { clientProtocol } from "./http/client-protocol";
 import type { App, AppEnv } from "./http/env";
 import { fields, responseSchemaIndex } from "./http/fields";
@@ -63,7 +63,7 @@ export function createApp(services: AppBase, options?: AppOptions): App {
 
   const setServices = options?.services ?? provideServices(services as Services);
   app.use("*", function requestSetup(c, next) {
-    rememberJsonBodies(c);
+    if (needsRememberedJson()) rememberJsonBodies(c);
     return setServices(c, next);
   });
   // Correlation id, access log, compression, ETag, body limit and i18n, as one layer (./http/pipeline.ts).
