@@ -17,6 +17,7 @@ import { waitFor } from "../support/wait";
 
 interface Opts {
   logSize?: number;
+  maxBuildings?: number;
   onListenerError?: (err: unknown) => void;
 }
 const opened: RealtimeBus[] = [];
@@ -54,6 +55,19 @@ describe.each(Object.keys(adapters))("realtime bus port contract: %s", (name) =>
     expect(gotA.every((e) => e.message.buildingId === a)).toBe(true);
     for (let i = 1; i < gotA.length; i++) expect(gotA[i]!.seq).toBeGreaterThan(gotA[i - 1]!.seq);
     expect(gotB[0]!.seq).toBeGreaterThan(gotA[4]!.seq);
+  });
+
+  it("bounds the buildings it keeps logs for, never dropping one that has listeners", async () => {
+    const bus = await make({ maxBuildings: 2 });
+    const watched = building();
+    const got: BusEnvelope[] = [];
+    bus.subscribe!(watched, (e) => got.push(e));
+    // Three more buildings without listeners push past the bound of two.
+    for (const other of [building(), building(), building()])
+      await bus.publish({ type: "poke", buildingId: other, version: 1 });
+    await bus.publish({ type: "poke", buildingId: watched, version: 7 });
+    await waitFor("the watched building's message", () => got.length === 1);
+    expect(got[0]!.message.version).toBe(7);
   });
 
   it("replays after an id, and answers gap once the log dropped what was asked for", async () => {

@@ -5,14 +5,8 @@
  * messages. Each building keeps a bounded log (ring) of its recent messages; the number of
  * building logs is bounded too (least recently used without listeners goes first).
  */
+import { buildingLogs } from "./building-logs";
 import type { BusEnvelope, BusListener, BusMessage, RealtimeBus, Subscription } from "./index";
-
-interface BuildingLog {
-  ring: BusEnvelope[];
-  /** Highest id no longer in the ring (ids ≤ floor cannot be replayed). */
-  floor: number;
-  listeners: Set<BusListener>;
-}
 
 export interface MemoryBusOptions {
   logSize?: number;
@@ -24,26 +18,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): RealtimeBus {
   const logSize = options.logSize ?? 256;
   const maxBuildings = options.maxBuildings ?? 10_000;
   let seq = Date.now() * 1000;
-  const logs = new Map<string, BuildingLog>();
-
-  function log(buildingId: string): BuildingLog {
-    let l = logs.get(buildingId);
-    if (l) {
-      // Map order doubles as LRU order.
-      logs.delete(buildingId);
-      logs.set(buildingId, l);
-      return l;
-    }
-    l = { ring: [], floor: seq, listeners: new Set() };
-    logs.set(buildingId, l);
-    if (logs.size > maxBuildings) {
-      for (const [id, old] of logs) {
-        if (logs.size <= maxBuildings) break;
-        if (old.listeners.size === 0 && id !== buildingId) logs.delete(id);
-      }
-    }
-    return l;
-  }
+  const logs = buildingLogs(maxBuildings, () => seq);
+  const log = logs.of;
 
   return {
     kind: "memory",

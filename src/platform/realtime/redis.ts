@@ -12,6 +12,7 @@
  * the outage is told to resync instead of silently missing messages.
  */
 import { Redis } from "ioredis";
+import { buildingLogs } from "./building-logs";
 import type { BusEnvelope, BusListener, BusMessage, RealtimeBus, Subscription } from "./index";
 
 export interface RedisBusOptions {
@@ -41,12 +42,6 @@ redis.call('PUBLISH', ARGV[1], '{"seq":' .. string.format('%d', seq) .. ',"messa
 return seq
 `;
 
-interface BuildingLog {
-  ring: BusEnvelope[];
-  floor: number;
-  listeners: Set<BusListener>;
-}
-
 export function createRedisBus(options: RedisBusOptions): RedisBus {
   const prefix = options.prefix ?? "horizon:realtime";
   const channel = `${prefix}:bus`;
@@ -62,25 +57,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 
   /** Highest id this replica knows of: ids at or below it that are not in a ring cannot be replayed. */
   let highest = 0;
-  const logs = new Map<string, BuildingLog>();
-
-  function log(buildingId: string): BuildingLog {
-    let l = logs.get(buildingId);
-    if (l) {
-      logs.delete(buildingId);
-      logs.set(buildingId, l);
-      return l;
-    }
-    l = { ring: [], floor: highest, listeners: new Set() };
-    logs.set(buildingId, l);
-    if (logs.size > maxBuildings) {
-      for (const [id, old] of logs) {
-        if (logs.size <= maxBuildings) break;
-        if (old.listeners.size === 0 && id !== buildingId) logs.delete(id);
-      }
-    }
-    return l;
-  }
+  const logs = buildingLogs(maxBuildings, () => highest);
+  const log = logs.of;
 
   function deliver(raw: string) {
     let envelope: BusEnvelope;
