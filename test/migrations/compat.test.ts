@@ -6,7 +6,7 @@
  * migrated by the CURRENT migrations, and its own read/write smoke test must pass. A planted
  * contract step (renaming a column the previous release reads) must make it fail.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,9 +14,8 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgDatabase } from "../../src/platform/db/pg";
-import { stopGroup } from "../e2e/wrangler";
-import { freePort } from "../support/net";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratch-db";
+import { startHostProcess } from "../support/standalone-process";
 import { smoke as currentSmoke } from "./smoke";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -74,51 +73,19 @@ interface OldHost {
 
 /** The previous release's standalone host (its own workers/standalone.ts under Bun) on `url`. */
 async function startReleaseHost(worktree: string, url: string): Promise<OldHost> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), "horizon-prev-data-"));
-  const child: ChildProcess = spawn(join(ROOT, "node_modules/.bin/bun"), ["workers/standalone.ts"], {
+  return startHostProcess({
     cwd: worktree,
+    args: ["workers/standalone.ts"],
     env: {
-      ...process.env,
-      PORT: String(port),
-      DATA_DIR: dataDir,
       DATABASE_URL: url,
       REDIS_URL: "",
       LOG_LEVEL: "warn",
       SEED_DEMO: "true",
       JWT_SECRET: "previous-release-previous-release-0123456789",
     },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
+    label: "the previous release's host",
+    readyTimeoutMs: 120_000,
   });
-  let out = "";
-  child.stdout!.on("data", (d) => {
-    out += d;
-  });
-  child.stderr!.on("data", (d) => {
-    out += d;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopGroup(child);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`the previous release's host exited with ${child.exitCode}:\n${out}`);
-    }
-    try {
-      if ((await fetch(`${base}/health`)).ok && /Demo building/.test(out)) break;
-    } catch {}
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the previous release's host did not answer:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return { base, output: () => out, stop };
 }
 
 describe("migrations are safe for the previous release (expand/contract)", () => {
