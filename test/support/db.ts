@@ -1,18 +1,21 @@
 /**
  * Fresh databases for tests, on both engines the suite covers:
- *  - pglite: one migrated in-memory instance per test file, cloned for each database asked for;
+ *  - pglite: a new in-memory instance loaded from the migrated data directory the global setup
+ *    dumped (./env.ts `pgliteTemplatePath`); outside the test runner (benchmarks), one instance
+ *    migrated per process and cloned;
  *  - pg: a new database on the local PostgreSQL, cloned from the migrated template.
  * Each test creates its own building and users, so databases may also be shared within a file.
  */
-import { fileURLToPath } from "node:url";
-import type { PGlite } from "@electric-sql/pglite";
+import { existsSync, readFileSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import pg from "pg";
 import type { Database } from "../../src/platform/db";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createPgliteDatabase, wrapPglite } from "../../src/platform/db/pglite";
-import { PG_ADMIN_URL, pgUrlFor, TEMPLATE_DB } from "./env";
+import { MIGRATIONS_FOLDER, PG_ADMIN_URL, pgliteTemplatePath, pgUrlFor, TEMPLATE_DB } from "./env";
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
+export { MIGRATIONS_FOLDER };
 export type DbKind = "pglite" | "pg";
 export const DB_KINDS: DbKind[] = ["pglite", "pg"];
 
@@ -27,10 +30,23 @@ async function pgliteBase(): Promise<PGlite> {
   return pgliteTemplate;
 }
 
+let templateDump: Blob | null | undefined;
+
+/** The global setup's dump, read once per test file; null when there is none (benchmarks). */
+function pgliteDump(): Blob | null {
+  if (templateDump === undefined) {
+    const path = pgliteTemplatePath();
+    templateDump = existsSync(path) ? new Blob([readFileSync(path)]) : null;
+  }
+  return templateDump;
+}
+
 let counter = 0;
 
 export async function createTestDatabase(kind: DbKind): Promise<Database> {
   if (kind === "pglite") {
+    const dump = pgliteDump();
+    if (dump) return wrapPglite(await PGlite.create({ loadDataDir: dump, extensions: { btree_gist } }));
     const base = await pgliteBase();
     return wrapPglite((await base.clone()) as PGlite);
   }

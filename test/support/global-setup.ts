@@ -2,16 +2,20 @@
  * Runs once before the suite: proves PostgreSQL and Redis answer (the suite fails, never skips,
  * when they do not) and builds a migrated template database that each test file clones.
  */
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPgDatabase } from "../../src/platform/db/pg";
-import { PG_ADMIN_URL, pgUrlFor, REDIS_URL, TEMPLATE_DB } from "./env";
-
-const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
+import { createPgliteDatabase } from "../../src/platform/db/pglite";
+import {
+  MIGRATIONS_FOLDER as MIGRATIONS,
+  migrationsHash,
+  PG_ADMIN_URL,
+  pgliteTemplatePath,
+  pgUrlFor,
+  REDIS_URL,
+  TEMPLATE_DB,
+} from "./env";
 
 export default async function setup() {
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5000 });
@@ -63,6 +67,26 @@ export default async function setup() {
     await admin.query(`comment on database "${TEMPLATE_DB}" is '${hash}'`);
   }
   await admin.end();
+  await writePgliteTemplate(hash);
+}
+
+/** The migrated PGlite data directory test files load (./db.ts), written once per migration set. */
+async function writePgliteTemplate(hash: string): Promise<void> {
+  const path = pgliteTemplatePath(hash);
+  if (existsSync(path)) return;
+  const db = (await createPgliteDatabase()) as Awaited<ReturnType<typeof createPgliteDatabase>> & {
+    client: import("@electric-sql/pglite").PGlite;
+  };
+  try {
+    await db.migrate(MIGRATIONS);
+    const dump = await db.client.dumpDataDir("none");
+    // Written under a private name and renamed: a concurrent run never reads half a file.
+    const partial = `${path}.${process.pid}.partial`;
+    writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
+    renameSync(partial, path);
+  } finally {
+    await db.close();
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -72,20 +96,4 @@ function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-/** Hash of every migration file and the journal: the template's identity. */
-function migrationsHash(): string {
-  const h = createHash("sha256");
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else h.update(entry.name).update(readFileSync(path));
-    }
-  };
-  walk(MIGRATIONS);
-  return h.digest("hex");
 }
