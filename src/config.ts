@@ -216,6 +216,15 @@ export const ConfigSchema = z.object({
   /** Deadline of one kv call (Redis, Upstash); failures open the kv circuit breaker (platform/breaker.ts). */
   KV_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
   /**
+   * Prefix of every key this deployment writes to Redis or Upstash (kv entries, and rate-limit
+   * counters under `<prefix>rl`): two deployments sharing one database (staging beside
+   * production, or test Workers beside each other) keep apart by giving each its own.
+   */
+  KV_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]{1,64}$/, "letters, digits and . _ : - only, at most 64")
+    .default("horizon:"),
+  /**
    * Object storage (files module): `filesystem` (under DATA_DIR/storage, URLs signed and served by
    * the app) or `s3` (S3, R2, MinIO). Unset: s3 when S3_BUCKET is set, else filesystem.
    */

@@ -111,7 +111,7 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
       kv: createUpstashKv({
         url: config.UPSTASH_REDIS_REST_URL!,
         token: config.UPSTASH_REDIS_REST_TOKEN!,
-        prefix: "horizon:",
+        prefix: config.KV_PREFIX,
         timeoutMs: config.KV_TIMEOUT_MS,
         breaker: { onStateChange: kvBreakerLog(logger) },
       }),
@@ -119,6 +119,7 @@ function setup(env: Record<string, unknown>): Isolate | ConfigError {
       rateLimiter: createUpstashRateLimiter({
         url: config.UPSTASH_REDIS_REST_URL!,
         token: config.UPSTASH_REDIS_REST_TOKEN!,
+        prefix: `${config.KV_PREFIX}rl`,
       }),
       startedAt: Date.now(),
       ...(wantsS3(config) ? { storage: s3StorageFor(config) } : {}),

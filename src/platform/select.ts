@@ -34,14 +34,14 @@ export async function selectKv(config: Config, logger?: Logger): Promise<Kv> {
   const guard = { timeoutMs: config.KV_TIMEOUT_MS, breaker: { onStateChange: kvBreakerLog(logger) } };
   if (config.REDIS_URL) {
     const { createRedisKv } = await import("./kv/redis");
-    return createRedisKv({ url: config.REDIS_URL, prefix: "horizon:", ...guard });
+    return createRedisKv({ url: config.REDIS_URL, prefix: config.KV_PREFIX, ...guard });
   }
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
     const { createUpstashKv } = await import("./kv/upstash");
     return createUpstashKv({
       url: config.UPSTASH_REDIS_REST_URL,
       token: config.UPSTASH_REDIS_REST_TOKEN,
-      prefix: "horizon:",
+      prefix: config.KV_PREFIX,
       ...guard,
     });
   }

@@ -65,9 +65,9 @@ async function seed() {
   }
 }
 
-/** The cache entries in Redis whose key mentions `id` (the Worker's kv prefix is `horizon:`). */
+/** The cache entries in Redis whose key mentions `id` (under the Worker's KV_PREFIX). */
 async function entriesOf(id: string): Promise<string[]> {
-  return redis.keys(`horizon:cache:*${id}*`);
+  return redis.keys(`${stack.edge.kvPrefix}cache:*${id}*`);
 }
 
 /** Moves an entry's fresh-until mark into the past, keeping it servable (stale). */

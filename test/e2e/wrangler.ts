@@ -4,6 +4,7 @@
  * process gets its own process group so that stopping it also ends the workerd children.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -30,6 +31,12 @@ export async function freePort(): Promise<number> {
 
 export interface WranglerDev {
   url: string;
+  /**
+   * The Worker's KV_PREFIX: each Worker started here has its own (unless `vars` names one), so
+   * Workers of different test files sharing the local Redis never share a rate-limit counter or
+   * a cache entry — ten sign-ins from 127.0.0.1 across files within a minute used to be a 429.
+   */
+  kvPrefix: string;
   /** Process id of wrangler, leader of the process group workerd runs in (CPU accounting). */
   pid: number;
   /** Everything wrangler and the Worker printed so far (for failure messages and log checks). */
@@ -71,10 +78,11 @@ export async function startWranglerDev(
 ): Promise<WranglerDev> {
   const dir = await mkdtemp(join(tmpdir(), "horizon-e2e-"));
   const envFile = join(dir, "worker.env");
+  const env = { KV_PREFIX: `e2e-${randomUUID().slice(0, 8)}:`, ...vars };
   // One KEY=value per line; values are quoted so URLs with `#`, `=` or spaces survive.
   await writeFile(
     envFile,
-    Object.entries(vars)
+    Object.entries(env)
       .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
       .join(""),
   );
@@ -139,7 +147,7 @@ export async function startWranglerDev(
       await sleep(250);
     }
   }
-  return { url, pid: child.pid!, output: () => out, stop };
+  return { url, kvPrefix: env.KV_PREFIX, pid: child.pid!, output: () => out, stop };
 }
 
 /**

@@ -14,7 +14,7 @@ function issuesOf(env: Record<string, string>) {
 describe("configuration", () => {
   it("applies the documented defaults", () => {
     const c = parseConfig({});
-    expect(c).toMatchObject({ PORT: 8787, DATA_DIR: ".data", LOG_LEVEL: "info" });
+    expect(c).toMatchObject({ PORT: 8787, DATA_DIR: ".data", LOG_LEVEL: "info", KV_PREFIX: "horizon:" });
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.REDIS_URL).toBeUndefined();
   });
@@ -28,6 +28,8 @@ describe("configuration", () => {
     expect(issuesOf({ UPSTASH_REDIS_REST_URL: "https://u.example" })).toEqual(["UPSTASH_REDIS_REST_TOKEN"]);
     expect(issuesOf({ API_DEPRECATIONS: "v1:someday:later" })).toEqual(["API_DEPRECATIONS"]);
     expect(issuesOf({ PORT: "-1", LOG_LEVEL: "x" }).sort()).toEqual(["LOG_LEVEL", "PORT"]);
+    expect(issuesOf({ KV_PREFIX: "has space:" })).toEqual(["KV_PREFIX"]);
+    expect(issuesOf({ KV_PREFIX: "x".repeat(65) })).toEqual(["KV_PREFIX"]);
   });
 
   it("treats empty strings as unset and ignores unrelated variables", () => {

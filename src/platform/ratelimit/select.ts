@@ -29,13 +29,19 @@ export async function selectRateLimiter(config: Config): Promise<RateLimiter> {
       }),
     ]);
     clearTimeout(timer);
-    return createFlexibleRateLimiter({ store: "redis", client, ownsClient: true, prefix: "horizon:rl" });
+    return createFlexibleRateLimiter({
+      store: "redis",
+      client,
+      ownsClient: true,
+      prefix: `${config.KV_PREFIX}rl`,
+    });
   }
   if (config.UPSTASH_REDIS_REST_URL && config.UPSTASH_REDIS_REST_TOKEN) {
     const { createUpstashRateLimiter } = await import("./upstash");
     return createUpstashRateLimiter({
       url: config.UPSTASH_REDIS_REST_URL,
       token: config.UPSTASH_REDIS_REST_TOKEN,
+      prefix: `${config.KV_PREFIX}rl`,
     });
   }
   const { createFlexibleRateLimiter } = await import("./flexible");
