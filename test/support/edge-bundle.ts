@@ -44,6 +44,8 @@ export interface EdgeBundle {
   externals: string[];
   /** Bytes of output per npm package (or src folder). */
   bytesByPackage: Map<string, number>;
+  /** Bytes of output per input file (0 for a file esbuild read but shook out entirely). */
+  bytesByInput: Map<string, number>;
 }
 
 export async function buildEdgeBundle(): Promise<EdgeBundle> {
@@ -84,9 +86,11 @@ export async function buildEdgeBundle(): Promise<EdgeBundle> {
     };
     const externals = new Set<string>();
     const bytesByPackage = new Map<string, number>();
+    const bytesByInput = new Map<string, number>();
     for (const out of Object.values(meta.outputs)) {
       for (const im of out.imports ?? []) if (im.external) externals.add(im.path);
       for (const [input, { bytesInOutput }] of Object.entries(out.inputs ?? {})) {
+        bytesByInput.set(input, (bytesByInput.get(input) ?? 0) + bytesInOutput);
         const key = packageOf(input) ?? input.split("/").slice(0, 2).join("/");
         bytesByPackage.set(key, (bytesByPackage.get(key) ?? 0) + bytesInOutput);
       }
@@ -97,6 +101,7 @@ export async function buildEdgeBundle(): Promise<EdgeBundle> {
       inputs: Object.keys(meta.inputs),
       externals: [...externals].sort(),
       bytesByPackage,
+      bytesByInput,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -119,7 +124,12 @@ export function forbiddenIn(bundle: EdgeBundle): string[] {
   );
 }
 
-/** zod's locale files in the bundle other than English (the default messages). */
+/**
+ * zod's locale files other than English (the default messages) that put code into the bundle.
+ * esbuild reads them all (zod's core module re-exports them) and, with workers/edge-zod, keeps none.
+ */
 export function zodLocalesIn(bundle: EdgeBundle): string[] {
-  return bundle.inputs.filter((i) => /zod\/v4\/locales\/(?!en\.js|index\.js)[\w-]+\.js$/.test(i));
+  return [...bundle.bytesByInput]
+    .filter(([i, bytes]) => bytes > 0 && /zod\/v4\/locales\/(?!en\.js|index\.js)[\w-]+\.js$/.test(i))
+    .map(([i]) => i);
 }
