@@ -8,6 +8,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { currentContext, scopedValue } from "../../context";
 import type { DbOrTx } from "../../platform/db";
+import { preparedSql } from "../../platform/db/prepared";
 import type { CommittedEvent } from "../../platform/queue";
 import type { Services } from "../../services";
 import { policyFor } from "./policies";
@@ -75,19 +76,14 @@ export async function recordEvents(tx: DbOrTx, events: readonly NewEvent[]): Pro
     ...(e.availableAt ? { availableAt: e.availableAt } : {}),
   }));
   const keyed = values.some((v) => v.idempotencyKey !== null);
-  const insert = tx.insert(outbox).values(values);
-  const rows = await (keyed
-    ? insert.onConflictDoNothing({
-        target: [outbox.topic, outbox.idempotencyKey],
-        where: sql`${outbox.idempotencyKey} is not null`,
-      })
-    : insert
-  ).returning({
-    id: outbox.id,
-    topic: outbox.topic,
-    idempotencyKey: outbox.idempotencyKey,
-    availableAt: outbox.availableAt,
-  });
+  const rows = (await (keyed ? insertKeyedEvents : insertEvents)(tx, { rows: JSON.stringify(values) })).map(
+    (r) => ({
+      id: r.id,
+      topic: r.topic,
+      idempotencyKey: r.idempotency_key,
+      availableAt: new Date(r.available_at),
+    }),
+  );
   const pending = pendingStore.get();
   const result: RecordedEvent[] = [];
   // Rows come back in insert order, less those a key collapsed; match them up by position.
@@ -116,6 +112,31 @@ export async function recordEvents(tx: DbOrTx, events: readonly NewEvent[]): Pro
   }
   return result;
 }
+
+/**
+ * The insert of `recordEvents`: every row travels in one JSON parameter (jsonb_to_recordset), so a
+ * sync batch's 1,000 events cost one JSON.stringify and a statement compiled once, where Drizzle's
+ * builder spent ~0.1 ms per row building a 6,000-parameter insert (80% of a 500-op push). Columns
+ * left out take their defaults, and `available_at` its default when a row has none.
+ */
+function eventInsert(name: string, keyed: boolean) {
+  return preparedSql<{
+    id: string;
+    topic: string;
+    idempotency_key: string | null;
+    available_at: Date | string;
+  }>(
+    name,
+    () => sql`insert into ${outbox} (topic, building_id, payload, correlation_id, idempotency_key, available_at)
+      select x.topic, x."buildingId", x.payload, x."correlationId", x."idempotencyKey", coalesce(x."availableAt", now())
+      from jsonb_to_recordset(${sql.placeholder("rows")}::jsonb) as x(
+        topic text, "buildingId" uuid, payload jsonb, "correlationId" text, "idempotencyKey" text, "availableAt" timestamptz)
+      ${keyed ? sql`on conflict (topic, idempotency_key) where idempotency_key is not null do nothing` : sql``}
+      returning id, topic, idempotency_key, available_at`,
+  );
+}
+const insertEvents = eventInsert("horizon_outbox_record_v1", false);
+const insertKeyedEvents = eventInsert("horizon_outbox_record_keyed_v1", true);
 
 /** The write's query builder with the event's insert attached as a CTE (`tx.with(…)`). */
 export type WriteWithEvent = ReturnType<DbOrTx["with"]>;
