@@ -110,6 +110,25 @@ export type DomainEventEnvelope<T extends DomainEventType = DomainEventType> = {
   data: DomainEventData<T>;
 };
 
+/** Most domain events one outbox row carries (a sync batch's events are grouped into such rows). */
+export const DOMAIN_EVENT_BATCH_MAX = 100;
+
+/**
+ * What a subscriber's outbox row carries: one envelope (a REST write), or the events of one write
+ * for one building and delivery time (a sync batch), in the order they happened. A 500-op batch
+ * used to be one row per event per subscriber, and writing those rows was most of the push.
+ */
+export const DomainEventPayloadSchema = z.union([
+  DomainEventEnvelopeSchema,
+  z.strictObject({ events: z.array(DomainEventEnvelopeSchema).min(1).max(DOMAIN_EVENT_BATCH_MAX) }),
+]);
+export type DomainEventPayload = z.infer<typeof DomainEventPayloadSchema>;
+
+/** The envelopes of a subscriber's payload, in order (unparsed data: see parseDomainEvent). */
+export function envelopesOf(payload: DomainEventPayload): unknown[] {
+  return "events" in payload ? payload.events : [payload];
+}
+
 /** Parses an envelope and its type's data; throws a ZodError on anything else. */
 export function parseDomainEvent(input: unknown): DomainEventEnvelope {
   const envelope = DomainEventEnvelopeSchema.parse(input);

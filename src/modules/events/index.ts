@@ -4,7 +4,8 @@
  * subscriber, so notifications and webhooks retry, fail and replay independently, while sharing
  * one `eventId` (the id a webhook receiver or an inbox deduplicates on). Subscribers register a
  * topic at module load (`subscribeToDomainEvents`); the payload their handler gets is a
- * `DomainEventEnvelope` (src/protocol/events.ts), parsed again with `parseDomainEvent`.
+ * `DomainEventPayload` (src/protocol/events.ts): one envelope, or for a sync batch the events of
+ * one building in order (`envelopesOf`), each parsed again with `parseDomainEvent`.
  *
  * The building's live room gets the events it has a frame for (announcement posted, request
  * status changed, payment recorded, sync conflict) through the realtime outbox topic, recorded
@@ -13,6 +14,7 @@
 
 import type { DbOrTx } from "../../platform/db";
 import {
+  DOMAIN_EVENT_BATCH_MAX,
   DOMAIN_EVENT_DATA,
   type DomainEventData,
   type DomainEventEnvelope,
@@ -108,20 +110,39 @@ export async function recordDomainEvents(tx: DbOrTx, events: ReadonlyArray<NewDo
   if (!events.length) return;
   const subscribers = domainEventSubscriptions();
   if (!subscribers.length) return;
+  // One row per subscriber, building and delivery time, of at most DOMAIN_EVENT_BATCH_MAX events
+  // (a single event stays a plain envelope): subscribers handle the events of a row in order.
+  const groups = new Map<
+    string,
+    { topic: string; buildingId: string; availableAt?: Date; envelopes: unknown[] }
+  >();
   const rows = [];
   for (const event of events) {
     const envelope = envelopeOf(event);
     for (const s of subscribers) {
       if (s.types && !s.types.includes(event.type)) continue;
-      rows.push({
-        topic: s.topic,
-        buildingId: event.buildingId,
-        payload: envelope,
-        ...(event.availableAt ? { availableAt: event.availableAt } : {}),
-      });
+      const key = `${s.topic}\n${event.buildingId}\n${event.availableAt?.getTime() ?? ""}`;
+      let group = groups.get(key);
+      if (!group || group.envelopes.length === DOMAIN_EVENT_BATCH_MAX) {
+        group = {
+          topic: s.topic,
+          buildingId: event.buildingId,
+          ...(event.availableAt ? { availableAt: event.availableAt } : {}),
+          envelopes: [],
+        };
+        groups.set(key, group);
+        rows.push(group);
+      }
+      group.envelopes.push(envelope);
     }
   }
-  await recordEvents(tx, rows);
+  await recordEvents(
+    tx,
+    rows.map(({ envelopes, ...row }) => ({
+      ...row,
+      payload: envelopes.length === 1 ? envelopes[0] : { events: envelopes },
+    })),
+  );
 }
 
 function envelopeOf<T extends DomainEventType>(event: NewDomainEvent<T>): DomainEventEnvelope<T> {

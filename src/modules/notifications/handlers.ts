@@ -10,7 +10,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { ZodError, z } from "zod";
 import { users } from "../../db/schema";
-import { DomainEventEnvelopeSchema, parseDomainEvent } from "../../protocol/events";
+import { DomainEventPayloadSchema, envelopesOf, parseDomainEvent } from "../../protocol/events";
 import type { VerbContext } from "../../verbs";
 import { subscribeToDomainEvents } from "../events";
 import { type HandlerRegistry, outboxHandlers, PermanentDeliveryError } from "../outbox/registry";
@@ -79,14 +79,17 @@ export function registerNotificationHandlers(registry: HandlerRegistry = outboxH
     );
   return [
     registry.register(DOMAIN_TOPIC, {
-      payload: DomainEventEnvelopeSchema,
+      payload: DomainEventPayloadSchema,
       async handle(payload, ctx) {
-        const notice = await domainNotice(ctx, payload);
-        if (!notice) return;
-        const summary = await deliverNotice(ctx, notice, {
-          restOf: { source: DOMAIN_TOPIC, event: payload },
-        });
-        logDelivered(ctx, notice, summary, "first");
+        // A sync batch's events come in one row, in order; each is its own notice (and rest event).
+        for (const envelope of envelopesOf(payload)) {
+          const notice = await domainNotice(ctx, envelope);
+          if (!notice) continue;
+          const summary = await deliverNotice(ctx, notice, {
+            restOf: { source: DOMAIN_TOPIC, event: envelope },
+          });
+          logDelivered(ctx, notice, summary, "first");
+        }
       },
     }),
     registry.register(DIRECT_TOPIC, {

@@ -12,7 +12,7 @@
  */
 import { sql } from "drizzle-orm";
 import { preparedSql } from "../../platform/db/prepared";
-import { DomainEventEnvelopeSchema, parseDomainEvent } from "../../protocol/events";
+import { DomainEventPayloadSchema, envelopesOf, parseDomainEvent } from "../../protocol/events";
 import { subscribeToDomainEvents } from "../events";
 import { enqueueAfterCommit, noteRecorded } from "../outbox/record";
 import { outboxHandlers } from "../outbox/registry";
@@ -47,26 +47,28 @@ export function registerWebhookDispatch(): void {
   registered = true;
   subscribeToDomainEvents({ topic: DISPATCH_TOPIC });
   outboxHandlers.register(DISPATCH_TOPIC, {
-    payload: DomainEventEnvelopeSchema,
-    async handle(envelope, ctx) {
-      const event = parseDomainEvent(envelope);
+    payload: DomainEventPayloadSchema,
+    async handle(payload, ctx) {
+      const events = envelopesOf(payload).map(parseDomainEvent);
       const correlationId = ctx.correlationId;
       await enqueueAfterCommit(ctx.services, async () => {
-        const written = await fanOut(ctx.db, {
-          buildingId: event.buildingId,
-          type: event.type,
-          eventId: event.eventId,
-          body: webhookBody(event.type, event.occurredAt, event.data),
-          correlationId,
-        });
-        for (const w of written) {
-          noteRecorded({
-            id: w.id,
-            topic: DELIVER_TOPIC,
+        for (const event of events) {
+          const written = await fanOut(ctx.db, {
             buildingId: event.buildingId,
+            type: event.type,
+            eventId: event.eventId,
+            body: webhookBody(event.type, event.occurredAt, event.data),
             correlationId,
-            availableAt: new Date(w.available_at),
           });
+          for (const w of written) {
+            noteRecorded({
+              id: w.id,
+              topic: DELIVER_TOPIC,
+              buildingId: event.buildingId,
+              correlationId,
+              availableAt: new Date(w.available_at),
+            });
+          }
         }
       });
     },

@@ -9,7 +9,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { subscribeToDomainEvents } from "../../../src/modules/events";
 import { publishDueAnnouncements } from "../../../src/modules/sync/scheduled";
 import { queryRows } from "../../../src/platform/db";
-import { type DomainEventEnvelope, parseDomainEvent } from "../../../src/protocol/events";
+import {
+  DOMAIN_EVENT_BATCH_MAX,
+  type DomainEventEnvelope,
+  DomainEventPayloadSchema,
+  envelopesOf,
+  parseDomainEvent,
+} from "../../../src/protocol/events";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json, type TestBuilding } from "../../support/fixtures";
@@ -36,12 +42,22 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
   });
 
-  async function recorded(topic: string): Promise<Array<DomainEventEnvelope & { correlation: string }>> {
-    const rows = await queryRows<{ payload: unknown; correlation_id: string }>(
+  /** The outbox rows of `topic`: their payloads as stored, and the correlation id of each. */
+  async function rowsOf(topic: string) {
+    return queryRows<{ payload: unknown; correlation_id: string }>(
       t.services.database.db,
       sql`select payload, correlation_id from outbox where topic = ${topic} order by created_at, id`,
     );
-    return rows.map((r) => ({ ...parseDomainEvent(r.payload), correlation: r.correlation_id }));
+  }
+
+  /** The domain events recorded for `topic`, one per envelope (a sync batch's row holds several). */
+  async function recorded(topic: string): Promise<Array<DomainEventEnvelope & { correlation: string }>> {
+    return (await rowsOf(topic)).flatMap((r) =>
+      envelopesOf(DomainEventPayloadSchema.parse(r.payload)).map((e) => ({
+        ...parseDomainEvent(e),
+        correlation: r.correlation_id,
+      })),
+    );
   }
 
   const send = (path: string, method: string, body: unknown, auth: Record<string, string>) =>
@@ -318,6 +334,44 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
       authorId: b.manager.id,
     });
     expect((await recorded(B)).map((e) => e.type)).toEqual(["maintenance.status_changed"]);
+  });
+
+  it("a large sync batch: one row per subscriber per 100 events, the events in the batch's order", async () => {
+    b = await createBuilding(t.services);
+    const now = Date.now();
+    const ids = Array.from({ length: DOMAIN_EVENT_BATCH_MAX + 30 }, () => crypto.randomUUID());
+    const res = await push(
+      t,
+      b.manager,
+      ids.map((id, i) => ({
+        opId: opId(),
+        type: "create",
+        entity: "announcements",
+        id,
+        fields: { buildingId: b.id, title: `Notice ${i}`, body: "…" },
+        hlc: hlcAt(now + i, "mgr-big"),
+      })),
+      "mgr-big",
+    );
+    expect(res.body.results.every((r: { status: string }) => r.status === "applied")).toBe(true);
+    const rows = await rowsOf(A);
+    const sizes = rows
+      .map((r) => envelopesOf(DomainEventPayloadSchema.parse(r.payload)).length)
+      .sort((x, y) => y - x);
+    expect(sizes).toEqual([DOMAIN_EVENT_BATCH_MAX, 30]);
+    const events = await recorded(A);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(ids.length);
+    expect(events.map((e) => (e.data as { announcementId: string }).announcementId).sort()).toEqual(
+      [...ids].sort(),
+    );
+    for (const row of rows) {
+      const titles = envelopesOf(DomainEventPayloadSchema.parse(row.payload)).map((e) =>
+        Number(((e as DomainEventEnvelope).data as { title: string }).title.split(" ")[1]),
+      );
+      expect(titles, "each row keeps the batch's order").toEqual([...titles].sort((x, y) => x - y));
+    }
+    // B wants status changes only: none here, so no row at all.
+    expect(await rowsOf(B)).toEqual([]);
   });
 
   it("a lone surrogate in a comment becomes U+FFFD in the event, as in the row, instead of failing the write", async () => {

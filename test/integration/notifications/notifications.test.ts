@@ -30,6 +30,7 @@ import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../../support/fixtures";
+import { hlcAt, opId, push } from "../sync/helpers";
 
 const API = "/api/v1";
 
@@ -171,6 +172,48 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
       expect(
         (await pushesFor(b.resident.id)).filter((p) => p.payload.data.announcementId === res.body.id),
       ).toHaveLength(1);
+    });
+
+    it("posted offline in one sync batch: one row for the batch, a notice per announcement, once on redelivery", async () => {
+      const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+      const now = Date.now();
+      const res = await push(
+        t,
+        b.manager,
+        ids.map((id, i) => ({
+          opId: opId(),
+          type: "create",
+          entity: "announcements",
+          id,
+          fields: { buildingId: b.id, title: `Offline ${i}`, body: "." },
+          hlc: hlcAt(now + i, "mgr-offline"),
+        })),
+        "mgr-offline",
+      );
+      expect(res.body.results.map((r: { status: string }) => r.status)).toEqual([
+        "applied",
+        "applied",
+        "applied",
+      ]);
+      const rows = await queryRows<{ id: string; payload: { events?: unknown[] } }>(
+        db(),
+        sql`select id, payload from outbox where topic = ${DOMAIN_TOPIC} and payload->'events'->0->'data'->>'announcementId' = ${ids[0]}`,
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.payload.events).toHaveLength(3);
+      await deliverNotifications();
+      await db().execute(sql`update outbox set dispatched_at = null where id = ${rows[0]!.id}`);
+      await deliverNotifications();
+      const inbox = await inboxOf(b.resident, "?limit=100");
+      for (const id of ids) {
+        expect(
+          inbox.data.filter((n) => n.data.announcementId === id),
+          id,
+        ).toHaveLength(1);
+        expect(
+          (await pushesFor(b.resident.id)).filter((p) => p.payload.data.announcementId === id),
+        ).toHaveLength(1);
+      }
     });
 
     it("waits for the end of quiet hours unless urgent", async () => {

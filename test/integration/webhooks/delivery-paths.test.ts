@@ -115,13 +115,27 @@ describe.each(DB_KINDS)("webhook fan-out and delivery statements on %s", (kind) 
     } as DomainEventEnvelope;
   }
 
-  async function dispatch(event: DomainEventEnvelope, correlationId?: string) {
+  /** Runs the fan-out handler on a payload: one envelope, or a sync batch's `{ events }`. */
+  async function dispatch(
+    event: DomainEventEnvelope | { events: DomainEventEnvelope[] },
+    correlationId?: string,
+  ) {
     const handler = outboxHandlers.get(DISPATCH_TOPIC)!;
     await handler.handle(handler.payload!.parse(event), handlerCtx(DISPATCH_TOPIC, event, correlationId));
   }
 
   const messagesOf = (endpointIds: string[]) =>
     db().select().from(webhookMessages).where(inArray(webhookMessages.endpointId, endpointIds));
+
+  it("a sync batch's row: every event of it reaches each matching endpoint once, also when redelivered", async () => {
+    const wanted = await endpoint(home, "/batch/wanted");
+    const batch = [envelope(home, "Batch 1"), envelope(home, "Batch 2"), envelope(home, "Batch 3")];
+    await dispatch({ events: batch });
+    await dispatch({ events: batch });
+    const messages = await messagesOf([wanted.id]);
+    expect(messages.map((m) => m.eventId).sort()).toEqual(batch.map((e) => e.eventId).sort());
+    await db().update(webhookEndpoints).set({ active: false }).where(eq(webhookEndpoints.id, wanted.id));
+  });
 
   it("one message and one deliver event per matching endpoint, handed to the queue; a redelivered dispatch adds nothing", async () => {
     const wanted = await endpoint(home, "/fan/wanted");
