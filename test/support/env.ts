@@ -35,9 +35,13 @@ export function migrationsHash(): string {
 
 /**
  * The migrated PGlite data directory (an uncompressed dumpDataDir tarball) the global setup writes
- * once per migration set: a test database loads it (~1 s of CPU) instead of running initdb and every
- * migration (~5 s) in each test file.
+ * once per migration set and PGlite release (its data directory format follows its Postgres): a
+ * test database loads it (~1 s of CPU) instead of running initdb and every migration (~5 s) in
+ * each test file.
  */
 export function pgliteTemplatePath(hash = migrationsHash()): string {
-  return join(tmpdir(), `horizon-pglite-template-${hash.slice(0, 16)}.tar`);
+  const { version } = JSON.parse(
+    readFileSync(new URL("../../node_modules/@electric-sql/pglite/package.json", import.meta.url), "utf8"),
+  ) as { version: string };
+  return join(tmpdir(), `horizon-pglite-template-${version}-${hash.slice(0, 16)}.tar`);
 }

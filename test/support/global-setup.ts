@@ -1,8 +1,10 @@
 /**
  * Runs once before the suite: proves PostgreSQL and Redis answer (the suite fails, never skips,
- * when they do not) and builds a migrated template database that each test file clones.
+ * when they do not), builds a migrated template database that each test file clones, and dumps a
+ * migrated PGlite data directory that each PGlite test database loads (./db.ts).
  */
 import { existsSync, renameSync, writeFileSync } from "node:fs";
+import type { PGlite } from "@electric-sql/pglite";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPgDatabase } from "../../src/platform/db/pg";
@@ -75,7 +77,7 @@ async function writePgliteTemplate(hash: string): Promise<void> {
   const path = pgliteTemplatePath(hash);
   if (existsSync(path)) return;
   const db = (await createPgliteDatabase()) as Awaited<ReturnType<typeof createPgliteDatabase>> & {
-    client: import("@electric-sql/pglite").PGlite;
+    client: PGlite;
   };
   try {
     await db.migrate(MIGRATIONS);
