@@ -19,7 +19,7 @@ import {
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json, type TestBuilding } from "../../support/fixtures";
-import { hlcAt, opId, push } from "../sync/helpers";
+import { announcementCreates, hlcAt, opId, push } from "../sync/helpers";
 
 const A = "test-events.a";
 const B = "test-events.b";
@@ -338,21 +338,8 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
 
   it("a large sync batch: one row per subscriber per 100 events, the events in the batch's order", async () => {
     b = await createBuilding(t.services);
-    const now = Date.now();
     const ids = Array.from({ length: DOMAIN_EVENT_BATCH_MAX + 30 }, () => crypto.randomUUID());
-    const res = await push(
-      t,
-      b.manager,
-      ids.map((id, i) => ({
-        opId: opId(),
-        type: "create",
-        entity: "announcements",
-        id,
-        fields: { buildingId: b.id, title: `Notice ${i}`, body: "…" },
-        hlc: hlcAt(now + i, "mgr-big"),
-      })),
-      "mgr-big",
-    );
+    const res = await push(t, b.manager, announcementCreates(b.id, ids, "mgr-big", "Notice"), "mgr-big");
     expect(res.body.results.every((r: { status: string }) => r.status === "applied")).toBe(true);
     const rows = await rowsOf(A);
     const sizes = rows

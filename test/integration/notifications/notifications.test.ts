@@ -30,7 +30,7 @@ import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../../support/fixtures";
-import { hlcAt, opId, push } from "../sync/helpers";
+import { announcementCreates, push } from "../sync/helpers";
 
 const API = "/api/v1";
 
@@ -176,18 +176,10 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
 
     it("posted offline in one sync batch: one row for the batch, a notice per announcement, once on redelivery", async () => {
       const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
-      const now = Date.now();
       const res = await push(
         t,
         b.manager,
-        ids.map((id, i) => ({
-          opId: opId(),
-          type: "create",
-          entity: "announcements",
-          id,
-          fields: { buildingId: b.id, title: `Offline ${i}`, body: "." },
-          hlc: hlcAt(now + i, "mgr-offline"),
-        })),
+        announcementCreates(b.id, ids, "mgr-offline", "Offline"),
         "mgr-offline",
       );
       expect(res.body.results.map((r: { status: string }) => r.status)).toEqual([

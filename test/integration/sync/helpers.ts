@@ -9,6 +9,19 @@ export const hlcAt = (wall: number, node = "dev-a", counter = 0) => formatHlc({ 
 let seq = 0;
 export const opId = (prefix = "op") => `${prefix}-${Date.now().toString(36)}-${(seq++).toString(36)}`;
 
+/** One `create` op per id of an announcement in `buildingId`, titled `${title} ${i}`, clocks one ms apart. */
+export function announcementCreates(buildingId: string, ids: readonly string[], node: string, title: string) {
+  const now = Date.now();
+  return ids.map((id, i) => ({
+    opId: opId(),
+    type: "create",
+    entity: "announcements",
+    id,
+    fields: { buildingId, title: `${title} ${i}`, body: "." },
+    hlc: hlcAt(now + i, node),
+  }));
+}
+
 export async function push(
   t: TestApp,
   user: TestUser,
