@@ -216,9 +216,10 @@ export const ConfigSchema = z.object({
   /** Deadline of one kv call (Redis, Upstash); failures open the kv circuit breaker (platform/breaker.ts). */
   KV_TIMEOUT_MS: z.coerce.number().int().positive().default(500),
   /**
-   * Prefix of every key this deployment writes to Redis or Upstash (kv entries, and rate-limit
-   * counters under `<prefix>rl`): two deployments sharing one database (staging beside
-   * production, or test Workers beside each other) keep apart by giving each its own.
+   * Prefix of every key this deployment writes to Redis or Upstash (kv entries, rate-limit
+   * counters under `<prefix>rl`, the Redis realtime bus under `<prefix>realtime`): two deployments
+   * sharing one database (staging beside production, or test Workers beside each other) keep
+   * apart by giving each its own.
    */
   KV_PREFIX: z
     .string()

@@ -141,13 +141,18 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
 /** One Redis bus per config, like memoryBusFor: the rooms, streams and writers of a process share it. */
 const busesByConfig = new WeakMap<object, RedisBus>();
 export function redisBusFor(
-  config: { REDIS_URL?: string | undefined },
+  config: { REDIS_URL?: string | undefined; KV_PREFIX?: string },
   onError?: (err: unknown) => void,
 ): RedisBus {
   let bus = busesByConfig.get(config);
   if (!bus) {
     if (!config.REDIS_URL) throw new Error("REALTIME_BUS=redis needs REDIS_URL");
-    bus = createRedisBus({ url: config.REDIS_URL, ...(onError ? { onError } : {}) });
+    bus = createRedisBus({
+      url: config.REDIS_URL,
+      // The deployment's key prefix (config KV_PREFIX), as for kv entries and rate-limit counters.
+      ...(config.KV_PREFIX ? { prefix: `${config.KV_PREFIX}realtime` } : {}),
+      ...(onError ? { onError } : {}),
+    });
     busesByConfig.set(config, bus);
   }
   return bus;

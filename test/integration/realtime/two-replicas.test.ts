@@ -25,6 +25,8 @@ describe("two standalone replicas on one PostgreSQL and Redis", () => {
       DATABASE_URL: scratch.url,
       REDIS_URL,
       REALTIME_BUS: "redis",
+      // The two replicas' own keys in the shared Redis (kv, rate limits, the bus's channel and ids).
+      KV_PREFIX: `t-${crypto.randomUUID().slice(0, 8)}:`,
       // Parallel test runs share this Redis and sign in as the same demo accounts.
       LOGIN_MAX_PER_ACCOUNT: "10000",
       LOGIN_MAX_PER_IP: "10000",
