@@ -5,7 +5,9 @@
  * one `eventId` (the id a webhook receiver or an inbox deduplicates on). Subscribers register a
  * topic at module load (`subscribeToDomainEvents`); the payload their handler gets is a
  * `DomainEventPayload` (src/protocol/events.ts): one envelope, or for a sync batch the events of
- * one building in order (`envelopesOf`), each parsed again with `parseDomainEvent`.
+ * one building in order (`envelopesOf`), each parsed again with `parseDomainEvent`. A sync batch
+ * records its events once, in fan-out rows (`recordDomainEvents`); their handler writes the
+ * subscribers' rows after commit, one hop later, off the push's path.
  *
  * The building's live room gets the events it has a frame for (announcement posted, request
  * status changed, payment recorded, sync conflict) through the realtime outbox topic, recorded
@@ -16,12 +18,18 @@ import type { DbOrTx } from "../../platform/db";
 import {
   DOMAIN_EVENT_BATCH_MAX,
   DOMAIN_EVENT_DATA,
+  DOMAIN_EVENT_FANOUT_MAX,
   type DomainEventData,
   type DomainEventEnvelope,
+  type DomainEventFanout,
+  DomainEventFanoutSchema,
   type DomainEventType,
+  envelopesOfFanout,
 } from "../../protocol/events";
 import type { DomainEvent } from "../../protocol/realtime";
-import { recordEvents } from "../outbox/record";
+import { inTransaction } from "../../verbs";
+import { type NewEvent, recordEvents } from "../outbox/record";
+import { type OutboxHandlerContext, outboxHandlers } from "../outbox/registry";
 import { recordBuildingEvent } from "../realtime/publish";
 
 export interface DomainEventSubscription {
@@ -32,6 +40,9 @@ export interface DomainEventSubscription {
 }
 
 const subscriptions = new Map<string, DomainEventSubscription>();
+
+/** The topic of a sync batch's events before they are fanned out to subscribers (family `events`). */
+export const FANOUT_TOPIC = "events.fanout";
 
 /** Registers a subscriber topic; answers a function that removes it (tests). */
 export function subscribeToDomainEvents(subscription: DomainEventSubscription): () => void {
@@ -104,45 +115,72 @@ function roomFrame(envelope: DomainEventEnvelope): DomainEvent | null {
 
 /**
  * Records several domain events in one statement (a sync batch): subscribers only, no room
- * frames — the batch's poke already tells the building's clients to pull.
+ * frames — the batch's poke already tells the building's clients to pull. The events go into
+ * fan-out rows (`events.fanout`, one per building, actor, time and delivery time, at most
+ * DOMAIN_EVENT_FANOUT_MAX events each), written once whatever the number of subscribers; after
+ * commit the fan-out handler writes each subscriber's rows. Nothing is written when no subscriber
+ * is registered in this process (the same rule as for single events).
  */
 export async function recordDomainEvents(tx: DbOrTx, events: ReadonlyArray<NewDomainEvent<DomainEventType>>) {
-  if (!events.length) return;
-  const subscribers = domainEventSubscriptions();
-  if (!subscribers.length) return;
-  // One row per subscriber, building and delivery time, of at most DOMAIN_EVENT_BATCH_MAX events
-  // (a single event stays a plain envelope): subscribers handle the events of a row in order.
-  const groups = new Map<
-    string,
-    { topic: string; buildingId: string; availableAt?: Date; envelopes: unknown[] }
-  >();
-  const rows = [];
+  if (!events.length || !subscriptions.size) return;
+  const now = new Date().toISOString();
+  const groups = new Map<string, { availableAt?: Date; batch: DomainEventFanout }>();
+  const rows: Array<{ availableAt?: Date; batch: DomainEventFanout }> = [];
   for (const event of events) {
-    const envelope = envelopeOf(event);
-    for (const s of subscribers) {
-      if (s.types && !s.types.includes(event.type)) continue;
-      const key = `${s.topic}\n${event.buildingId}\n${event.availableAt?.getTime() ?? ""}`;
-      let group = groups.get(key);
-      if (!group || group.envelopes.length === DOMAIN_EVENT_BATCH_MAX) {
-        group = {
-          topic: s.topic,
-          buildingId: event.buildingId,
-          ...(event.availableAt ? { availableAt: event.availableAt } : {}),
-          envelopes: [],
-        };
-        groups.set(key, group);
-        rows.push(group);
-      }
-      group.envelopes.push(envelope);
+    const occurredAt = event.occurredAt ? event.occurredAt.toISOString() : now;
+    const key = `${event.buildingId}\n${event.actorId}\n${occurredAt}\n${event.availableAt?.getTime() ?? ""}`;
+    let group = groups.get(key);
+    if (!group || group.batch.events.length === DOMAIN_EVENT_FANOUT_MAX) {
+      group = {
+        ...(event.availableAt ? { availableAt: event.availableAt } : {}),
+        batch: { buildingId: event.buildingId, occurredAt, actorId: event.actorId, events: [] },
+      };
+      groups.set(key, group);
+      rows.push(group);
     }
+    group.batch.events.push({ eventId: crypto.randomUUID(), type: event.type, data: validData(event) });
   }
   await recordEvents(
     tx,
-    rows.map(({ envelopes, ...row }) => ({
-      ...row,
-      payload: envelopes.length === 1 ? envelopes[0] : { events: envelopes },
+    rows.map(({ batch, availableAt }) => ({
+      topic: FANOUT_TOPIC,
+      buildingId: batch.buildingId,
+      payload: batch,
+      ...(availableAt ? { availableAt } : {}),
     })),
   );
+}
+
+/**
+ * The fan-out rows' handler: each subscriber's rows for a fan-out row's events, in order, at most
+ * DOMAIN_EVENT_BATCH_MAX per row (one event stays a plain envelope), written in one transaction
+ * and keyed by the fan-out row, its subscriber and the chunk, so a redelivered fan-out row writes
+ * nothing twice. Subscribers are those of the process running it (the job service's modules).
+ */
+async function fanOut(batch: DomainEventFanout, ctx: OutboxHandlerContext): Promise<void> {
+  const envelopes = envelopesOfFanout(batch);
+  const rows: NewEvent[] = [];
+  for (const s of subscriptions.values()) {
+    const wanted = s.types ? envelopes.filter((e) => s.types!.includes(e.type)) : envelopes;
+    for (let i = 0; i < wanted.length; i += DOMAIN_EVENT_BATCH_MAX) {
+      const chunk = wanted.slice(i, i + DOMAIN_EVENT_BATCH_MAX);
+      rows.push({
+        topic: s.topic,
+        buildingId: batch.buildingId,
+        payload: chunk.length === 1 ? chunk[0] : { events: chunk },
+        correlationId: ctx.event.correlationId,
+        idempotencyKey: `${ctx.event.id}:${i / DOMAIN_EVENT_BATCH_MAX}`,
+      });
+    }
+  }
+  if (rows.length) await inTransaction(ctx, (tx) => recordEvents(tx.db, rows).then(() => {}));
+}
+
+outboxHandlers.register(FANOUT_TOPIC, { payload: DomainEventFanoutSchema, handle: fanOut });
+
+/** The event's data, checked against its type's schema (a producer bug fails the write). */
+function validData(event: NewDomainEvent<DomainEventType>): DomainEventData<DomainEventType> {
+  return wellFormed(DOMAIN_EVENT_DATA[event.type].parse(event.data)) as DomainEventData<DomainEventType>;
 }
 
 function envelopeOf<T extends DomainEventType>(event: NewDomainEvent<T>): DomainEventEnvelope<T> {
@@ -152,7 +190,7 @@ function envelopeOf<T extends DomainEventType>(event: NewDomainEvent<T>): Domain
     buildingId: event.buildingId,
     occurredAt: (event.occurredAt ?? new Date()).toISOString(),
     actorId: event.actorId,
-    data: wellFormed(DOMAIN_EVENT_DATA[event.type].parse(event.data)) as DomainEventData<T>,
+    data: validData(event) as DomainEventData<T>,
   };
 }
 

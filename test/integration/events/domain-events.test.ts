@@ -6,12 +6,13 @@
  */
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { subscribeToDomainEvents } from "../../../src/modules/events";
+import { FANOUT_TOPIC, subscribeToDomainEvents } from "../../../src/modules/events";
 import { publishDueAnnouncements } from "../../../src/modules/sync/scheduled";
 import { queryRows } from "../../../src/platform/db";
 import {
   DOMAIN_EVENT_BATCH_MAX,
   type DomainEventEnvelope,
+  DomainEventFanoutSchema,
   DomainEventPayloadSchema,
   envelopesOf,
   parseDomainEvent,
@@ -19,7 +20,7 @@ import {
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json, type TestBuilding } from "../../support/fixtures";
-import { announcementCreates, hlcAt, opId, push } from "../sync/helpers";
+import { announcementCreates, fanOutDomainEvents, hlcAt, opId, push } from "../sync/helpers";
 
 const A = "test-events.a";
 const B = "test-events.b";
@@ -39,7 +40,9 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     await t?.close();
   });
   afterEach(async () => {
-    await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
+    await t.services.database.db.execute(
+      sql`delete from outbox where topic in (${A}, ${B}, ${FANOUT_TOPIC})`,
+    );
   });
 
   /** The outbox rows of `topic`: their payloads as stored, and the correlation id of each. */
@@ -163,7 +166,9 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     const base = `/api/v1/buildings/${b.id}/requests`;
     const res = await send(base, "POST", { title: "x", description: "y" }, b.resident.auth);
     const { id } = (await res.json()) as { id: string };
-    await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
+    await t.services.database.db.execute(
+      sql`delete from outbox where topic in (${A}, ${B}, ${FANOUT_TOPIC})`,
+    );
     // open → resolved is not a transition.
     expect((await send(`${base}/${id}`, "PATCH", { status: "resolved" }, b.manager.auth)).status).toBe(409);
     expect(await recorded(A)).toEqual([]);
@@ -226,7 +231,9 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
         )
       ).status,
     ).toBe(200);
-    await t.services.database.db.execute(sql`delete from outbox where topic in (${A}, ${B})`);
+    await t.services.database.db.execute(
+      sql`delete from outbox where topic in (${A}, ${B}, ${FANOUT_TOPIC})`,
+    );
     const out = await push(
       t,
       b.resident,
@@ -310,6 +317,9 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     );
     expect(moved.body, JSON.stringify(moved.body)).toHaveProperty("results");
     expect(moved.body.results.map((r: { status: string }) => r.status)).toEqual(["applied", "applied"]);
+    // The batches' transactions wrote fan-out rows only; subscribers' rows come after commit.
+    expect(await rowsOf(A)).toEqual([]);
+    expect(await fanOutDomainEvents(t)).toHaveLength(2);
     const events = await recorded(A);
     expect(events.map((e) => e.type).sort()).toEqual([
       "announcement.published",
@@ -336,29 +346,50 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     expect((await recorded(B)).map((e) => e.type)).toEqual(["maintenance.status_changed"]);
   });
 
-  it("a large sync batch: one row per subscriber per 100 events, the events in the batch's order", async () => {
+  it("a large sync batch: one fan-out row, then one row per subscriber per 100 events, in the batch's order, once", async () => {
     b = await createBuilding(t.services);
     const ids = Array.from({ length: DOMAIN_EVENT_BATCH_MAX + 30 }, () => crypto.randomUUID());
     const res = await push(t, b.manager, announcementCreates(b.id, ids, "mgr-big", "Notice"), "mgr-big");
     expect(res.body.results.every((r: { status: string }) => r.status === "applied")).toBe(true);
+    // In the push's transaction: one fan-out row for the batch, whatever the number of subscribers.
+    const [fanout, ...more] = await rowsOf(FANOUT_TOPIC);
+    expect(more).toEqual([]);
+    const batch = DomainEventFanoutSchema.parse(fanout!.payload);
+    expect(batch).toMatchObject({ buildingId: b.id, actorId: b.manager.id });
+    expect(batch.events.map((e) => (e.data as { announcementId: string }).announcementId)).toEqual(ids);
+    expect(await rowsOf(A)).toEqual([]);
+
+    const [fanoutId] = await fanOutDomainEvents(t);
     const rows = await rowsOf(A);
     const sizes = rows
       .map((r) => envelopesOf(DomainEventPayloadSchema.parse(r.payload)).length)
       .sort((x, y) => y - x);
     expect(sizes).toEqual([DOMAIN_EVENT_BATCH_MAX, 30]);
-    const events = await recorded(A);
-    expect(new Set(events.map((e) => e.eventId)).size).toBe(ids.length);
+    // Each row keeps the batch's order (rows of one insert share created_at: compare their sets).
+    const position = new Map(batch.events.map((e, i) => [e.eventId, i]));
+    for (const row of rows) {
+      const at = envelopesOf(DomainEventPayloadSchema.parse(row.payload)).map(
+        (e) => position.get((e as DomainEventEnvelope).eventId)!,
+      );
+      expect(at).toEqual([...at].sort((x, y) => x - y));
+    }
+    const byId = (xs: DomainEventEnvelope[]) => [...xs].sort((x, y) => x.eventId.localeCompare(y.eventId));
+    const events = byId(await recorded(A));
+    expect(events.map((e) => e.eventId)).toEqual([...position.keys()].sort());
     expect(events.map((e) => (e.data as { announcementId: string }).announcementId).sort()).toEqual(
       [...ids].sort(),
     );
-    for (const row of rows) {
-      const titles = envelopesOf(DomainEventPayloadSchema.parse(row.payload)).map((e) =>
-        Number(((e as DomainEventEnvelope).data as { title: string }).title.split(" ")[1]),
-      );
-      expect(titles, "each row keeps the batch's order").toEqual([...titles].sort((x, y) => x - y));
+    for (const e of events) {
+      expect(e).toMatchObject({ buildingId: b.id, actorId: b.manager.id, occurredAt: batch.occurredAt });
+      expect(e.correlation, "the fan-out keeps the push's correlation id").toBe(fanout!.correlation_id);
     }
     // B wants status changes only: none here, so no row at all.
     expect(await rowsOf(B)).toEqual([]);
+
+    // A redelivered fan-out row (a lost acknowledgement) writes nothing twice.
+    await t.services.database.db.execute(sql`update outbox set dispatched_at = null where id = ${fanoutId}`);
+    expect(await fanOutDomainEvents(t)).toEqual([fanoutId]);
+    expect(byId(await recorded(A))).toEqual(events);
   });
 
   it("a lone surrogate in a comment becomes U+FFFD in the event, as in the row, instead of failing the write", async () => {

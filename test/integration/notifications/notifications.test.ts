@@ -30,7 +30,7 @@ import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../../support/fixtures";
-import { announcementCreates, push } from "../sync/helpers";
+import { announcementCreates, fanOutDomainEvents, push } from "../sync/helpers";
 
 const API = "/api/v1";
 
@@ -187,6 +187,7 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
         "applied",
         "applied",
       ]);
+      await fanOutDomainEvents(t);
       const rows = await queryRows<{ id: string; payload: { events?: unknown[] } }>(
         db(),
         sql`select id, payload from outbox where topic = ${DOMAIN_TOPIC} and payload->'events'->0->'data'->>'announcementId' = ${ids[0]}`,

@@ -2,21 +2,26 @@
  * The current writers on the backbone, through the real app with the in-process queue running as
  * on the standalone host: a poke whose publish after commit failed reaches the room through the
  * queue; a sync push's conflict is a `sync.conflict` event delivered to the building room; and the
- * request's correlation id travels from the REST write to the outbox row and the handler's log.
+ * request's correlation id travels from the REST write to the outbox row and the handler's log;
+ * a sync batch's domain events reach a subscriber through their fan-out row.
  */
 import { randomUUID } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { outbox } from "../../../src/db/schema";
+import { FANOUT_TOPIC, subscribeToDomainEvents } from "../../../src/modules/events";
+import { outboxHandlers } from "../../../src/modules/outbox/registry";
+import { queryRows } from "../../../src/platform/db";
 import type { InProcessQueue } from "../../../src/platform/queue/in-process";
 import type { BusEnvelope, RealtimeBus } from "../../../src/platform/realtime";
 import { createMemoryBus } from "../../../src/platform/realtime/memory";
+import { DomainEventPayloadSchema, envelopesOf, parseDomainEvent } from "../../../src/protocol/events";
 import { startInProcessQueue } from "../../../workers/outbox-queue";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json } from "../../support/fixtures";
 import { waitFor } from "../../support/wait";
-import { hlcAt, opId, push } from "../sync/helpers";
+import { announcementCreates, hlcAt, opId, push } from "../sync/helpers";
 
 describe.each(DB_KINDS)("delivery backbone on %s", (kind) => {
   let t: TestApp;
@@ -162,5 +167,63 @@ describe.each(DB_KINDS)("delivery backbone on %s", (kind) => {
       topic: "sync.conflict",
     });
     room.stop();
+  });
+
+  it("compresses outbox payloads with lz4 where PostgreSQL has it (PGlite keeps pglz)", async () => {
+    const [row] = await queryRows<{ compression: string }>(
+      t.services.database.db,
+      sql`select attcompression as compression from pg_attribute where attrelid = 'outbox'::regclass and attname = 'payload'`,
+    );
+    expect(row!.compression).toBe(kind === "pg" ? "l" : "");
+  });
+
+  it("fans a sync batch's domain events out to each subscriber after commit, in two hops, in order", async () => {
+    const b = await createBuilding(t.services);
+    const seen: Array<{ eventId: string; title: string; correlationId: string }> = [];
+    const unsubscribe = subscribeToDomainEvents({
+      topic: "test-backbone.events",
+      types: ["announcement.published"],
+    });
+    const unregister = outboxHandlers.register("test-backbone.events", {
+      payload: DomainEventPayloadSchema,
+      async handle(payload, ctx) {
+        for (const e of envelopesOf(payload).map(parseDomainEvent))
+          seen.push({
+            eventId: e.eventId,
+            title: (e.data as { title: string }).title,
+            correlationId: ctx.event.correlationId,
+          });
+      },
+    });
+    try {
+      const ids = Array.from({ length: 3 }, () => randomUUID());
+      const res = await t.request(
+        "/api/v1/sync/push",
+        json(
+          { deviceId: "fan-1", ops: announcementCreates(b.id, ids, "fan-1", "Fan") },
+          { ...b.manager.auth, "x-correlation-id": "corr-fanout-1" },
+        ),
+      );
+      expect(res.status).toBe(200);
+      await waitFor("the subscriber's three events", () => seen.length >= 3);
+      expect(seen.map((e) => e.title)).toEqual(["Fan 0", "Fan 1", "Fan 2"]);
+      expect(new Set(seen.map((e) => e.eventId)).size).toBe(3);
+      expect(seen.every((e) => e.correlationId === "corr-fanout-1")).toBe(true);
+      const [fanout, ...more] = await t.services.database.db
+        .select()
+        .from(outbox)
+        .where(and(eq(outbox.topic, FANOUT_TOPIC), eq(outbox.buildingId, b.id)));
+      expect(more).toEqual([]);
+      expect(fanout).toMatchObject({ correlationId: "corr-fanout-1" });
+      await waitFor(
+        "the fan-out row dispatched",
+        async () =>
+          (await t.services.database.db.select().from(outbox).where(eq(outbox.id, fanout!.id)))[0]!
+            .dispatchedAt,
+      );
+    } finally {
+      unregister();
+      unsubscribe();
+    }
   });
 });
