@@ -373,7 +373,8 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
       );
       expect(at).toEqual([...at].sort((x, y) => x - y));
     }
-    const byId = (xs: DomainEventEnvelope[]) => [...xs].sort((x, y) => x.eventId.localeCompare(y.eventId));
+    const byId = <E extends { eventId: string }>(xs: E[]) =>
+      [...xs].sort((x, y) => x.eventId.localeCompare(y.eventId));
     const events = byId(await recorded(A));
     expect(events.map((e) => e.eventId)).toEqual([...position.keys()].sort());
     expect(events.map((e) => (e.data as { announcementId: string }).announcementId).sort()).toEqual(
