@@ -131,7 +131,7 @@ export const DOMAIN_EVENT_FANOUT_MAX = 500;
  * A sync batch's domain events as recorded in its transaction: one row of topic `events.fanout`
  * per building (and delivery time), written once for all subscribers, the fields every event of
  * the batch shares said once. After commit its handler writes each subscriber's rows (payloads
- * as above, `DomainEventPayloadSchema`), so a 500-op push writes ~130 KB of events instead of
+ * as above, `DomainEventPayloadSchema`), so a 500-op push writes ~140 KB of events instead of
  * the ~450 KB of full envelopes, once per subscriber, it used to.
  */
 export const DomainEventFanoutSchema = z.strictObject({

@@ -13,10 +13,10 @@ export const FAMILY_POLICIES: Readonly<Record<string, RetryPolicy>> = {
   files: { retries: 2, delaysMs: [5_000, 10_000] },
   // A poke is cheap and stale quickly: retry soon and often; after ~9 s clients' own pull catches up.
   realtime: { retries: 5, delaysMs: [250, 500, 1_000, 2_000, 5_000] },
-  // Conflict notices are not time critical but must not be lost to a short outage.
   // Fan-out of a sync batch's domain events to subscriber rows: cheap, and what waits behind it
   // (pushes, webhooks) is time critical, so retry soon.
   events: { retries: 5, delaysMs: [250, 1_000, 5_000, 30_000, 120_000] },
+  // Conflict notices are not time critical but must not be lost to a short outage.
   sync: { retries: 5, delaysMs: [1_000, 5_000, 30_000, 120_000, 600_000] },
 };
 
