@@ -1,10 +1,12 @@
 /**
- * Realtime benchmarks on the standalone host over localhost (run: npx tsx test/bench/realtime.bench.ts):
+ * Realtime benchmarks on the standalone host over localhost (`BENCH_ONLY=realtime npm run bench`,
+ * or alone: npx tsx test/bench/realtime.bench.ts):
  *  1. commit → poke received: p50 / p99 from the moment a transaction committed (the after-commit
  *     publish starts) to the poke arriving at a room member's socket. Targets p50 ≤ 5 ms, p99 ≤ 15 ms.
  *  2. a 1 KB broadcast to 1,000 sockets: deliveries per second. The receiving sockets live in a
  *     worker thread so the server's event loop (one core) is measured, not the clients. Target ≥ 30,000/s.
  */
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { publishBuildingEvent } from "../../src/modules/realtime";
 import { signRoomToken } from "../../src/modules/realtime/token";
@@ -14,11 +16,14 @@ import { inTransaction, type VerbContext } from "../../src/verbs";
 import { serveStandalone } from "../../workers/standalone";
 import { createTestApp } from "../support/app";
 import { createBuilding } from "../support/fixtures";
+import { type Figure, printFigureTable } from "./figures";
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function main() {
+/** Commit → poke p50 / p99 (S4) and the 1 KB broadcast's deliveries per second. */
+export async function benchRealtime(): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const t = await createTestApp({
     db: "pglite",
     env: { REALTIME_MAX_CONNECTIONS_PER_USER: "5000", LOG_LEVEL: "warn", REALTIME_MAX_FRAME_BYTES: "65536" },
@@ -80,6 +85,16 @@ async function main() {
     if (i >= 100) samples.push(at - committedAt); // first 100 warm up
   }
   await member.terminate();
+  figures.push(
+    {
+      id: "S4",
+      name: "commit → poke p50 (standalone, localhost)",
+      value: pct(samples, 50),
+      unit: "ms",
+      max: 5,
+    },
+    { id: "S4", name: "commit → poke p99", value: pct(samples, 99), unit: "ms", max: 15 },
+  );
   console.log(
     `commit → poke (standalone, localhost, n=${samples.length}): p50 ${pct(samples, 50).toFixed(3)} ms, p99 ${pct(samples, 99).toFixed(3)} ms, max ${Math.max(...samples).toFixed(3)} ms`,
   );
@@ -131,13 +146,28 @@ async function main() {
     `broadcast ${frameBytes} B × ${MESSAGES} to ${SOCKETS} sockets: ${Math.round(deliveries / (totalMs / 1000))} deliveries/s end to end (all received), ` +
       `${Math.round(deliveries / (sentMs / 1000))} deliveries/s handed to sockets, ${Math.round(deliveries / (cpuMs / 1000))} deliveries per server-CPU-second`,
   );
+  figures.push({
+    name: `1 KB room broadcast to ${SOCKETS} sockets, end to end`,
+    value: deliveries / (totalMs / 1000),
+    unit: "deliveries/s",
+    min: 30_000,
+    note: `${Math.round(deliveries / (cpuMs / 1000))} per server-CPU-second; receivers in a worker thread`,
+  });
   await worker.terminate();
   await server.close();
   await t.close();
-  process.exit(0);
+  return figures;
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  benchRealtime().then(
+    (figures) => {
+      printFigureTable(figures.map((figure) => ({ section: "realtime", figure })));
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

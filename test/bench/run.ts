@@ -21,6 +21,10 @@
  *             SDK's getSignedUrl pipeline beside it) and filesystem URLs, a bare HMAC as baseline
  *   webhooks  W1 webhook deliveries per CPU-second to a local 200 receiver ≥ 1,000 (fan-out + signed
  *             pinned POST + attempt rows, PostgreSQL), bare keep-alive POSTs beside it; W2 signing µs
+ *   sync      on PostgreSQL (sync.bench.ts): S1 pull of N rows / raw SELECT ≤ 2 for N = 10 … 10,000
+ *             (BENCH_NS) and linear, S2 pull ≥ 20,000 rows/s, S3 push / raw upsert ≥ 0.5
+ *   realtime  standalone over localhost (realtime.bench.ts): S4 commit → poke p50 ≤ 5 ms, p99 ≤ 15 ms;
+ *             1 KB broadcast to 1,000 sockets ≥ 30,000 deliveries/s
  * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there. A
  * section that throws becomes a failed line in the table; the others still run.
  * `BENCH_STRICT=1` exits non-zero when any budget is missed (off by default: a shared machine is
@@ -177,6 +181,8 @@ export const sections: Section[] = [
   { name: "images", run: () => lazySection("./images.bench.ts", "benchImages") },
   { name: "storage", run: () => lazySection("./storage.bench.ts", "benchStorage") },
   { name: "webhooks", run: () => lazySection("./webhooks.bench.ts", "benchWebhooks") },
+  { name: "sync", run: () => lazySection("./sync.bench.ts", "benchSync") },
+  { name: "realtime", run: () => lazySection("./realtime.bench.ts", "benchRealtime") },
 ];
 
 export async function runSections(

@@ -1,5 +1,6 @@
 /**
- * Sync benchmarks on PostgreSQL (run: `npx tsx test/bench/sync.bench.ts`), printed as ratios:
+ * Sync benchmarks on PostgreSQL (`BENCH_ONLY=sync npm run bench`, or alone: `npx tsx
+ * test/bench/sync.bench.ts`), as ratios:
  *  - pull of N changed rows (N = 10, 100, 1000, 10000) through the real app (middleware, auth,
  *    validation, the pull statement, JSON) ÷ a raw SELECT of the same rows on the same pool —
  *    target ≤ 2.0, linear;
@@ -28,6 +29,7 @@ import { assembleNodeServices } from "../../workers/node-services";
 import { testConfig } from "../support/app";
 import { PG_ADMIN_URL, pgUrlFor } from "../support/env";
 import { createBuilding, json } from "../support/fixtures";
+import { type Figure, printFigureTable } from "./figures";
 
 const MIGRATIONS = fileURLToPath(new URL("../../drizzle", import.meta.url));
 const NS = process.env.BENCH_NS ? process.env.BENCH_NS.split(",").map(Number) : [10, 100, 1000, 10_000];
@@ -66,7 +68,9 @@ async function time(measured: Measured[], repeat = REPEAT, minMs = MIN_MS): Prom
   return out.map(median);
 }
 
-async function main() {
+/** The sync figures (S1 pull ratio per size, S1 linearity, S2 pull throughput, S3 push ratio). */
+export async function benchSync(): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const name = `horizon_bench_sync_${process.pid}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
@@ -129,7 +133,7 @@ async function main() {
   await database.close();
   if (!process.env.BENCH_KEEP) await admin.query(`drop database if exists "${name}" with (force)`);
   await admin.end();
-  return;
+  return figures;
 
   async function benchPull() {
     console.log(
@@ -195,16 +199,42 @@ async function main() {
       const [pull2Ms, appRawMs] = (await time([pull, appRaw])) as [number, number];
       const ratio = pullMs / rawMs;
       pullRatios.push({ n, ratio, ms: pullMs, rawMs });
+      figures.push({
+        id: "S1",
+        name: `sync pull of ${n} rows / raw SELECT of them (PG)`,
+        value: ratio,
+        unit: "x",
+        max: 2,
+        note: `${pullMs.toFixed(2)} / ${rawMs.toFixed(2)} ms; app + SELECT + JSON baseline ${(pull2Ms / appRawMs).toFixed(2)}x`,
+      });
       console.log(
         `  ${String(n).padStart(6)} | ${pullMs.toFixed(2).padStart(8)} | ${rawMs.toFixed(2).padStart(8)} | ${ratio.toFixed(2)} | ${Math.round((n / pullMs) * 1000)} | ${pull2Ms.toFixed(2).padStart(8)} | ${appRawMs.toFixed(2).padStart(8)} | ${(pull2Ms / appRawMs).toFixed(2)}`,
       );
     }
     const big = pullRatios.at(-1)!;
     const mid = pullRatios.at(-2);
-    if (mid)
+    if (mid) {
+      figures.push({
+        id: "S1",
+        name: `sync pull growth ${mid.n} → ${big.n} rows / the raw SELECT's growth`,
+        // "Linear in rows": the pull grows with its rows no faster than the database's own SELECT
+        // of them does (20% for noise); on a busy machine the SELECT itself is not quite linear.
+        value: big.ms / mid.ms / (big.rawMs / mid.rawMs),
+        unit: "x",
+        max: 1.2,
+        note: `pull ${(big.ms / mid.ms).toFixed(2)}x, raw SELECT ${(big.rawMs / mid.rawMs).toFixed(2)}x for ${big.n / mid.n}x the rows`,
+      });
       console.log(
         `pull linearity: time(${big.n})/time(${mid.n}) = ${(big.ms / mid.ms).toFixed(2)} (${big.n / mid.n} = linear; the raw SELECT's own: ${(big.rawMs / mid.rawMs).toFixed(2)})`,
       );
+    }
+    figures.push({
+      id: "S2",
+      name: `sync pull throughput at ${big.n} rows`,
+      value: (big.n / big.ms) * 1000,
+      unit: "rows/s",
+      min: 20_000,
+    });
     console.log(
       `pull throughput: ${Math.round((big.n / big.ms) * 1000)} rows/s at N = ${big.n} (target ≥ 20000)`,
     );
@@ -311,6 +341,22 @@ async function main() {
     const [pushMs, rawUpsertMs] = (await time([push, rawUpsert])) as [number, number];
     const [push2Ms, rawDurableMs] = (await time([push, rawDurable])) as [number, number];
     const rate = (ms: number) => (batches * 500 * 1000) / ms;
+    figures.push(
+      {
+        id: "S3",
+        name: "sync push ops/s (500-op batches) / raw upsert rows/s",
+        value: rawUpsertMs / pushMs,
+        unit: "ratio",
+        min: 0.5,
+        note: `${Math.round(rate(pushMs))} ops/s against ${Math.round(rate(rawUpsertMs))} rows/s`,
+      },
+      {
+        name: "sync push / raw rows with clocks + op-record run",
+        value: rawDurableMs / push2Ms,
+        unit: "ratio",
+        note: `${Math.round(rate(push2Ms))} against ${Math.round(rate(rawDurableMs))} ops/s`,
+      },
+    );
     console.log(
       `push: ${Math.round(rate(pushMs))} ops/s | raw upsert: ${Math.round(rate(rawUpsertMs))} rows/s | ratio ${(rawUpsertMs / pushMs).toFixed(2)} (target ≥ 0.5)`,
     );
@@ -320,7 +366,12 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  benchSync().then(
+    (figures) => printFigureTable(figures.map((figure) => ({ section: "sync", figure }))),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
