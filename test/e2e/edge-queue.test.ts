@@ -4,7 +4,8 @@
  * @upstash/qstash Client inside workerd: QSTASH_URL points at the stand-in, QSTASH_CONSUMER_URL at
  * the Worker itself. A REST write's event is published after commit (under waitUntil) with its
  * dedup id and correlation id, QStash calls the Worker's consumer back with a signed callback and
- * the row ends dispatched; a tampered callback is 401 and runs nothing; a row nobody published is
+ * the row ends dispatched; a sync batch's fan-out row comes back the same way and the Worker writes
+ * the subscribers' rows; a tampered callback is 401 and runs nothing; a row nobody published is
  * sent by the every-minute cron. A second Worker without QStash delivers a missed poke from its
  * own cron and leaves rows of topics it has no handler for pending. Both Workers build their app
  * once per isolate (one `app_built` line across many requests).
@@ -225,6 +226,33 @@ describe("outbox delivery on the edge Worker", () => {
       logLines(edge).find((l) => l.event === "qstash_delivery" && l.outboxId === outboxId),
     );
     expect(delivery).toMatchObject({ outcome: "ok", correlationId });
+
+    // The create's domain event: the push wrote one fan-out row; QStash brought it back to the
+    // Worker, whose handler wrote each subscriber's row (one transaction on the Neon Pool), with
+    // one event id for both and the push's building.
+    const fanouts = await waitFor("both pushes' fan-out rows dispatched", async () => {
+      const { rows } = await db.query<OutboxRow>(
+        "select * from outbox where topic = 'events.fanout' and building_id = $1",
+        [s.buildingId],
+      );
+      return rows.length === 2 && rows.every((r) => r.dispatched_at) ? rows : undefined;
+    });
+    expect(fanouts.every((r) => r.dead_at === null)).toBe(true);
+    const published = await waitFor("the subscribers' rows of the published event", async () => {
+      const { rows } = await db.query<{
+        topic: string;
+        payload: { eventId: string; data: { announcementId: string } };
+      }>(
+        `select topic, payload from outbox where building_id = $1
+           and topic in ('notifications.domain', 'webhooks.dispatch') and payload->>'type' = 'announcement.published'
+         order by topic`,
+        [s.buildingId],
+      );
+      return rows.length === 2 ? rows : undefined;
+    });
+    expect(published.map((r) => r.topic)).toEqual(["notifications.domain", "webhooks.dispatch"]);
+    expect(published.map((r) => r.payload.data.announcementId)).toEqual([id, id]);
+    expect(published[0]!.payload.eventId).toBe(published[1]!.payload.eventId);
 
     // The writes' pokes went out right after commit (the fast path): QStash never carried them.
     const pokes = await db.query<{ id: string; dispatched_at: Date | null }>(
