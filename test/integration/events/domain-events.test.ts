@@ -1,8 +1,9 @@
 /**
- * Domain events through the real routes: each write records one envelope per subscribed topic in
- * its transaction (same eventId for every subscriber), with data its type's schema accepts; a
- * write that fails records nothing; a scheduled announcement is published to subscribers by the
- * due sweep, not when it is written.
+ * Domain events through the real routes: each REST write records one envelope per subscribed topic
+ * in its transaction (same eventId for every subscriber), with data its type's schema accepts; a
+ * sync batch records one fan-out row, whose handler (run here through the real consumer) writes
+ * the subscribers' rows; a write that fails records nothing; a scheduled announcement is published
+ * to subscribers by the due sweep, not when it is written.
  */
 import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
