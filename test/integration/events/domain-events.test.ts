@@ -21,7 +21,8 @@ import {
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, json, type TestBuilding } from "../../support/fixtures";
-import { announcementCreates, fanOutDomainEvents, hlcAt, opId, push } from "../sync/helpers";
+import { deliverPending } from "../../support/outbox";
+import { announcementCreates, hlcAt, opId, push } from "../sync/helpers";
 
 const A = "test-events.a";
 const B = "test-events.b";
@@ -320,7 +321,7 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     expect(moved.body.results.map((r: { status: string }) => r.status)).toEqual(["applied", "applied"]);
     // The batches' transactions wrote fan-out rows only; subscribers' rows come after commit.
     expect(await rowsOf(A)).toEqual([]);
-    expect(await fanOutDomainEvents(t)).toHaveLength(2);
+    expect(await deliverPending(t, [FANOUT_TOPIC])).toHaveLength(2);
     const events = await recorded(A);
     expect(events.map((e) => e.type).sort()).toEqual([
       "announcement.published",
@@ -360,7 +361,7 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
     expect(batch.events.map((e) => (e.data as { announcementId: string }).announcementId)).toEqual(ids);
     expect(await rowsOf(A)).toEqual([]);
 
-    const [fanoutId] = await fanOutDomainEvents(t);
+    const [fanoutId] = await deliverPending(t, [FANOUT_TOPIC]);
     const rows = await rowsOf(A);
     const sizes = rows
       .map((r) => envelopesOf(DomainEventPayloadSchema.parse(r.payload)).length)
@@ -390,7 +391,7 @@ describe.each(DB_KINDS)("domain events on %s", (kind) => {
 
     // A redelivered fan-out row (a lost acknowledgement) writes nothing twice.
     await t.services.database.db.execute(sql`update outbox set dispatched_at = null where id = ${fanoutId}`);
-    expect(await fanOutDomainEvents(t)).toEqual([fanoutId]);
+    expect(await deliverPending(t, [FANOUT_TOPIC])).toEqual([fanoutId]);
     expect(byId(await recorded(A))).toEqual(events);
   });
 

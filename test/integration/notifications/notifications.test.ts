@@ -8,7 +8,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { users } from "../../../src/db/schema";
-import { recordDomainEvent } from "../../../src/modules/events";
+import { FANOUT_TOPIC, recordDomainEvent } from "../../../src/modules/events";
 import { notify } from "../../../src/modules/notifications";
 import { FIRST_PAGE } from "../../../src/modules/notifications/deliver";
 import { recordDuePayments } from "../../../src/modules/notifications/due-payments";
@@ -30,7 +30,8 @@ import { queryRows } from "../../../src/platform/db";
 import { createTestApp, type TestApp } from "../../support/app";
 import { DB_KINDS } from "../../support/db";
 import { createBuilding, createUser, json, type TestBuilding, type TestUser } from "../../support/fixtures";
-import { announcementCreates, fanOutDomainEvents, push } from "../sync/helpers";
+import { deliverPending } from "../../support/outbox";
+import { announcementCreates, push } from "../sync/helpers";
 
 const API = "/api/v1";
 
@@ -48,18 +49,8 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
 
   /** Runs every pending event of the notification topics through the real consumer. */
   async function deliverNotifications(): Promise<void> {
-    const consumer = createOutboxConsumer(t.services);
-    for (let round = 0; round < 3; round++) {
-      const rows = await queryRows<{ id: string }>(
-        db(),
-        sql`select id from outbox where topic in (${DOMAIN_TOPIC}, ${DIRECT_TOPIC}, ${REST_TOPIC}) and dispatched_at is null and dead_at is null order by created_at`,
-      );
-      if (!rows.length) return;
-      for (const r of rows) {
-        const outcome = await consumer.deliver(r.id);
-        expect(outcome.status, JSON.stringify(outcome)).toBe("ok");
-      }
-    }
+    for (let round = 0; round < 3; round++)
+      if (!(await deliverPending(t, [DOMAIN_TOPIC, DIRECT_TOPIC, REST_TOPIC])).length) return;
   }
 
   /** The user's pushes recorded so far: their part of each chunk event that names them. */
@@ -187,7 +178,7 @@ describe.each(DB_KINDS)("notifications on %s", (kind) => {
         "applied",
         "applied",
       ]);
-      await fanOutDomainEvents(t);
+      await deliverPending(t, [FANOUT_TOPIC]);
       const rows = await queryRows<{ id: string; payload: { events?: unknown[] } }>(
         db(),
         sql`select id, payload from outbox where topic = ${DOMAIN_TOPIC} and payload->'events'->0->'data'->>'announcementId' = ${ids[0]}`,

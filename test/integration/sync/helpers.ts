@@ -1,10 +1,5 @@
 /** Small helpers for the sync tests: push/pull through the real app, HLC strings. */
-import { sql } from "drizzle-orm";
-import { expect } from "vitest";
 import { formatHlc } from "../../../src/client/sync/hlc";
-import { FANOUT_TOPIC } from "../../../src/modules/events";
-import { createOutboxConsumer } from "../../../src/modules/outbox/consumer";
-import { queryRows } from "../../../src/platform/db";
 import type { PullResponse, PushOp, PushResponse } from "../../../src/protocol/sync";
 import type { TestApp } from "../../support/app";
 import { json, type TestUser } from "../../support/fixtures";
@@ -25,23 +20,6 @@ export function announcementCreates(buildingId: string, ids: readonly string[], 
     fields: { buildingId, title: `${title} ${i}`, body: "." },
     hlc: hlcAt(now + i, node),
   }));
-}
-
-/**
- * Runs the pending fan-out rows of sync batches (`events.fanout`) through the real outbox
- * consumer, which writes each subscriber's rows; answers the fan-out rows' ids.
- */
-export async function fanOutDomainEvents(t: TestApp): Promise<string[]> {
-  const rows = await queryRows<{ id: string }>(
-    t.services.database.db,
-    sql`select id from outbox where topic = ${FANOUT_TOPIC} and dispatched_at is null and dead_at is null order by created_at, id`,
-  );
-  const consumer = createOutboxConsumer(t.services);
-  for (const r of rows) {
-    const outcome = await consumer.deliver(r.id);
-    expect(outcome.status, JSON.stringify(outcome)).toBe("ok");
-  }
-  return rows.map((r) => r.id);
 }
 
 export async function push(
