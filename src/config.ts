@@ -58,6 +58,8 @@ export const ConfigSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   DATA_DIR: z.string().min(1).default(".data"),
+  /** Where the migrated PGlite template a new DATA_DIR starts from lives (unset: the OS temp folder). */
+  PGLITE_TEMPLATE_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
   DATABASE_URL: z.preprocess(
     emptyAsUndefined,
     z

@@ -99,7 +99,7 @@ export async function startStandalone() {
   config = ensureVapidKeys(config);
   const logger = createPinoLogger({ level: config.LOG_LEVEL });
 
-  const database = await selectDatabase(config);
+  const database = await selectDatabase(config, { migrationsFolder: MIGRATIONS_FOLDER, logger });
   await database.migrate(MIGRATIONS_FOLDER);
   const kv = await selectKv(config, logger);
   const rateLimiter = await selectRateLimiter(config);

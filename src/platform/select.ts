@@ -11,7 +11,12 @@ import type { Logger } from "./log";
 
 export async function selectDatabase(
   config: Config,
-  options: { inMemory?: boolean } = {},
+  options: {
+    inMemory?: boolean;
+    /** PGlite in DATA_DIR: a new data directory starts from this folder's migrated template. */
+    migrationsFolder?: string;
+    logger?: Logger;
+  } = {},
 ): Promise<Database> {
   if (config.DATABASE_URL) {
     if (config.NEON_WS_PROXY) {
@@ -26,7 +31,14 @@ export async function selectDatabase(
     return createPgDatabase({ url: config.DATABASE_URL });
   }
   const { createPgliteDatabase } = await import("./db/pglite");
-  return createPgliteDatabase(options.inMemory ? {} : { dataDir: join(config.DATA_DIR, "pglite") });
+  if (options.inMemory) return createPgliteDatabase();
+  return createPgliteDatabase({
+    dataDir: join(config.DATA_DIR, "pglite"),
+    ...(options.migrationsFolder
+      ? { template: { migrationsFolder: options.migrationsFolder, dir: config.PGLITE_TEMPLATE_DIR } }
+      : {}),
+    logger: options.logger,
+  });
 }
 
 /** `logger` hears the kv circuit breaker open and close (one line per change, not per call). */

@@ -6,13 +6,13 @@
  *  - pg: a new database on the local PostgreSQL, cloned from the migrated template.
  * Each test creates its own building and users, so databases may also be shared within a file.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist";
 import pg from "pg";
 import type { Database } from "../../src/platform/db";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createPgliteDatabase, wrapPglite } from "../../src/platform/db/pglite";
+import { readPgliteTemplate } from "../../src/platform/db/pglite-template";
 import { MIGRATIONS_FOLDER, PG_ADMIN_URL, pgliteTemplatePath, pgUrlFor, TEMPLATE_DB } from "./env";
 
 export { MIGRATIONS_FOLDER };
@@ -35,8 +35,7 @@ let templateDump: Blob | null | undefined;
 /** The global setup's dump, read once per test file; null when there is none (benchmarks). */
 function pgliteDump(): Blob | null {
   if (templateDump === undefined) {
-    const path = pgliteTemplatePath();
-    templateDump = existsSync(path) ? new Blob([readFileSync(path)]) : null;
+    templateDump = readPgliteTemplate(pgliteTemplatePath());
   }
   return templateDump;
 }

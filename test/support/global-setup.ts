@@ -3,12 +3,13 @@
  * when they do not), builds a migrated template database that each test file clones, and dumps a
  * migrated PGlite data directory that each PGlite test database loads (./db.ts).
  */
-import { existsSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { PGlite } from "@electric-sql/pglite";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPgDatabase } from "../../src/platform/db/pg";
 import { createPgliteDatabase } from "../../src/platform/db/pglite";
+import { writePgliteTemplate as dumpTemplate } from "../../src/platform/db/pglite-template";
 import {
   MIGRATIONS_FOLDER as MIGRATIONS,
   migrationsHash,
@@ -81,11 +82,8 @@ async function writePgliteTemplate(hash: string): Promise<void> {
   };
   try {
     await db.migrate(MIGRATIONS);
-    const dump = await db.client.dumpDataDir("none");
     // Written under a private name and renamed: a concurrent run never reads half a file.
-    const partial = `${path}.${process.pid}.partial`;
-    writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
-    renameSync(partial, path);
+    await dumpTemplate(db.client, path);
   } finally {
     await db.close();
   }

@@ -1,0 +1,86 @@
+/**
+ * A migrated PGlite data directory kept as a template: initdb in WASM and every migration cost
+ * several seconds (4–5 s of initdb alone on a slow 2-core VM, ~1.3 s on a laptop); loading a
+ * dumped data directory costs about a third of that. The standalone host starts a new DATA_DIR
+ * from it (`createPgliteDatabase({ dataDir, template })`), and the test suite loads it for every
+ * PGlite test database.
+ *
+ * One file per PGlite release and migration set (a dump is PGlite's own format, and a template
+ * must hold exactly the migrations of this checkout), `horizon-pglite-template-<version>-<hash>.tar`
+ * in the OS temporary directory (or config's `PGLITE_TEMPLATE_DIR`): written by whoever first
+ * runs that set — a standalone start on an empty DATA_DIR, or the test suite's global setup —
+ * under a private name and renamed, so a reader never sees half a file. Holds no data: it is
+ * dumped right after the migrations, before anything is seeded or a secret is written.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import type { PGlite } from "@electric-sql/pglite";
+
+/** Hash of every file of a migrations folder (names and contents, sorted). */
+export function migrationsHash(folder: string): string {
+  const h = createHash("sha256");
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else h.update(entry.name).update(readFileSync(path));
+    }
+  };
+  walk(folder);
+  return h.digest("hex");
+}
+
+let pgliteVersion: string | undefined;
+
+function installedPgliteVersion(): string {
+  if (pgliteVersion) return pgliteVersion;
+  // The package exports no ./package.json: found beside its entry (dist/index.*).
+  const entry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+  const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8"));
+  pgliteVersion = (pkg as { version: string }).version;
+  return pgliteVersion;
+}
+
+const PREFIX = "horizon-pglite-template-";
+
+export interface TemplateOptions {
+  /** Folder of the templates (default: the OS temporary directory). */
+  dir?: string;
+  /** The migrations hash, when the caller has it already. */
+  hash?: string;
+}
+
+/** Where the template of `migrationsFolder` lives. */
+export function pgliteTemplatePath(migrationsFolder: string, options: TemplateOptions = {}): string {
+  const hash = options.hash ?? migrationsHash(migrationsFolder);
+  return join(options.dir ?? tmpdir(), `${PREFIX}${installedPgliteVersion()}-${hash.slice(0, 16)}.tar`);
+}
+
+/** The template as PGlite's `loadDataDir` takes it, or null when none was written yet. */
+export function readPgliteTemplate(path: string): Blob | null {
+  try {
+    return new Blob([readFileSync(path)]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/** Dumps `client` (migrated, nothing else written yet) as the template at `path`. */
+export async function writePgliteTemplate(client: PGlite, path: string): Promise<void> {
+  const dump = await client.dumpDataDir("none");
+  const partial = `${path}.${process.pid}.partial`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
+  renameSync(partial, path);
+}
+
+/** Removes a template that failed to load, so the next start writes a good one. */
+export function discardPgliteTemplate(path: string): void {
+  rmSync(path, { force: true });
+}

@@ -1,0 +1,93 @@
+/**
+ * The migrated PGlite template a new data directory starts from (src/platform/db/pglite-template.ts,
+ * `createPgliteDatabase({ dataDir, template })`, as the standalone host opens DATA_DIR/pglite):
+ * written after the first initdb's migrations, loaded by the next new directory (already migrated,
+ * none of another directory's rows), never used for a directory that exists, and discarded when it
+ * does not load. Its own template directory, so the suite's is not touched.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readMigrationFiles } from "drizzle-orm/migrator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildings } from "../../src/db/schema";
+import type { Database } from "../../src/platform/db";
+import { createPgliteDatabase } from "../../src/platform/db/pglite";
+import { pgliteTemplatePath } from "../../src/platform/db/pglite-template";
+import { MIGRATIONS_FOLDER } from "../support/env";
+
+describe("PGlite template for new data directories", () => {
+  let root: string;
+  let path: string;
+  const open: Database[] = [];
+  const warnings: Array<Record<string, unknown>> = [];
+  const logger = {
+    warn: (o: Record<string, unknown> | string) => warnings.push(typeof o === "string" ? { msg: o } : o),
+  };
+  const create = async (dir: string) => {
+    const template = { migrationsFolder: MIGRATIONS_FOLDER, dir: join(root, "templates") };
+    const db = await createPgliteDatabase({ dataDir: join(root, dir), template, logger });
+    open.push(db);
+    return db;
+  };
+  const applied = async (db: Database) => {
+    const client = (db as Database & { client: { query: (q: string) => Promise<{ rows: unknown[] }> } })
+      .client;
+    const has = await client.query("select to_regclass('drizzle.__drizzle_migrations') as t");
+    if ((has.rows[0] as { t: string | null }).t === null) return 0;
+    return (await client.query("select id from drizzle.__drizzle_migrations")).rows.length;
+  };
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "horizon-pglite-template-test-"));
+    path = pgliteTemplatePath(MIGRATIONS_FOLDER, { dir: join(root, "templates") });
+  });
+  afterAll(async () => {
+    for (const db of open) await db.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("runs initdb when there is none, and writes it once the migrations are applied", async () => {
+    expect(path.startsWith(join(root, "templates"))).toBe(true);
+    const db = await create("first");
+    expect(await applied(db)).toBe(0);
+    expect(existsSync(path)).toBe(false);
+    await db.migrate(MIGRATIONS_FOLDER);
+    expect(await applied(db)).toBe(migrations);
+    expect(statSync(path).size).toBeGreaterThan(1_000_000);
+    await db.db
+      .insert(buildings)
+      .values({ name: "First", addressLine: "1 A St", city: "Haifa", country: "IL" });
+  });
+
+  it("starts the next new directory from it: migrated before migrate runs, without another directory's rows", async () => {
+    const written = statSync(path).mtimeMs;
+    const db = await create("second");
+    expect(await applied(db)).toBe(migrations);
+    await db.migrate(MIGRATIONS_FOLDER);
+    expect(await db.db.select().from(buildings)).toEqual([]);
+    await db.db
+      .insert(buildings)
+      .values({ name: "Second", addressLine: "2 B St", city: "Haifa", country: "IL" });
+    await db.close();
+    // Opened again, the directory keeps its rows; the template is as it was.
+    const again = await create("second");
+    await again.migrate(MIGRATIONS_FOLDER);
+    expect((await again.db.select().from(buildings)).map((b) => b.name)).toEqual(["Second"]);
+    expect(statSync(path).mtimeMs).toBe(written);
+  });
+
+  it("discards a template that does not load, runs initdb and writes a good one", async () => {
+    const good = readFileSync(path);
+    writeFileSync(path, "not a data directory");
+    warnings.length = 0;
+    const db = await create("third");
+    expect(warnings.map((w) => w.event)).toEqual(["pglite_template_failed"]);
+    expect(existsSync(path)).toBe(false);
+    await db.migrate(MIGRATIONS_FOLDER);
+    expect(await applied(db)).toBe(migrations);
+    expect(await db.db.select().from(buildings)).toEqual([]);
+    expect(Math.abs(statSync(path).size - good.length)).toBeLessThan(good.length / 10);
+  });
+});
