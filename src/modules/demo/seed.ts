@@ -51,6 +51,9 @@ function seedContext(services: Services): VerbContext {
 async function ensureUsers(services: Services) {
   const { db } = services.database;
   const out: Record<string, { id: string; created: boolean }> = {};
+  // One argon2id hash for every demo account a run creates (their password is the same and
+  // printed at start): a hash costs ~0.1–0.3 s of CPU, and the start waits for the seed.
+  let demoHash: Promise<string> | undefined;
   for (const p of PEOPLE) {
     const [found] = await db
       .select({ id: users.id })
@@ -60,7 +63,8 @@ async function ensureUsers(services: Services) {
       out[p.email] = { id: found.id, created: false };
       continue;
     }
-    const passwordHash = await services.passwords.hash(DEMO_PASSWORD);
+    demoHash ??= services.passwords.hash(DEMO_PASSWORD);
+    const passwordHash = await demoHash;
     const [row] = await db
       .insert(users)
       .values({ email: p.email, name: p.name, passwordHash, locale: "en", timezone: "Asia/Jerusalem" })
@@ -171,22 +175,34 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
   });
 
   lines.push(`Demo building  ${building.name} (${building.id})`);
+  const isDemoHash = new Map<string, Promise<boolean>>();
   for (const p of PEOPLE) {
     const who = people[p.email]!;
     const where = p.apartment ? `${p.role}, apt ${p.apartment}` : p.role;
     lines.push(
-      `Demo ${p.role.padEnd(9)} ${p.email} / ${who.created || (await usesDemoPassword(services, who.id)) ? DEMO_PASSWORD : "(existing password)"}  (${where})`,
+      `Demo ${p.role.padEnd(9)} ${p.email} / ${who.created || (await usesDemoPassword(services, who.id, isDemoHash)) ? DEMO_PASSWORD : "(existing password)"}  (${where})`,
     );
   }
   return { lines };
 }
 
-async function usesDemoPassword(services: Services, userId: string): Promise<boolean> {
+/** Whether the account still has the demo password; each distinct hash is verified once (restarts). */
+async function usesDemoPassword(
+  services: Services,
+  userId: string,
+  verified: Map<string, Promise<boolean>>,
+): Promise<boolean> {
   const [u] = await services.database.db
     .select({ h: users.passwordHash })
     .from(users)
     .where(eq(users.id, userId));
-  return Boolean(u) && (await services.passwords.verify(DEMO_PASSWORD, u!.h));
+  if (!u) return false;
+  let ok = verified.get(u.h);
+  if (!ok) {
+    ok = services.passwords.verify(DEMO_PASSWORD, u.h);
+    verified.set(u.h, ok);
+  }
+  return ok;
 }
 
 /** Dues and payments, open requests with a comment, and announcements: written once. */

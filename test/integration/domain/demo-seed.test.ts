@@ -81,8 +81,25 @@ describe.each(DB_KINDS)("demo seed on %s", (kind) => {
     expect(res.status).toBe(200);
     expect((await res.json()).pagination.total).toBe(11);
 
+    // One hash serves every demo account the run created; each verifies on its own.
+    const people = await db.select().from(users).where(sql`${users.email} like '%@demo.horizon.example'`);
+    expect(people).toHaveLength(4);
+    for (const p of people)
+      expect(await t.services.passwords.verify(DEMO_PASSWORD, p.passwordHash)).toBe(true);
+
+    // A restart prints the demo password only for the accounts that still have it.
+    const changed = await t.services.passwords.hash("Another-Password-2026!");
+    await db.update(users).set({ passwordHash: changed }).where(eq(users.email, "lea@demo.horizon.example"));
     const second = await seedStandalone(t.services);
     expect(second.lines.join("\n")).toContain(b!.id);
+    const lineOf = (email: string) => second.lines.find((l) => l.includes(email))!;
+    expect(lineOf("lea@demo.horizon.example")).toContain("(existing password)");
+    for (const email of [
+      "manager@demo.horizon.example",
+      "noa@demo.horizon.example",
+      "omer@demo.horizon.example",
+    ])
+      expect(lineOf(email)).toContain(DEMO_PASSWORD);
     expect(await count()).toEqual(before);
     expect(await db.select().from(buildings).where(eq(buildings.name, DEMO_BUILDING_NAME))).toHaveLength(1);
   });
