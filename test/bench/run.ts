@@ -4,11 +4,13 @@
  *   http      over the wire, servers in child processes, round-robin rounds (harness.ts):
  *             bare Hono / node:http ≥ 0.80 · H2 full stack /health / bare Hono ≥ 0.60 on Node and
  *             on Bun · H4 Hono on Bun / Bun.serve ≥ 0.90 · H3 authenticated GET building on
- *             PostgreSQL / bare Hono running the same SELECT on the same pool ≥ 0.50
+ *             PostgreSQL / bare Hono running the same SELECT on the same pool ≥ 0.50 · bare Hono
+ *             whose route spends 10 µs of CPU / bare Hono (what 10 µs per request costs H2's ratio)
  *   stack     each middleware's share of the stack (in process, CPU per request; informational)
  *   api-layer R1 rate-limited / unlimited ≥ 0.70 on memory and on local Redis (in process)
  *   bundle    the Worker bundle's gzip size against its budget (Bundle)
- *   start     `npm start` on an empty DATA_DIR → /health 200 ≤ 5 s, restart ≤ 2 s (Start)
+ *   start     `npm start` on an empty DATA_DIR → /health 200 ≤ 5 s (without and with the PGlite
+ *             template), restart ≤ 2 s (Start)
  *   memory    standalone RSS after BENCH_MEMORY_SECONDS (60) of mixed load on PGlite (Memory)
  *   edge      workerd under wrangler dev: E1 full Worker /health / bare Hono Worker ≥ 0.60, E2
  *             argon2id ≤ 50 ms, E3 p50 of an authenticated read (edge.bench.ts)
@@ -64,6 +66,20 @@ async function httpSection(): Promise<Figure[]> {
     const bunServe: Server = { name: "bun-serve", runtime: "bun", file: "test/bench/targets/bun-serve.ts" };
     const honoBun: Server = { name: "hono-bun", runtime: "bun", file: "test/bench/targets/hono.ts" };
     const fullBun: Server = { name: "full-bun", runtime: "bun", file: "test/bench/targets/full-app.ts" };
+    // Calibration of H2: bare Hono whose route first spends 10 µs of CPU.
+    const spin = { SPIN_US: "10" };
+    const spinNode: Server = {
+      name: "spin-node",
+      runtime: "node",
+      file: "test/bench/targets/hono.ts",
+      env: spin,
+    };
+    const spinBun: Server = {
+      name: "spin-bun",
+      runtime: "bun",
+      file: "test/bench/targets/hono.ts",
+      env: spin,
+    };
 
     const token = await signAccessToken(
       { userId: BENCH_MANAGER_ID, isAdmin: false },
@@ -77,12 +93,14 @@ async function httpSection(): Promise<Figure[]> {
       { name: "node:http", server: nodeHttp, path: "/health" },
       { name: "hono (node)", server: honoNode, path: "/health" },
       { name: "full GET /health", server: fullNode, path: "/health" },
+      { name: "hono + 10 µs (node)", server: spinNode, path: "/health" },
       { name: "full GET building (PGlite)", server: fullNode, path: building, headers: auth },
       { name: "full GET building (PG)", server: fullPg, path: building, headers: auth },
       { name: "bare SELECT building (PG)", server: barePg, path: building },
       { name: "Bun.serve", server: bunServe, path: "/health" },
       { name: "hono (bun)", server: honoBun, path: "/health" },
       { name: "full GET /health (bun)", server: fullBun, path: "/health" },
+      { name: "hono + 10 µs (bun)", server: spinBun, path: "/health" },
     ];
     const ratios: Array<Ratio & { id?: string }> = [
       { name: "bare Hono / node:http", numerator: "hono (node)", denominator: "node:http", min: 0.8 },
@@ -99,6 +117,16 @@ async function httpSection(): Promise<Figure[]> {
         numerator: "full GET /health (bun)",
         denominator: "hono (bun)",
         min: 0.6,
+      },
+      {
+        name: "bare Hono + 10 µs of CPU per request / bare Hono (node)",
+        numerator: "hono + 10 µs (node)",
+        denominator: "hono (node)",
+      },
+      {
+        name: "bare Hono + 10 µs of CPU per request / bare Hono (bun)",
+        numerator: "hono + 10 µs (bun)",
+        denominator: "hono (bun)",
       },
       {
         id: "H4",
