@@ -76,8 +76,13 @@ export async function writePgliteTemplate(client: PGlite, path: string): Promise
   const dump = await client.dumpDataDir("none");
   const partial = `${path}.${process.pid}.partial`;
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
-  renameSync(partial, path);
+  try {
+    writeFileSync(partial, new Uint8Array(await dump.arrayBuffer()));
+    renameSync(partial, path);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  }
 }
 
 /** Removes a template that failed to load, so the next start writes a good one. */
