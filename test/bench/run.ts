@@ -48,38 +48,19 @@ async function httpSection(): Promise<Figure[]> {
   const pg = await createScratchDatabase({ migrated: false });
   try {
     const onPg = { BENCH_DATABASE_URL: pg.url };
-    const nodeHttp: Server = { name: "node-http", runtime: "node", file: "test/bench/targets/node-http.ts" };
-    const honoNode: Server = { name: "hono-node", runtime: "node", file: "test/bench/targets/hono.ts" };
-    const fullNode: Server = { name: "full-node", runtime: "node", file: "test/bench/targets/full-app.ts" };
-    const fullPg: Server = {
-      name: "full-pg",
-      runtime: "node",
-      file: "test/bench/targets/full-app.ts",
-      env: onPg,
-    };
-    const barePg: Server = {
-      name: "bare-pg",
-      runtime: "node",
-      file: "test/bench/targets/pg-bare.ts",
-      env: onPg,
-    };
-    const bunServe: Server = { name: "bun-serve", runtime: "bun", file: "test/bench/targets/bun-serve.ts" };
-    const honoBun: Server = { name: "hono-bun", runtime: "bun", file: "test/bench/targets/hono.ts" };
-    const fullBun: Server = { name: "full-bun", runtime: "bun", file: "test/bench/targets/full-app.ts" };
+    const server = (name: string, runtime: Server["runtime"], target: string, env?: Record<string, string>) =>
+      ({ name, runtime, file: `test/bench/targets/${target}.ts`, ...(env ? { env } : {}) }) satisfies Server;
+    const nodeHttp = server("node-http", "node", "node-http");
+    const honoNode = server("hono-node", "node", "hono");
+    const fullNode = server("full-node", "node", "full-app");
+    const fullPg = server("full-pg", "node", "full-app", onPg);
+    const barePg = server("bare-pg", "node", "pg-bare", onPg);
+    const bunServe = server("bun-serve", "bun", "bun-serve");
+    const honoBun = server("hono-bun", "bun", "hono");
+    const fullBun = server("full-bun", "bun", "full-app");
     // Calibration of H2: bare Hono whose route first spends 10 µs of CPU.
-    const spin = { SPIN_US: "10" };
-    const spinNode: Server = {
-      name: "spin-node",
-      runtime: "node",
-      file: "test/bench/targets/hono.ts",
-      env: spin,
-    };
-    const spinBun: Server = {
-      name: "spin-bun",
-      runtime: "bun",
-      file: "test/bench/targets/hono.ts",
-      env: spin,
-    };
+    const spinNode = server("spin-node", "node", "hono", { SPIN_US: "10" });
+    const spinBun = server("spin-bun", "bun", "hono", { SPIN_US: "10" });
 
     const token = await signAccessToken(
       { userId: BENCH_MANAGER_ID, isAdmin: false },
