@@ -3,7 +3,8 @@
  * maintenance requests and announcements, so a newcomer can try every route from /docs at once.
  * The accounts have real (argon2id) passwords, printed at start. Idempotent: each part is found
  * or created, and the sample content is written only while the building has none, all in one
- * transaction that bumps the building version and stamps every row with it (sync clients pull
+ * transaction that bumps the building version once it writes a row and stamps every row with it
+ * (a restart that finds everything in place leaves the version as it was; sync clients pull
  * the demo like any other data). Payment and membership rows get their audit rows as usual.
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
@@ -107,7 +108,9 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
           })
           .returning()
       )[0]!;
-    const version = await bumpBuildingVersion(db, b.id);
+    // Bumped on the first row written, once: a restart that writes nothing keeps the version.
+    let bumped: Promise<number> | undefined;
+    const version = () => (bumped ??= bumpBuildingVersion(db, b.id));
     const actor = { ...tx, actor: userActor({ userId: managerId, isAdmin: false }) };
 
     const apts = new Map(
@@ -128,7 +131,7 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
           floor: Math.floor(i / 3) + 1,
           rooms: 3 + (i % 2),
           areaSqm: 70 + 10 * (i % 3),
-          syncVersion: version,
+          syncVersion: await version(),
         })
         .returning({ id: apartments.id });
       apts.set(number, a!.id);
@@ -154,7 +157,7 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
           userId,
           role: p.role,
           apartmentId: p.apartment ? apts.get(p.apartment)! : null,
-          syncVersion: version,
+          syncVersion: await version(),
         })
         .returning();
       await recordAudit(actor, {
@@ -170,7 +173,7 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
       .select({ n: sql<number>`count(*)::int` })
       .from(payments)
       .where(eq(payments.buildingId, b.id))) as [{ n: number }];
-    if (Number(n) === 0) await seedContent(actor, b.id, version, apts, people);
+    if (Number(n) === 0) await seedContent(actor, b.id, await version(), apts, people);
     return b;
   });
 
