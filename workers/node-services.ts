@@ -16,8 +16,8 @@ import { redisBusFor } from "../src/platform/realtime/redis";
 import type { MalwareScanner } from "../src/platform/scan";
 import { createClamdScanner } from "../src/platform/scan/clamd";
 import type { ObjectStorage } from "../src/platform/storage";
+import { deferredS3StorageFor } from "../src/platform/storage/deferred";
 import { filesystemStorageFor } from "../src/platform/storage/filesystem";
-import { s3StorageFor } from "../src/platform/storage/select";
 import { assembleServices, type Services, type ServicesInit } from "../src/services";
 // Registers the outbox handlers that need Node APIs (push senders, image processing, webhooks).
 import "./node-handlers";
@@ -48,11 +48,12 @@ function pushFor(config: Config, logger: NodeServicesInit["logger"]): PushServic
 }
 
 // Per config: S3 clients keep their connection pools; filesystem storage derives its key once.
+// S3 is deferred: the AWS SDK is loaded by the first storage call, not by the host's start.
 const storages = new WeakMap<Config, ObjectStorage>();
 function storageFor(config: Config): ObjectStorage {
   let storage = storages.get(config);
   if (!storage) {
-    storage = s3StorageFor(config) ?? filesystemStorageFor(config);
+    storage = deferredS3StorageFor(config) ?? filesystemStorageFor(config);
     storages.set(config, storage);
   }
   return storage;

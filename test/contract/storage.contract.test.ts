@@ -1,7 +1,7 @@
 /**
  * The object storage contract: one suite, run against every adapter — the filesystem (its signed
  * URLs served by the adapter's own `serve` over real HTTP) and S3 (the real @aws-sdk client through
- * the SigV4-checking proxy in front of s3rver). Clients talk to presigned URLs with plain fetch,
+ * the SigV4-checking proxy in front of s3rver, built from config as the hosts build it). Clients talk to presigned URLs with plain fetch,
  * as the SDK and browsers do. Each test uses keys of its own.
  */
 import { randomUUID } from "node:crypto";
@@ -12,7 +12,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config";
 import { type ObjectStorage, StorageError } from "../../src/platform/storage";
+import { deferredS3StorageFor } from "../../src/platform/storage/deferred";
 import { FilesystemStorage } from "../../src/platform/storage/filesystem";
 import { S3Storage } from "../../src/platform/storage/s3";
 import { freePort } from "../support/net";
@@ -51,14 +53,10 @@ const adapters: Factory[] = [
     name: "s3",
     async create() {
       standIn = await startS3StandIn({ minPartSize: MIN_PART });
-      return new S3Storage({
-        bucket: standIn.bucket,
-        region: standIn.region,
-        endpoint: standIn.endpoint,
-        accessKeyId: standIn.accessKeyId,
-        secretAccessKey: standIn.secretAccessKey,
-        forcePathStyle: true,
-      });
+      // As the Bun/Node hosts build it: from config, the SDK loaded by the first call.
+      const storage = deferredS3StorageFor(parseConfig(standIn.env));
+      if (!storage) throw new Error("S3 config did not select S3 storage");
+      return storage;
     },
     dispose: async () => standIn?.close(),
   },

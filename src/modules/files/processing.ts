@@ -19,12 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import { and, eq, inArray, isNull } from "drizzle-orm";
-import {
-  type ImagePipelineOptions,
-  ImageRejectedError,
-  inspectImage,
-  processImage,
-} from "../../platform/images/process";
+import type { ImagePipelineOptions } from "../../platform/images/process";
 import { checkDeclaredType, isImageType, SNIFF_BYTES } from "../../platform/images/sniff";
 import { ScanError } from "../../platform/scan";
 import type { ObjectStorage } from "../../platform/storage";
@@ -46,6 +41,16 @@ import {
   storedFiles,
   type VariantName,
 } from "./tables";
+
+/**
+ * The image pipeline (sharp, ~50 ms of module loading) is loaded by the first image this process
+ * handles, not by every host start: the standalone host imports this file at boot.
+ */
+let imagePipeline: Promise<typeof import("../../platform/images/process")> | undefined;
+const loadImagePipeline = () => {
+  imagePipeline ??= import("../../platform/images/process");
+  return imagePipeline;
+};
 
 export type ProcessingOutcome =
   | { status: "ready"; variants: FileVariants }
@@ -93,6 +98,7 @@ async function writeRenditions(
     await storage.put(key, bytes, { contentType: mime });
     return { finalKey: key, variants: {}, width: null, height: null };
   }
+  const { processImage, ImageRejectedError } = await loadImagePipeline();
   let processed: Awaited<ReturnType<typeof processImage>>;
   try {
     processed = await processImage(bytes, imageOptions(ctx));
@@ -257,6 +263,7 @@ export async function processUpload(ctx: OutboxHandlerContext, fileId: string): 
 
     if (isImageType(verdict.mime)) {
       // Header only, before clamd: its image fuzzy hashing would decode a bomb in full.
+      const { inspectImage, ImageRejectedError } = await loadImagePipeline();
       try {
         await inspectImage(bytes, imageOptions(ctx));
       } catch (err) {

@@ -6,9 +6,10 @@
  * local FCM stand-in. Node-only.
  */
 
+import { createPrivateKey } from "node:crypto";
 import type { Agent } from "node:http";
-import { type App, type Credential, cert, deleteApp, initializeApp } from "firebase-admin/app";
-import { getMessaging, type Message } from "firebase-admin/messaging";
+import type { App, Credential } from "firebase-admin/app";
+import type { Message, Messaging } from "firebase-admin/messaging";
 import { fitted } from "./common";
 import {
   type PushDevice,
@@ -92,26 +93,53 @@ export function fcmPayloadText(message: PushMessage, title: string, body: string
   });
 }
 
+/**
+ * firebase-admin (~60 ms of module loading, ~130 modules with google-auth) is loaded by the first
+ * send, not by every start of a host that has FCM configured. The service account is checked here
+ * as firebase-admin's `cert` checks it (the three fields, a private key that parses), so a
+ * malformed FCM_SERVICE_ACCOUNT still fails the host's start.
+ */
 export function createFcmProvider(options: FcmOptions): PushProvider {
-  const credential =
-    options.credential ??
-    (options.serviceAccount
-      ? cert({
-          projectId: options.serviceAccount.project_id,
-          clientEmail: options.serviceAccount.client_email,
-          privateKey: options.serviceAccount.private_key,
-        })
-      : undefined);
-  if (!credential) throw new Error("FCM needs a service account or a credential");
-  const app: App = initializeApp(
-    {
-      credential,
-      projectId: options.projectId ?? options.serviceAccount?.project_id,
-      ...(options.httpAgent ? { httpAgent: options.httpAgent } : {}),
-    },
-    `horizon-push-fcm-${++appSeq}`,
-  );
-  const messaging = getMessaging(app);
+  const account = options.serviceAccount;
+  if (!options.credential) {
+    if (!account) throw new Error("FCM needs a service account or a credential");
+    for (const field of ["project_id", "client_email", "private_key"] as const) {
+      if (typeof account[field] !== "string" || !account[field])
+        throw new Error(`FCM service account: ${field} must be a non-empty string`);
+    }
+    try {
+      createPrivateKey(account.private_key as string);
+    } catch (err) {
+      throw new Error(`FCM service account: private_key does not parse (${(err as Error).message})`);
+    }
+  }
+  const name = `horizon-push-fcm-${++appSeq}`;
+  let loading: Promise<{ app: App; messaging: Messaging }> | undefined;
+  const client = () => {
+    loading ??= (async () => {
+      const [{ cert, initializeApp }, { getMessaging }] = await Promise.all([
+        import("firebase-admin/app"),
+        import("firebase-admin/messaging"),
+      ]);
+      const credential =
+        options.credential ??
+        cert({
+          projectId: account?.project_id,
+          clientEmail: account?.client_email,
+          privateKey: account?.private_key,
+        });
+      const app = initializeApp(
+        {
+          credential,
+          projectId: options.projectId ?? account?.project_id,
+          ...(options.httpAgent ? { httpAgent: options.httpAgent } : {}),
+        },
+        name,
+      );
+      return { app, messaging: getMessaging(app) };
+    })();
+    return loading;
+  };
   return {
     name: "fcm",
     async send(device: PushDevice, message: PushMessage) {
@@ -119,8 +147,9 @@ export function createFcmProvider(options: FcmOptions): PushProvider {
         fcmPayloadText(message, t, b),
       );
       try {
-        const name = await messaging.send(fcmMessage(device, message, title, body));
-        return { messageId: name };
+        const { messaging } = await client();
+        const messageId = await messaging.send(fcmMessage(device, message, title, body));
+        return { messageId };
       } catch (err) {
         const code = (err as { code?: string }).code ?? "";
         const why = `${code || "error"}: ${(err as Error).message}`;
@@ -130,6 +159,9 @@ export function createFcmProvider(options: FcmOptions): PushProvider {
       }
     },
     async close() {
+      if (!loading) return;
+      const { app } = await loading;
+      const { deleteApp } = await import("firebase-admin/app");
       await deleteApp(app);
     },
   };

@@ -95,6 +95,25 @@ describe("push configuration", () => {
     await narrowed.close();
   });
 
+  it("checks FCM_SERVICE_ACCOUNT when the host builds its push service, before firebase-admin is loaded", async () => {
+    const { logger: log } = logger();
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
+    const account = { project_id: "horizon-test", client_email: "push@horizon-test.iam", private_key: rsa };
+    const build = (sa: Record<string, unknown>) =>
+      pushServiceFor(parseConfig({ FCM_SERVICE_ACCOUNT: JSON.stringify(sa) }), log);
+
+    const push = build(account);
+    expect(push.providerFor("fcm").name).toBe("fcm");
+    await push.close(); // never sent: nothing of firebase-admin to shut down
+    expect(() => build({ ...account, private_key: "-----BEGIN PRIVATE KEY-----\nnot a key\n" })).toThrow(
+      /private_key does not parse/,
+    );
+    expect(() => build({ ...account, client_email: "" })).toThrow(/client_email must be a non-empty string/);
+    expect(() => build({ project_id: "horizon-test" })).toThrow(/client_email|private_key/);
+  });
+
   it("a production host without credentials warns which providers only log", async () => {
     const { logger: log, lines } = logger();
     const push = pushServiceFor(parseConfig({ NODE_ENV: "production", FCM_SERVICE_ACCOUNT: "" }), log);
