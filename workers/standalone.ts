@@ -131,7 +131,7 @@ export async function startStandalone() {
       `  OpenAPI        ${base}/openapi.json`,
       `  Health         ${base}/health   ${base}/health/ready`,
       ...(admin.status === "skipped" ? [] : [`  Platform admin ${admin.email} (${admin.status})`]),
-      ...seeded.lines.map((l) => `  ${l}`),
+      ...(await seeded.lines()).map((l) => `  ${l}`),
       "",
     ].join("\n"),
   );

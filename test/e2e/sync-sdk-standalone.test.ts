@@ -52,7 +52,8 @@ async function waitReady(base: string, host: Host, timeoutMs = 90_000): Promise<
     if (host.child.exitCode !== null)
       throw new Error(`host exited with ${host.child.exitCode}: ${host.output()}`);
     try {
-      if ((await fetch(`${base}/health/ready`)).ok) return;
+      // The banner (demo building id) follows the listen by one password check on a restart.
+      if ((await fetch(`${base}/health/ready`)).ok && /Demo building/.test(host.output())) return;
     } catch {}
     await new Promise((r) => setTimeout(r, 200));
   }

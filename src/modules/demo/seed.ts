@@ -78,9 +78,16 @@ async function ensureUsers(services: Services) {
   return out;
 }
 
-export async function seedStandalone(services: Services): Promise<{ lines: string[] }> {
-  const lines: string[] = [];
-  if (!services.config.SEED_DEMO) return { lines };
+export interface DemoSeed {
+  /**
+   * The start banner's lines. Whether an account still has the demo password is checked here, not
+   * by the seed (one argon2id verify per distinct hash, ~0.1 s of CPU), so a host serves first.
+   */
+  lines(): Promise<string[]>;
+}
+
+export async function seedStandalone(services: Services): Promise<DemoSeed> {
+  if (!services.config.SEED_DEMO) return { lines: async () => [] };
   const people = await ensureUsers(services);
   const ctx = seedContext(services);
   const managerId = people[PEOPLE[0]!.email]!.id;
@@ -177,16 +184,20 @@ export async function seedStandalone(services: Services): Promise<{ lines: strin
     return b;
   });
 
-  lines.push(`Demo building  ${building.name} (${building.id})`);
-  const isDemoHash = new Map<string, Promise<boolean>>();
-  for (const p of PEOPLE) {
-    const who = people[p.email]!;
-    const where = p.apartment ? `${p.role}, apt ${p.apartment}` : p.role;
-    lines.push(
-      `Demo ${p.role.padEnd(9)} ${p.email} / ${who.created || (await usesDemoPassword(services, who.id, isDemoHash)) ? DEMO_PASSWORD : "(existing password)"}  (${where})`,
-    );
-  }
-  return { lines };
+  return {
+    async lines() {
+      const lines = [`Demo building  ${building.name} (${building.id})`];
+      const isDemoHash = new Map<string, Promise<boolean>>();
+      for (const p of PEOPLE) {
+        const who = people[p.email]!;
+        const where = p.apartment ? `${p.role}, apt ${p.apartment}` : p.role;
+        lines.push(
+          `Demo ${p.role.padEnd(9)} ${p.email} / ${who.created || (await usesDemoPassword(services, who.id, isDemoHash)) ? DEMO_PASSWORD : "(existing password)"}  (${where})`,
+        );
+      }
+      return lines;
+    },
+  };
 }
 
 /** Whether the account still has the demo password; each distinct hash is verified once (restarts). */

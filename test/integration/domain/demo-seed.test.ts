@@ -22,11 +22,11 @@ describe.each(DB_KINDS)("demo seed on %s", (kind) => {
   afterAll(() => t.close());
 
   it("seeds a usable demo building once, with real passwords, versions and audit rows", async () => {
-    const first = await seedStandalone(t.services);
+    const first = await (await seedStandalone(t.services)).lines();
     const db = t.services.database.db;
     const [b] = await db.select().from(buildings).where(eq(buildings.name, DEMO_BUILDING_NAME));
-    expect(first.lines.join("\n")).toContain(b!.id);
-    expect(first.lines.join("\n")).toContain(DEMO_PASSWORD);
+    expect(first.join("\n")).toContain(b!.id);
+    expect(first.join("\n")).toContain(DEMO_PASSWORD);
     const count = () =>
       queryOne<Record<string, number>>(
         t,
@@ -98,9 +98,9 @@ describe.each(DB_KINDS)("demo seed on %s", (kind) => {
     // A restart prints the demo password only for the accounts that still have it.
     const changed = await t.services.passwords.hash("Another-Password-2026!");
     await db.update(users).set({ passwordHash: changed }).where(eq(users.email, "lea@demo.horizon.example"));
-    const second = await seedStandalone(t.services);
-    expect(second.lines.join("\n")).toContain(b!.id);
-    const lineOf = (email: string) => second.lines.find((l) => l.includes(email))!;
+    const second = await (await seedStandalone(t.services)).lines();
+    expect(second.join("\n")).toContain(b!.id);
+    const lineOf = (email: string) => second.find((l) => l.includes(email))!;
     expect(lineOf("lea@demo.horizon.example")).toContain("(existing password)");
     for (const email of [
       "manager@demo.horizon.example",
