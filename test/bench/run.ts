@@ -9,8 +9,9 @@
  *   stack     each middleware's share of the stack (in process, CPU per request; informational)
  *   api-layer R1 rate-limited / unlimited ≥ 0.70 on memory and on local Redis (in process)
  *   bundle    the Worker bundle's gzip size against its budget (Bundle)
- *   start     `npm start` on an empty DATA_DIR → /health 200 ≤ 5 s (without and with the PGlite
- *             template), restart ≤ 2 s (Start)
+ *   start     `npm start` on an empty DATA_DIR after `npm install` (which prepares the PGlite
+ *             template) → /health 200 ≤ 5 s, restart ≤ 2 s (Start); the install step and a start
+ *             without any template beside them (informational)
  *   memory    standalone RSS after BENCH_MEMORY_SECONDS (60) of mixed load on PGlite (Memory)
  *   edge      workerd under wrangler dev: E1 full Worker /health / bare Hono Worker ≥ 0.60, E2
  *             argon2id ≤ 50 ms, E3 p50 of an authenticated read (edge.bench.ts)

@@ -3,11 +3,14 @@
  * `createPgliteDatabase({ dataDir, template })`, as the standalone host opens DATA_DIR/pglite):
  * written after the first initdb's migrations, loaded by the next new directory (already migrated,
  * none of another directory's rows), never used for a directory that exists, and discarded when it
- * does not load. Its own template directory, so the suite's is not touched.
+ * does not load; and prepared by `npm install` (package.json's postinstall), which never fails the
+ * install. Its own template directories, so the suite's is not touched.
  */
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
+import { promisify } from "node:util";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildings } from "../../src/db/schema";
@@ -89,5 +92,65 @@ describe("PGlite template for new data directories", () => {
     expect(await applied(db)).toBe(migrations);
     expect(await db.db.select().from(buildings)).toEqual([]);
     expect(Math.abs(statSync(path).size - good.length)).toBeLessThan(good.length / 10);
+  });
+});
+
+describe("npm install prepares the template (postinstall)", () => {
+  const ROOT = join(__dirname, "../..");
+  const postinstall = (
+    JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+      scripts: { postinstall: string };
+    }
+  ).scripts.postinstall;
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "horizon-pglite-postinstall-"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  /** The script as npm runs it: `sh -c`, node_modules/.bin first on PATH. */
+  const runPostinstall = async (templateDir: string) => {
+    const { stdout, stderr } = await promisify(execFile)("sh", ["-c", postinstall], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PATH: `${join(ROOT, "node_modules", ".bin")}${delimiter}${process.env.PATH}`,
+        PGLITE_TEMPLATE_DIR: templateDir,
+      },
+    });
+    return stdout + stderr;
+  };
+
+  it("writes the template once; a new data directory then opens migrated", async () => {
+    const dir = join(root, "templates");
+    const path = pgliteTemplatePath(MIGRATIONS_FOLDER, { dir });
+    expect(await runPostinstall(dir)).toContain(`PGlite template written in`);
+    expect(statSync(path).size).toBeGreaterThan(1_000_000);
+    const written = statSync(path).mtimeMs;
+    expect(await runPostinstall(dir)).toContain(`PGlite template ready: ${path}`);
+    expect(statSync(path).mtimeMs).toBe(written);
+
+    const db = await createPgliteDatabase({
+      dataDir: join(root, "data"),
+      template: { migrationsFolder: MIGRATIONS_FOLDER, dir },
+    });
+    try {
+      const client = (db as Database & { client: { query: (q: string) => Promise<{ rows: unknown[] }> } })
+        .client;
+      const rows = (await client.query("select id from drizzle.__drizzle_migrations")).rows;
+      expect(rows).toHaveLength(readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("does not fail the install when the template cannot be written", async () => {
+    // A file where the template folder should be: mkdir fails, the install goes on.
+    const blocked = join(root, "blocked");
+    writeFileSync(blocked, "a file, not a folder");
+    const out = await runPostinstall(join(blocked, "templates"));
+    // The script's own warning (it exits 0), not the shell's fallback for a script that failed.
+    expect(out).toContain("PGlite template not prepared (the first npm start will run initdb)");
+    expect(out).not.toContain("template script failed");
   });
 });
