@@ -7,7 +7,16 @@
  * install. Its own template directories, so the suite's is not touched.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
@@ -53,12 +62,29 @@ describe("PGlite template for new data directories", () => {
 
   it("runs initdb when there is none, and writes it once the migrations are applied", async () => {
     expect(path.startsWith(join(root, "templates"))).toBe(true);
+    // What earlier checkouts and killed writes left beside it: the write removes the stale ones.
+    const templates = join(root, "templates");
+    mkdirSync(templates, { recursive: true });
+    const left = (name: string, ageMs: number) => {
+      writeFileSync(join(templates, name), "x");
+      const at = (Date.now() - ageMs) / 1000;
+      utimesSync(join(templates, name), at, at);
+      return name;
+    };
+    const day = 24 * 3600_000;
+    const stale = left("horizon-pglite-template-0.5.0-aaaaaaaaaaaaaaaa.tar", 8 * day);
+    const recent = left("horizon-pglite-template-0.5.0-bbbbbbbbbbbbbbbb.tar", 2 * day);
+    const killed = left("horizon-pglite-template-0.5.0-cccccccccccccccc.tar.123.partial", 2 * 3600_000);
+    const writing = left("horizon-pglite-template-0.5.0-dddddddddddddddd.tar.456.partial", 60_000);
+    const foreign = left("someone-elses.tar", 30 * day);
     const db = await create("first");
     expect(await applied(db)).toBe(0);
     expect(existsSync(path)).toBe(false);
     await db.migrate(MIGRATIONS_FOLDER);
     expect(await applied(db)).toBe(migrations);
     expect(statSync(path).size).toBeGreaterThan(1_000_000);
+    for (const gone of [stale, killed]) expect(existsSync(join(templates, gone)), gone).toBe(false);
+    for (const kept of [recent, writing, foreign]) expect(existsSync(join(templates, kept)), kept).toBe(true);
     await db.db
       .insert(buildings)
       .values({ name: "First", addressLine: "1 A St", city: "Haifa", country: "IL" });

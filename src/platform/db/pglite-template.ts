@@ -10,10 +10,13 @@
  * in the OS temporary directory (or config's `PGLITE_TEMPLATE_DIR`): written by whoever first
  * runs that set — a standalone start on an empty DATA_DIR, or the test suite's global setup —
  * under a private name and renamed, so a reader never sees half a file. Holds no data: it is
- * dumped right after the migrations, before anything is seeded or a secret is written.
+ * dumped right after the migrations, before anything is seeded or a secret is written. Writing
+ * one removes the folder's templates older than a week (other migration sets or PGlite releases,
+ * ~44 MB each; a checkout that still needs one writes it again) and partial files a killed write
+ * left.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,6 +74,10 @@ export function readPgliteTemplate(path: string): Blob | null {
   }
 }
 
+/** Templates other than the one just written are removed after this long; partial files after an hour. */
+export const TEMPLATE_MAX_AGE_MS = 7 * 24 * 3600_000;
+const PARTIAL_MAX_AGE_MS = 3600_000;
+
 /** Dumps `client` (migrated, nothing else written yet) as the template at `path`. */
 export async function writePgliteTemplate(client: PGlite, path: string): Promise<void> {
   const dump = await client.dumpDataDir("none");
@@ -82,6 +89,24 @@ export async function writePgliteTemplate(client: PGlite, path: string): Promise
   } catch (err) {
     rmSync(partial, { force: true });
     throw err;
+  }
+  pruneTemplates(path);
+}
+
+/** Removes the stale templates and partial files beside `kept` (best effort: a race only costs a rewrite). */
+function pruneTemplates(kept: string, now = Date.now()): void {
+  const dir = dirname(kept);
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(PREFIX) || join(dir, name) === kept) continue;
+    const maxAge = name.endsWith(".partial")
+      ? PARTIAL_MAX_AGE_MS
+      : name.endsWith(".tar")
+        ? TEMPLATE_MAX_AGE_MS
+        : null;
+    if (maxAge === null) continue;
+    try {
+      if (now - statSync(join(dir, name)).mtimeMs > maxAge) rmSync(join(dir, name), { force: true });
+    } catch {}
   }
 }
 
