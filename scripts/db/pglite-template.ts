@@ -23,7 +23,7 @@ export async function preparePgliteTemplate(dir?: string): Promise<{ path: strin
   if (existsSync(path)) return { path, written: false };
   // A scratch data directory: initdb, the migrations, then the dump (createPgliteDatabase writes
   // the template after migrate, as on a host's first start); the directory itself is thrown away.
-  const dataDir = mkdtempSync(join(tmpdir(), "horizon-pglite-template-"));
+  const dataDir = mkdtempSync(join(tmpdir(), "horizon-pglite-scratch-"));
   const failures: unknown[] = [];
   try {
     const db = await createPgliteDatabase({

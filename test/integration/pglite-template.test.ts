@@ -121,6 +121,32 @@ describe("PGlite template for new data directories", () => {
   });
 });
 
+describe("a template folder that cannot exist", () => {
+  it("does not stop a new data directory: initdb runs and the unwritten template is reported", async () => {
+    const root = mkdtempSync(join(tmpdir(), "horizon-pglite-blocked-"));
+    try {
+      writeFileSync(join(root, "file"), "a file where the template folder should be");
+      const warnings: Array<Record<string, unknown>> = [];
+      const db = await createPgliteDatabase({
+        dataDir: join(root, "data"),
+        template: { migrationsFolder: MIGRATIONS_FOLDER, dir: join(root, "file", "templates") },
+        logger: {
+          warn: (o: Record<string, unknown> | string) => warnings.push(typeof o === "string" ? {} : o),
+        },
+      });
+      try {
+        await db.migrate(MIGRATIONS_FOLDER);
+        expect(await db.db.select().from(buildings)).toEqual([]);
+        expect(warnings.map((w) => w.event)).toEqual(["pglite_template_unwritten"]);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("npm install prepares the template (postinstall)", () => {
   const ROOT = join(__dirname, "../..");
   const postinstall = (

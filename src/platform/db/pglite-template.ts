@@ -64,12 +64,16 @@ export function pgliteTemplatePath(migrationsFolder: string, options: TemplateOp
   return join(options.dir ?? tmpdir(), `${PREFIX}${installedPgliteVersion()}-${hash.slice(0, 16)}.tar`);
 }
 
-/** The template as PGlite's `loadDataDir` takes it, or null when none was written yet. */
+/**
+ * The template as PGlite's `loadDataDir` takes it, or null when none was written yet (or its
+ * folder cannot hold one: a file where a folder should be, which writing the template reports).
+ */
 export function readPgliteTemplate(path: string): Blob | null {
   try {
     return new Blob([readFileSync(path)]);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw err;
   }
 }

@@ -137,7 +137,11 @@ export function createFcmProvider(options: FcmOptions): PushProvider {
         name,
       );
       return { app, messaging: getMessaging(app) };
-    })();
+    })().catch((err: unknown) => {
+      // Tried again by the next send (that one fails as a transient error, retried).
+      loading = undefined;
+      throw err;
+    });
     return loading;
   };
   return {
@@ -159,10 +163,10 @@ export function createFcmProvider(options: FcmOptions): PushProvider {
       }
     },
     async close() {
-      if (!loading) return;
-      const { app } = await loading;
+      const loaded = await loading?.catch(() => undefined);
+      if (!loaded) return;
       const { deleteApp } = await import("firebase-admin/app");
-      await deleteApp(app);
+      await deleteApp(loaded.app);
     },
   };
 }

@@ -9,6 +9,8 @@ import { describe, expect, it } from "vitest";
 import webpush from "web-push";
 import { ConfigError, parseConfig } from "../../../src/config";
 import { createJsonLogger } from "../../../src/platform/log/json";
+import { PushTransientError } from "../../../src/platform/push";
+import { createFcmProvider } from "../../../src/platform/push/fcm";
 import { apnsOrigin, pushServiceFor } from "../../../src/platform/push/select";
 
 const vapid = webpush.generateVAPIDKeys();
@@ -112,6 +114,26 @@ describe("push configuration", () => {
     );
     expect(() => build({ ...account, client_email: "" })).toThrow(/client_email must be a non-empty string/);
     expect(() => build({ project_id: "horizon-test" })).toThrow(/client_email|private_key/);
+  });
+
+  it("an FCM client that fails to start is a transient failure, tried again by the next send", async () => {
+    let checked = 0;
+    // Not a Credential: firebase-admin's initializeApp refuses it (it reads getAccessToken).
+    const credential = {
+      get getAccessToken() {
+        checked++;
+        return undefined;
+      },
+    };
+    const provider = createFcmProvider({ credential: credential as never, projectId: "horizon-test" });
+    const device = { id: "d1", provider: "fcm" as const, token: "t", locale: "en" };
+    const message = { title: "t", body: "b", data: {} };
+    await expect(provider.send(device as never, message as never)).rejects.toBeInstanceOf(PushTransientError);
+    const afterFirst = checked;
+    expect(afterFirst).toBeGreaterThan(0);
+    await expect(provider.send(device as never, message as never)).rejects.toBeInstanceOf(PushTransientError);
+    expect(checked).toBeGreaterThan(afterFirst);
+    await provider.close?.(); // nothing started: nothing to shut down, and no throw
   });
 
   it("a production host without credentials warns which providers only log", async () => {
