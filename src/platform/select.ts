@@ -12,7 +12,6 @@ import type { Logger } from "./log";
 export async function selectDatabase(
   config: Config,
   options: {
-    inMemory?: boolean;
     /** PGlite in DATA_DIR: a new data directory starts from this folder's migrated template. */
     migrationsFolder?: string;
     logger?: Logger;
@@ -31,7 +30,6 @@ export async function selectDatabase(
     return createPgDatabase({ url: config.DATABASE_URL });
   }
   const { createPgliteDatabase } = await import("./db/pglite");
-  if (options.inMemory) return createPgliteDatabase();
   return createPgliteDatabase({
     dataDir: join(config.DATA_DIR, "pglite"),
     ...(options.migrationsFolder

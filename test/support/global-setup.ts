@@ -3,18 +3,14 @@
  * when they do not), builds a migrated template database that each test file clones, and dumps a
  * migrated PGlite data directory that each PGlite test database loads (./db.ts).
  */
-import { existsSync } from "node:fs";
-import type { PGlite } from "@electric-sql/pglite";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPgDatabase } from "../../src/platform/db/pg";
-import { createPgliteDatabase } from "../../src/platform/db/pglite";
-import { writePgliteTemplate as dumpTemplate } from "../../src/platform/db/pglite-template";
+import { preparePgliteTemplate } from "../../src/platform/db/pglite";
 import {
   MIGRATIONS_FOLDER as MIGRATIONS,
   migrationsHash,
   PG_ADMIN_URL,
-  pgliteTemplatePath,
   pgUrlFor,
   REDIS_URL,
   TEMPLATE_DB,
@@ -70,23 +66,8 @@ export default async function setup() {
     await admin.query(`comment on database "${TEMPLATE_DB}" is '${hash}'`);
   }
   await admin.end();
-  await writePgliteTemplate(hash);
-}
-
-/** The migrated PGlite data directory test files load (./db.ts), written once per migration set. */
-async function writePgliteTemplate(hash: string): Promise<void> {
-  const path = pgliteTemplatePath(hash);
-  if (existsSync(path)) return;
-  const db = (await createPgliteDatabase()) as Awaited<ReturnType<typeof createPgliteDatabase>> & {
-    client: PGlite;
-  };
-  try {
-    await db.migrate(MIGRATIONS);
-    // Written under a private name and renamed: a concurrent run never reads half a file.
-    await dumpTemplate(db.client, path);
-  } finally {
-    await db.close();
-  }
+  // The migrated PGlite data directory test files load (./db.ts), written once per migration set.
+  await preparePgliteTemplate(MIGRATIONS, { hash });
 }
 
 function processAlive(pid: number): boolean {

@@ -79,7 +79,7 @@ export function readPgliteTemplate(path: string): Blob | null {
 }
 
 /** Templates other than the one just written are removed after this long; partial files after an hour. */
-export const TEMPLATE_MAX_AGE_MS = 7 * 24 * 3600_000;
+const TEMPLATE_MAX_AGE_MS = 7 * 24 * 3600_000;
 const PARTIAL_MAX_AGE_MS = 3600_000;
 
 /** Dumps `client` (migrated, nothing else written yet) as the template at `path`. */

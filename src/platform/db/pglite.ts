@@ -13,6 +13,7 @@ import {
   discardPgliteTemplate,
   pgliteTemplatePath,
   readPgliteTemplate,
+  type TemplateOptions,
   writePgliteTemplate,
 } from "./pglite-template";
 
@@ -77,6 +78,27 @@ export async function createPgliteDatabase(options: PgliteOptions = {}): Promise
       logger?.warn({ event: "pglite_template_unwritten", path, err }, "PGlite template not written"),
     );
   });
+}
+
+/**
+ * Writes the migrated template of `migrationsFolder` unless it is there already: initdb and the
+ * migrations in memory, then the dump. `npm install` (scripts/db/pglite-template.ts) and the test
+ * suite's global setup run it; a host's first start writes it through `createPgliteDatabase`.
+ */
+export async function preparePgliteTemplate(
+  migrationsFolder: string,
+  options: TemplateOptions = {},
+): Promise<{ path: string; written: boolean }> {
+  const path = pgliteTemplatePath(migrationsFolder, options);
+  if (existsSync(path)) return { path, written: false };
+  const client = await PGlite.create({ extensions });
+  try {
+    await wrapPglite(client).migrate(migrationsFolder);
+    await writePgliteTemplate(client, path);
+  } finally {
+    await client.close();
+  }
+  return { path, written: true };
 }
 
 /** `afterMigrate` runs once the migrations of a `migrate(folder)` call are applied. */
