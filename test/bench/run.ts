@@ -28,11 +28,14 @@
  *             (BENCH_NS) and linear, S2 pull ≥ 20,000 rows/s, S3 push / raw upsert ≥ 0.5
  *   realtime  standalone over localhost (realtime.bench.ts): S4 commit → poke p50 ≤ 5 ms, p99 ≤ 15 ms;
  *             1 KB broadcast to 1,000 sockets ≥ 30,000 deliveries/s
- * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there. A
+ * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there;
+ * `lazySection` runs it in a forked process of its own. A
  * section that throws becomes a failed line in the table; the others still run.
  * `BENCH_STRICT=1` exits non-zero when any budget is missed (off by default: a shared machine is
  * noisy). HTTP ratios are judged on server CPU per request (harness.ts says why); both printed.
  */
+import { fork } from "node:child_process";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { signAccessToken } from "../../src/modules/identity/tokens";
 import { createScratchDatabase } from "../support/scratch-db";
@@ -173,9 +176,25 @@ async function apiLayerSection(): Promise<Figure[]> {
   }));
 }
 
+/**
+ * A section that measures in its own process (CPU per image, per delivery, per op): it runs in a
+ * forked child, so what earlier sections leave behind (pools, timers, a large heap to collect)
+ * is not counted in its figures and the order of sections does not change them.
+ */
 async function lazySection(file: string, exportName: string): Promise<Figure[]> {
-  const mod = (await import(file)) as Record<string, () => Promise<Figure[]>>;
-  return mod[exportName]!();
+  const module = fileURLToPath(new URL(file, import.meta.url));
+  const child = fork(fileURLToPath(new URL("./section-child.ts", import.meta.url)), [module, exportName], {
+    execArgv: ["--import", "tsx"],
+    serialization: "advanced",
+    stdio: "inherit",
+  });
+  let figures: Figure[] | undefined;
+  child.on("message", (m) => {
+    figures = m as Figure[];
+  });
+  const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+  if (!figures) throw new Error(`section process ${exportName} exited (${signal ?? code}) without figures`);
+  return figures;
 }
 
 /** The sections, in the order they run. Add a bench here. */
