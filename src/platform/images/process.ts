@@ -190,25 +190,35 @@ async function encodeWithinBudget(
 /**
  * Thumbnails from one decoded image: the largest box from the pixels, each smaller one from the
  * next larger's pixels (a 600 px image, not 12 MP, is what the 300 px one reduces), so only one
- * resize touches the full image. Answers them in the order of `sizes`.
+ * resize touches the full image. A box the pixels already fit is encoded from them as they are
+ * (no resize, no copy), and the smallest box is resized inside its encoder's pipeline: only a
+ * step another box reduces from again is kept as raw pixels. Answers them in the order of `sizes`.
  */
 async function thumbnailCascade(
   base: Sharp,
+  dims: { width: number; height: number },
   sizes: readonly number[],
   encode: (p: Sharp) => Promise<{ data: Buffer; info: OutputInfo }>,
 ): Promise<Array<{ data: Buffer; info: OutputInfo }>> {
   const order = [...sizes.keys()].sort((a, b) => sizes[b]! - sizes[a]!);
   const out = new Array<Promise<{ data: Buffer; info: OutputInfo }>>(sizes.length);
   let from = base;
-  for (const i of order) {
+  let longest = Math.max(dims.width, dims.height);
+  for (const [k, i] of order.entries()) {
     const size = sizes[i]!;
-    const step = await from
-      .clone()
-      .resize({ width: size, height: size, fit: "inside", withoutEnlargement: true })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    if (size >= longest) {
+      out[i] = encode(from.clone());
+      continue;
+    }
+    const box = { width: size, height: size, fit: "inside" as const };
+    if (k === order.length - 1) {
+      out[i] = encode(from.clone().resize(box));
+      break;
+    }
+    const step = await from.clone().resize(box).raw().toBuffer({ resolveWithObject: true });
     const { width, height, channels } = step.info;
     from = sharp(step.data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } });
+    longest = Math.max(width, height);
     out[i] = encode(from.clone());
   }
   return Promise.all(out);
@@ -292,7 +302,7 @@ export async function processImage(
   const encodeThumb = (p: Sharp) => encoder(p, format, quality, effort).toBuffer({ resolveWithObject: true });
   const [original, thumbs] = await Promise.all([
     encodeWithinBudget(decoded, base, format, quality, minQuality, effort, input.byteLength),
-    thumbnailCascade(base, sizes, encodeThumb),
+    thumbnailCascade(base, decoded.info, sizes, encodeThumb),
   ]);
 
   return {
@@ -344,7 +354,7 @@ export async function renderThumbnails(
   }
   const { width, height, channels } = decoded.info;
   const base = sharp(decoded.data, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } });
-  const thumbs = await thumbnailCascade(base, sizes, (p) =>
+  const thumbs = await thumbnailCascade(base, decoded.info, sizes, (p) =>
     encoder(p, format, quality, effort).toBuffer({ resolveWithObject: true }),
   );
   return thumbs.map((t, i) => ({
