@@ -65,8 +65,25 @@ class Hash53 {
     h1 ^= Math.imul(this.h2 ^ (this.h2 >>> 13), 3266489909);
     let h2 = Math.imul(this.h2 ^ (this.h2 >>> 16), 2246822507);
     h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-    return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+    return base36(4294967296 * (2097151 & h2) + (h1 >>> 0));
   }
+}
+
+const DIGITS36 = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/**
+ * `n.toString(36)` for an integer 0 ≤ n < 2^53, in a quarter of its time (V8 formats a double in
+ * radix 36 through its general radix path: ~0.8 µs, half of a fingerprint). `%` and the division
+ * of an exact multiple are exact on doubles, so every digit is.
+ */
+export function base36(n: number): string {
+  let out = "";
+  do {
+    const digit = n % 36;
+    out = DIGITS36[digit] + out;
+    n = (n - digit) / 36;
+  } while (n > 0);
+  return out;
 }
 
 /** A field value's text as hashed (after its type): itself for a string, else its JSON. */
