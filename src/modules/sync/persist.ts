@@ -225,7 +225,6 @@ export async function persistBatch(
     for (const [b, list] of perBuilding)
       await cascadeDeletes(db, entity, list, state.versions.get(b)!, ctx.now);
   }
-  await recordDomainEvents(db, batchDomainEvents(dirty, state.work, ctx));
   if (state.conflicts.length) {
     const inserted = await db
       .insert(syncConflicts)
@@ -297,8 +296,35 @@ export async function persistBatch(
     });
   // Last: each op is recorded with its result in the statement that claims it (see claims.ts).
   // (The buildings' newest clocks, and the new rows when deferred, ride in the same statement.)
-  return claimOps(db, ctx.userId, ctx.deviceId, results, strict, alongside);
+  const claimed = claimOps(db, ctx.userId, ctx.deviceId, results, strict, alongside);
+  if (!dirty.length) return claimed;
+  // The batch's domain events are built while PostgreSQL runs the claim (the longest statement
+  // of a push: ~3 ms of JavaScript for 500 events then costs no wall time), and their insert
+  // queues behind it on the transaction's connection. A claim that fails aborts the transaction,
+  // and the insert with it; a claim short of ops reruns the transaction (push.ts).
+  let failed = false;
+  claimed.catch(() => {
+    failed = true;
+  });
+  await nextTurn();
+  if (failed) return claimed;
+  const recorded = recordDomainEvents(db, batchDomainEvents(dirty, state.work, ctx));
+  // Behind a failed claim the insert fails too ("transaction is aborted"), maybe first: the
+  // claim's error (a Rerun, say) is the one to throw.
+  recorded.catch(() => {});
+  const n = await claimed;
+  await recorded;
+  return n;
 }
+
+/**
+ * Resolves after pending I/O callbacks and microtasks ran: a statement started just before has
+ * been handed to the driver and written to its connection (Drizzle starts it from a `then`).
+ */
+const nextTurn = (): Promise<void> =>
+  new Promise((resolve) =>
+    typeof setImmediate === "function" ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 
 /** A conflict value as JSON text for its notice: at most 1,000 code points, never half a pair. */
 function valueText(value: unknown): string | null {
