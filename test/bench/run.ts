@@ -29,8 +29,8 @@
  *   realtime  standalone over localhost (realtime.bench.ts): S4 commit → poke p50 ≤ 5 ms, p99 ≤ 15 ms;
  *             1 KB broadcast to 1,000 sockets ≥ 30,000 deliveries/s
  * A section is `{ name, run: () => Promise<Figure[]> }` in `sections` below: add yours there;
- * `lazySection` runs it in a forked process of its own. A
- * section that throws becomes a failed line in the table; the others still run.
+ * `lazySection` runs it in a forked process of its own. A section that throws becomes a failed
+ * line in the table; the others still run.
  * `BENCH_STRICT=1` exits non-zero when any budget is missed (off by default: a shared machine is
  * noisy). HTTP ratios are judged on server CPU per request (harness.ts says why); both printed.
  */
