@@ -81,20 +81,29 @@ describe.each(DB_KINDS)("a sync batch's domain events on %s", (kind) => {
       )[0]!.n;
     const stored = async () =>
       (await t.services.database.db.select().from(announcements).where(eq(announcements.id, id))).length;
-    return { run, fanouts, stored };
+    const recorded = async () =>
+      (
+        await queryRows<{ n: number }>(
+          t.services.database.db,
+          sql`select count(*)::int as n from sync_op_runs where user_id = ${b.manager.id} and stream = ${opId.slice(0, -2)}`,
+        )
+      )[0]!.n;
+    return { run, fanouts, stored, recorded };
   }
 
   it("commits the rows, the op record and the fan-out row together", async () => {
     const b = await batch("Water off on Sunday");
     await expect(b.run()).resolves.toBe(1);
     expect(await b.stored()).toBe(1);
+    expect(await b.recorded()).toBe(1);
     expect(await b.fanouts()).toBe(1);
   });
 
   it("rolls the whole batch back when an event breaks its contract (a title past 1,000 characters)", async () => {
     const b = await batch("x".repeat(1001));
-    await expect(b.run()).rejects.toThrow();
+    await expect(b.run()).rejects.toThrow(/1000/);
     expect(await b.stored()).toBe(0);
+    expect(await b.recorded()).toBe(0);
     expect(await b.fanouts()).toBe(0);
   });
 
@@ -105,6 +114,7 @@ describe.each(DB_KINDS)("a sync batch's domain events on %s", (kind) => {
     // and asks for a rerun; the fan-out insert queued behind it fails with the transaction.
     await expect(b.run()).rejects.toBeInstanceOf(Rerun);
     expect(await b.stored()).toBe(1);
+    expect(await b.recorded()).toBe(1);
     expect(await b.fanouts()).toBe(1);
   });
 });
