@@ -15,6 +15,7 @@
  * package's files (tests do).
  */
 import blake2b from "argon2id/lib/blake2b.js";
+import { loadOnce } from "../load-once";
 import { type Argon2Params, createArgon2idHasher, OWASP_ARGON2ID, type PasswordHasher } from "./index";
 
 export interface Argon2idModules {
@@ -195,7 +196,7 @@ function derive(
   const last = at(0, laneLength - 1);
   for (let lane = 1; lane < lanes; lane++) wasm.xor(last, last, at(lane, laneLength - 1));
   const tag = new Uint8Array(tagLength);
-  variableHash(heap.slice(last, last + BLOCK), tag);
+  variableHash(heap.subarray(last, last + BLOCK), tag);
   // The module stays cached with its memory: leave no block of this password in it.
   heap.fill(0, 0, needed);
   return tag;
@@ -205,23 +206,16 @@ export function createArgon2idWasmHasher(
   modules: Argon2idModules,
   params: Argon2Params = OWASP_ARGON2ID,
 ): PasswordHasher {
-  let loaded: Promise<{ wasm: Argon2idExports; memory: WebAssembly.Memory }> | undefined;
-  const load = () => {
-    loaded ??= (async () => {
-      // 65 MiB to start (the package's build declares at least that), grown for larger hashes.
-      const memory = new WebAssembly.Memory({ initial: 1040, maximum: 65536 });
-      const imports = { env: { memory } };
-      // instantiate(Module) links an already-compiled module: allowed where compiling is not.
-      const instance = await WebAssembly.instantiate(modules.simd, imports).catch(() =>
-        WebAssembly.instantiate(modules.noSimd, imports),
-      );
-      return { wasm: instance.exports as unknown as Argon2idExports, memory };
-    })().catch((err) => {
-      loaded = undefined;
-      throw err;
-    });
-    return loaded;
-  };
+  const load = loadOnce(async () => {
+    // 65 MiB to start (the package's build declares at least that), grown for larger hashes.
+    const memory = new WebAssembly.Memory({ initial: 1040, maximum: 65536 });
+    const imports = { env: { memory } };
+    // instantiate(Module) links an already-compiled module: allowed where compiling is not.
+    const instance = await WebAssembly.instantiate(modules.simd, imports).catch(() =>
+      WebAssembly.instantiate(modules.noSimd, imports),
+    );
+    return { wasm: instance.exports as unknown as Argon2idExports, memory };
+  });
   return createArgon2idHasher(async (password, salt, p, length) => {
     const { wasm, memory } = await load();
     // Hashing is synchronous: calls never overlap on the one memory.

@@ -10,6 +10,7 @@ import { createPrivateKey } from "node:crypto";
 import type { Agent } from "node:http";
 import type { App, Credential } from "firebase-admin/app";
 import type { Message, Messaging } from "firebase-admin/messaging";
+import { loadOnce } from "../load-once";
 import { fitted } from "./common";
 import {
   type PushDevice,
@@ -114,36 +115,29 @@ export function createFcmProvider(options: FcmOptions): PushProvider {
     }
   }
   const name = `horizon-push-fcm-${++appSeq}`;
-  let loading: Promise<{ app: App; messaging: Messaging }> | undefined;
-  const client = () => {
-    loading ??= (async () => {
-      const [{ cert, initializeApp }, { getMessaging }] = await Promise.all([
-        import("firebase-admin/app"),
-        import("firebase-admin/messaging"),
-      ]);
-      const credential =
-        options.credential ??
-        cert({
-          projectId: account?.project_id,
-          clientEmail: account?.client_email,
-          privateKey: account?.private_key,
-        });
-      const app = initializeApp(
-        {
-          credential,
-          projectId: options.projectId ?? account?.project_id,
-          ...(options.httpAgent ? { httpAgent: options.httpAgent } : {}),
-        },
-        name,
-      );
-      return { app, messaging: getMessaging(app) };
-    })().catch((err: unknown) => {
-      // Tried again by the next send (that one fails as a transient error, retried).
-      loading = undefined;
-      throw err;
-    });
-    return loading;
-  };
+  // A failed start is tried again by the next send (that one fails as a transient error, retried).
+  const client = loadOnce(async (): Promise<{ app: App; messaging: Messaging }> => {
+    const [{ cert, initializeApp }, { getMessaging }] = await Promise.all([
+      import("firebase-admin/app"),
+      import("firebase-admin/messaging"),
+    ]);
+    const credential =
+      options.credential ??
+      cert({
+        projectId: account?.project_id,
+        clientEmail: account?.client_email,
+        privateKey: account?.private_key,
+      });
+    const app = initializeApp(
+      {
+        credential,
+        projectId: options.projectId ?? account?.project_id,
+        ...(options.httpAgent ? { httpAgent: options.httpAgent } : {}),
+      },
+      name,
+    );
+    return { app, messaging: getMessaging(app) };
+  });
   return {
     name: "fcm",
     async send(device: PushDevice, message: PushMessage) {
@@ -163,7 +157,7 @@ export function createFcmProvider(options: FcmOptions): PushProvider {
       }
     },
     async close() {
-      const loaded = await loading?.catch(() => undefined);
+      const loaded = await client.started?.catch(() => undefined);
       if (!loaded) return;
       const { deleteApp } = await import("firebase-admin/app");
       await deleteApp(loaded.app);

@@ -4,6 +4,7 @@
  * start and restart of a host that imported them paid, S3 configured or not (issue 19, Start).
  */
 import type { Config } from "../../config";
+import { loadOnce } from "../load-once";
 import type { MultipartStorage, ObjectStorage } from "./index";
 import { s3StorageOptions, wantsS3 } from "./s3-config";
 
@@ -20,14 +21,7 @@ export function deferredS3StorageFor(config: Config): ObjectStorage | undefined 
  * be deferred: createApp asks for `serve` synchronously.
  */
 export function deferredStorage(kind: string, load: () => Promise<ObjectStorage>): ObjectStorage {
-  let loading: Promise<ObjectStorage> | undefined;
-  const adapter = () => {
-    loading ??= load().catch((err: unknown) => {
-      loading = undefined;
-      throw err;
-    });
-    return loading;
-  };
+  const adapter = loadOnce(load);
   const multipart = async () => (await adapter()).multipart;
   const deferredMultipart: MultipartStorage = {
     create: async (key, opts) => (await multipart()).create(key, opts),
